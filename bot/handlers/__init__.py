@@ -1,0 +1,14 @@
+"""Slack listeners: thin glue that acks, parses with ``bot.blocks``, calls ``ledger.flows`` and notifies."""
+
+from __future__ import annotations
+
+from slack_bolt.async_app import AsyncApp
+
+from bot.handlers import approvals, home, payment_request
+from bot.settings import Settings
+
+
+def register_handlers(app: AsyncApp, settings: Settings) -> None:
+    payment_request.register(app, settings)
+    approvals.register(app, settings)
+    home.register(app, settings)

@@ -1,0 +1,87 @@
+"""Pieces every request message shares: the fields section, payloads carried by buttons."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+from slack_sdk.models.blocks import MarkdownTextObject, SectionBlock
+
+from bot.blocks.i18n import Locale, day, money, t
+from ledger.models import PaymentRequest
+from ledger.validation import parse_document
+
+SECTION_TEXT_LIMIT = 3000
+FIELD_TEXT_LIMIT = 2000
+
+
+def clip(text: str, limit: int) -> str:
+    """Slack rejects over-long texts; cut with an ellipsis instead of failing the whole message."""
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def escape(text: str) -> str:
+    """Text typed by people, made safe for mrkdwn (no accidental mentions or links)."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def vendor_label(request: PaymentRequest) -> str:
+    if not request.vendor_document:
+        return escape(request.vendor_name)
+    return f"{escape(request.vendor_name)} ({parse_document(request.vendor_document).formatted})"
+
+
+def request_fields(request: PaymentRequest, locale: Locale) -> list[SectionBlock]:
+    """Description, then every field formatted for ``locale`` (R$ 1.234,56, dd/mm/aaaa)."""
+    pairs = [
+        ("field.vendor_name", vendor_label(request)),
+        ("field.amount", f"*{money(request.amount, locale)}*"),
+        ("field.due_date", day(request.due_date, locale)),
+        ("field.competence_date", day(request.competence_date, locale)),
+        ("field.category", escape(request.category)),
+        ("field.cost_center", escape(request.cost_center) if request.cost_center else "—"),
+        ("field.payment_method", t(locale, f"method.{request.payment_method}")),
+        ("field.invoice_number", escape(request.invoice_number) if request.invoice_number else "—"),
+    ]
+    if request.payment_code:
+        pairs.append(("field.payment_code.short", f"`{escape(request.payment_code)}`"))
+    blocks = [
+        SectionBlock(text=MarkdownTextObject(text=clip(f"*{escape(request.description)}*", SECTION_TEXT_LIMIT))),
+        SectionBlock(
+            fields=[
+                MarkdownTextObject(text=clip(f"*{t(locale, key)}*\n{value}", FIELD_TEXT_LIMIT)) for key, value in pairs
+            ]
+        ),
+    ]
+    if request.notes:
+        blocks.append(
+            SectionBlock(
+                text=MarkdownTextObject(
+                    text=clip(f"*{t(locale, 'field.notes')}*\n{escape(request.notes)}", SECTION_TEXT_LIMIT)
+                )
+            )
+        )
+    return blocks
+
+
+@dataclass(frozen=True, slots=True)
+class StepRef:
+    """What a button points at: a request and, for decisions, the step it decides."""
+
+    request_id: int
+    step: int | None = None
+
+    def encode(self) -> str:
+        return json.dumps({"r": self.request_id, **({"s": self.step} if self.step is not None else {})})
+
+    @classmethod
+    def decode(cls, value: str) -> StepRef:
+        """Raises ValueError for anything that is not a value we wrote."""
+        try:
+            data = json.loads(value)
+            request_id, step = data["r"], data.get("s")
+        except (TypeError, ValueError, KeyError) as exc:
+            raise ValueError(f"not a request reference: {value[:80]!r}") from exc
+        if not isinstance(request_id, int) or not (step is None or isinstance(step, int)):
+            raise ValueError(f"not a request reference: {value[:80]!r}")
+        return cls(request_id=request_id, step=step)

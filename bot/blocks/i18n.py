@@ -1,0 +1,281 @@
+"""Words and formats for people: pt-BR first, English second. Babel formats money and dates."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Literal
+from zoneinfo import ZoneInfo
+
+from babel.dates import format_date, format_datetime
+from babel.numbers import format_currency
+
+Locale = Literal["pt_BR", "en"]
+
+DATE_FORMATS: dict[Locale, str] = {"pt_BR": "dd/MM/yyyy", "en": "MMM d, yyyy"}
+MOMENT_FORMATS: dict[Locale, str] = {"pt_BR": "dd/MM/yyyy HH:mm", "en": "MMM d, yyyy h:mm a"}
+
+
+def pick_locale(slack_locale: str | None, default: Locale = "pt_BR") -> Locale:
+    """Slack's ``users.info`` locale (``en-US``, ``pt-BR``…) to one of ours."""
+    if not slack_locale:
+        return default
+    language = slack_locale.replace("_", "-").split("-")[0].lower()
+    if language == "en":
+        return "en"
+    if language == "pt":
+        return "pt_BR"
+    return default
+
+
+def money(amount: Decimal, locale: Locale) -> str:
+    """R$ 1.234,56 (pt-BR) or R$1,234.56 (en), with a regular space so Slack never wraps oddly."""
+    return format_currency(amount, "BRL", locale="pt_BR" if locale == "pt_BR" else "en_US").replace("\xa0", " ")
+
+
+def day(value: date, locale: Locale) -> str:
+    return format_date(value, DATE_FORMATS[locale], locale="pt_BR" if locale == "pt_BR" else "en_US")
+
+
+def moment(value: datetime, locale: Locale, tz: ZoneInfo) -> str:
+    return format_datetime(
+        value, MOMENT_FORMATS[locale], tzinfo=tz, locale="pt_BR" if locale == "pt_BR" else "en_US"
+    ).replace("\u202f", " ")
+
+
+def t(locale: Locale, key: str, **params: object) -> str:
+    """The text for ``key`` in ``locale``, with ``{placeholders}`` filled in."""
+    entry = MESSAGES.get(key)
+    if entry is None:
+        return key
+    return entry[locale].format(**params) if params else entry[locale]
+
+
+MESSAGES: dict[str, dict[Locale, str]] = {
+    # Request modal
+    "modal.title": {"pt_BR": "Pedido de pagamento", "en": "Payment request"},
+    "modal.submit": {"pt_BR": "Enviar", "en": "Submit"},
+    "modal.cancel": {"pt_BR": "Cancelar", "en": "Cancel"},
+    "modal.intro": {
+        "pt_BR": "Preencha o pedido. Ele segue para aprovação e você acompanha tudo por aqui.",
+        "en": "Fill in the request. It goes to approval and you can follow it here.",
+    },
+    "field.description": {"pt_BR": "Descrição", "en": "Description"},
+    "field.description.placeholder": {"pt_BR": "Ex.: Farinha de trigo — novembro", "en": "E.g. Wheat flour — November"},
+    "field.vendor_name": {"pt_BR": "Fornecedor", "en": "Vendor"},
+    "field.vendor_document": {"pt_BR": "CNPJ/CPF do fornecedor", "en": "Vendor CNPJ/CPF"},
+    "field.vendor_document.hint": {
+        "pt_BR": "Opcional. Com ou sem pontuação; CNPJ alfanumérico aceito.",
+        "en": "Optional. With or without punctuation; alphanumeric CNPJ accepted.",
+    },
+    "field.amount": {"pt_BR": "Valor (R$)", "en": "Amount (R$)"},
+    "field.amount.placeholder": {"pt_BR": "1.234,56", "en": "1,234.56"},
+    "field.competence_date": {"pt_BR": "Data de competência", "en": "Competence date"},
+    "field.due_date": {"pt_BR": "Vencimento", "en": "Due date"},
+    "field.category": {"pt_BR": "Categoria", "en": "Category"},
+    "field.category.hint": {
+        "pt_BR": "Nome exato de uma categoria de despesa do Conta Azul.",
+        "en": "Exact name of an expense category in Conta Azul.",
+    },
+    "field.cost_center": {"pt_BR": "Centro de custo", "en": "Cost center"},
+    "field.payment_method": {"pt_BR": "Forma de pagamento", "en": "Payment method"},
+    "field.payment_code": {"pt_BR": "Linha digitável do boleto ou chave PIX", "en": "Boleto line or PIX key"},
+    "field.payment_code.hint": {
+        "pt_BR": "Opcional. Boleto: 47 ou 48 dígitos. PIX: CPF, CNPJ, e-mail, celular ou chave aleatória.",
+        "en": "Optional. Boleto: 47 or 48 digits. PIX: CPF, CNPJ, e-mail, mobile or random key.",
+    },
+    "field.invoice_number": {"pt_BR": "Número da NF", "en": "Invoice (NF) number"},
+    "field.notes": {"pt_BR": "Observações", "en": "Notes"},
+    "field.payment_code.short": {"pt_BR": "Boleto/PIX", "en": "Boleto/PIX"},
+    "field.requester": {"pt_BR": "Solicitante", "en": "Requested by"},
+    "method.boleto": {"pt_BR": "Boleto", "en": "Boleto"},
+    "method.pix": {"pt_BR": "PIX", "en": "PIX"},
+    "method.transfer": {"pt_BR": "Transferência (TED)", "en": "Bank transfer"},
+    "method.card": {"pt_BR": "Cartão", "en": "Card"},
+    "method.other": {"pt_BR": "Outro", "en": "Other"},
+    # Field errors (codes from ledger.validation and the modal parser)
+    "error.required": {"pt_BR": "Campo obrigatório.", "en": "This field is required."},
+    "error.too_long": {"pt_BR": "Texto longo demais.", "en": "Text is too long."},
+    "error.date_invalid": {"pt_BR": "Escolha uma data válida.", "en": "Pick a valid date."},
+    "error.due_date_in_past": {
+        "pt_BR": "O vencimento não pode estar no passado.",
+        "en": "The due date cannot be in the past.",
+    },
+    "error.amount_invalid": {
+        "pt_BR": "Valor inválido. Use, por exemplo, 1.234,56.",
+        "en": "Invalid amount. Use, for example, 1,234.56.",
+    },
+    "error.amount_not_positive": {
+        "pt_BR": "O valor deve ser maior que zero.",
+        "en": "The amount must be more than zero.",
+    },
+    "error.amount_too_many_decimals": {
+        "pt_BR": "Use no máximo 2 casas decimais (centavos).",
+        "en": "Use at most 2 decimal places (cents).",
+    },
+    "error.amount_too_large": {"pt_BR": "Valor alto demais.", "en": "Amount is too large."},
+    "error.document_invalid_length": {
+        "pt_BR": "CPF tem 11 dígitos e CNPJ tem 14 caracteres.",
+        "en": "A CPF has 11 digits and a CNPJ 14 characters.",
+    },
+    "error.document_invalid_check_digits": {
+        "pt_BR": "CPF/CNPJ inválido: confira os dígitos verificadores.",
+        "en": "Invalid CPF/CNPJ: check digits do not match.",
+    },
+    "error.boleto_invalid_length": {
+        "pt_BR": "A linha digitável tem 47 dígitos (ou 48 para contas de consumo).",
+        "en": "A boleto line has 47 digits (48 for utility bills).",
+    },
+    "error.boleto_invalid_check_digits": {
+        "pt_BR": "Linha digitável inválida: confira os números.",
+        "en": "Invalid boleto line: check the numbers.",
+    },
+    "error.pix_key_invalid": {
+        "pt_BR": "Chave PIX inválida (CPF, CNPJ, e-mail, celular com DDD ou chave aleatória).",
+        "en": "Invalid PIX key (CPF, CNPJ, e-mail, mobile with area code or random key).",
+    },
+    "error.invoice_number_invalid": {
+        "pt_BR": "Número de NF inválido (até 20 caracteres, ex.: 1234 ou 1234-1).",
+        "en": "Invalid invoice number (up to 20 characters, e.g. 1234 or 1234-1).",
+    },
+    "error.method_invalid": {"pt_BR": "Escolha uma forma de pagamento.", "en": "Choose a payment method."},
+    "error.reason_required": {"pt_BR": "Diga o motivo da rejeição.", "en": "Please give a reason."},
+    # Statuses
+    "status.pending": {"pt_BR": "⏳ Aguardando aprovação", "en": "⏳ Awaiting approval"},
+    "status.approved": {"pt_BR": "✅ Aprovado", "en": "✅ Approved"},
+    "status.posting": {"pt_BR": "📤 Lançando no Conta Azul", "en": "📤 Posting to Conta Azul"},
+    "status.posted": {"pt_BR": "📗 Lançado no Conta Azul", "en": "📗 Posted to Conta Azul"},
+    "status.post_failed": {"pt_BR": "⚠️ Falha ao lançar no Conta Azul", "en": "⚠️ Posting to Conta Azul failed"},
+    "status.rejected": {"pt_BR": "❌ Rejeitado", "en": "❌ Rejected"},
+    "status.cancelled": {"pt_BR": "🚫 Cancelado", "en": "🚫 Cancelled"},
+    "step.waiting": {"pt_BR": "⏸️", "en": "⏸️"},
+    "step.open": {"pt_BR": "⏳", "en": "⏳"},
+    "step.approved": {"pt_BR": "✅", "en": "✅"},
+    "step.rejected": {"pt_BR": "❌", "en": "❌"},
+    "step.closed": {"pt_BR": "➖", "en": "➖"},
+    "verb.approved": {"pt_BR": "aprovado", "en": "approved"},
+    "verb.rejected": {"pt_BR": "rejeitado", "en": "rejected"},
+    "verb.cancelled": {"pt_BR": "cancelado", "en": "cancelled"},
+    "verb.posted": {"pt_BR": "lançado", "en": "posted"},
+    "verb.posting": {"pt_BR": "enviado ao Conta Azul", "en": "sent to Conta Azul"},
+    "verb.post_failed": {"pt_BR": "aprovado (lançamento com falha)", "en": "approved (posting failed)"},
+    "verb.pending": {"pt_BR": "atualizado", "en": "updated"},
+    # Messages
+    "approval.header": {"pt_BR": "Pedido de pagamento {reference}", "en": "Payment request {reference}"},
+    "approval.ask": {
+        "pt_BR": "<@{requester}> pede a sua aprovação — etapa *{step}* ({position} de {total}).",
+        "en": "<@{requester}> asks for your approval — step *{step}* ({position} of {total}).",
+    },
+    "approval.text": {
+        "pt_BR": "Aprovação pedida: {reference} · {vendor} · {amount}",
+        "en": "Approval requested: {reference} · {vendor} · {amount}",
+    },
+    "button.approve": {"pt_BR": "Aprovar", "en": "Approve"},
+    "button.reject": {"pt_BR": "Rejeitar", "en": "Reject"},
+    "button.cancel_request": {"pt_BR": "Cancelar pedido", "en": "Cancel request"},
+    "confirm.cancel.title": {"pt_BR": "Cancelar o pedido?", "en": "Cancel the request?"},
+    "confirm.cancel.text": {
+        "pt_BR": "Os aprovadores serão avisados de que o pedido foi cancelado.",
+        "en": "Approvers will be told the request was cancelled.",
+    },
+    "confirm.cancel.yes": {"pt_BR": "Sim, cancelar", "en": "Yes, cancel"},
+    "confirm.cancel.no": {"pt_BR": "Voltar", "en": "Go back"},
+    "outcome.approved": {"pt_BR": "✅ Aprovado por <@{actor}> em {when}", "en": "✅ Approved by <@{actor}> on {when}"},
+    "outcome.rejected": {"pt_BR": "❌ Rejeitado por <@{actor}> em {when}", "en": "❌ Rejected by <@{actor}> on {when}"},
+    "outcome.cancelled": {
+        "pt_BR": "🚫 Cancelado pelo solicitante em {when}",
+        "en": "🚫 Cancelled by the requester on {when}",
+    },
+    "outcome.closed": {"pt_BR": "➖ Pedido encerrado: {status}", "en": "➖ Request closed: {status}"},
+    "outcome.reason": {"pt_BR": "Motivo: {reason}", "en": "Reason: {reason}"},
+    "tracking.text": {
+        "pt_BR": "{reference} · {vendor} · {amount} — {status}",
+        "en": "{reference} · {vendor} · {amount} — {status}",
+    },
+    "tracking.waiting_for": {"pt_BR": "Aguardando *{step}*: {approvers}", "en": "Waiting for *{step}*: {approvers}"},
+    "tracking.steps": {"pt_BR": "Etapas", "en": "Steps"},
+    "tracking.submitted": {
+        "pt_BR": "{reference} · enviado por <@{requester}> em {when}",
+        "en": "{reference} · submitted by <@{requester}> on {when}",
+    },
+    "thread.step_approved": {
+        "pt_BR": "<@{requester}> ✅ Etapa *{step}* aprovada por <@{actor}>. Próxima etapa: *{next_step}*.",
+        "en": "<@{requester}> ✅ Step *{step}* approved by <@{actor}>. Next step: *{next_step}*.",
+    },
+    "thread.approved": {
+        "pt_BR": "<@{requester}> ✅ Pedido aprovado por <@{actor}> (etapa *{step}*). Segue para lançamento no Conta Azul.",
+        "en": "<@{requester}> ✅ Request approved by <@{actor}> (step *{step}*). It goes on to be posted to Conta Azul.",
+    },
+    "thread.rejected": {
+        "pt_BR": "<@{requester}> ❌ Pedido rejeitado por <@{actor}> (etapa *{step}*). Motivo: {reason}",
+        "en": "<@{requester}> ❌ Request rejected by <@{actor}> (step *{step}*). Reason: {reason}",
+    },
+    "thread.cancelled": {
+        "pt_BR": "<@{requester}> 🚫 Pedido cancelado pelo solicitante.",
+        "en": "<@{requester}> 🚫 Request cancelled by the requester.",
+    },
+    # Reject modal
+    "reject.title": {"pt_BR": "Rejeitar pedido", "en": "Reject request"},
+    "reject.submit": {"pt_BR": "Rejeitar", "en": "Reject"},
+    "reject.summary": {
+        "pt_BR": "Você vai rejeitar *{reference}* — {vendor}, {amount}.",
+        "en": "You are rejecting *{reference}* — {vendor}, {amount}.",
+    },
+    "reject.reason": {"pt_BR": "Motivo", "en": "Reason"},
+    "reject.reason.hint": {
+        "pt_BR": "O solicitante verá este motivo.",
+        "en": "The requester will see this reason.",
+    },
+    "notice.title": {"pt_BR": "Aprova", "en": "Aprova"},
+    "notice.close": {"pt_BR": "Fechar", "en": "Close"},
+    # Notices (ephemeral replies)
+    "notice.not_an_approver": {
+        "pt_BR": "Você não é aprovador desta etapa ({step}) do pedido {reference}.",
+        "en": "You are not an approver of this step ({step}) of request {reference}.",
+    },
+    "notice.own_request": {
+        "pt_BR": "Você não pode aprovar ou rejeitar o seu próprio pedido ({reference}).",
+        "en": "You cannot approve or reject your own request ({reference}).",
+    },
+    "notice.not_the_requester": {
+        "pt_BR": "Só quem fez o pedido {reference} pode cancelá-lo.",
+        "en": "Only the person who filed {reference} can cancel it.",
+    },
+    "notice.step_already_decided": {
+        "pt_BR": "A etapa *{step}* de {reference} já foi {verb} por <@{actor}> em {when}.",
+        "en": "Step *{step}* of {reference} was already {verb} by <@{actor}> on {when}.",
+    },
+    "notice.already_decided": {
+        "pt_BR": "O pedido {reference} já foi {verb} por <@{actor}> em {when}.",
+        "en": "Request {reference} was already {verb} by <@{actor}> on {when}.",
+    },
+    "notice.already_status": {
+        "pt_BR": "O pedido {reference} não está mais aguardando aprovação ({status}).",
+        "en": "Request {reference} is no longer awaiting approval ({status}).",
+    },
+    "notice.request_not_found": {
+        "pt_BR": "Não encontrei esse pedido. Ele pode ter sido removido.",
+        "en": "I could not find that request. It may have been removed.",
+    },
+    "notice.no_approver": {
+        "pt_BR": "Não há aprovador disponível para este pedido (etapa {step}). Avise o financeiro.",
+        "en": "There is no approver available for this request (step {step}). Please tell the finance team.",
+    },
+    "notice.submitted": {
+        "pt_BR": "Pedido {reference} enviado para aprovação.",
+        "en": "Request {reference} sent for approval.",
+    },
+    "notice.unexpected": {
+        "pt_BR": "Algo deu errado do nosso lado (código {error_id}). Tente de novo; se persistir, avise o financeiro.",
+        "en": "Something went wrong on our side (code {error_id}). Try again; if it persists, tell the finance team.",
+    },
+    # App Home
+    "home.title": {"pt_BR": "Aprova — pedidos de pagamento", "en": "Aprova — payment requests"},
+    "home.how_to": {
+        "pt_BR": "Use `{command}` em qualquer canal para pedir um pagamento.",
+        "en": "Use `{command}` in any channel to request a payment.",
+    },
+    "home.mine": {"pt_BR": "Meus pedidos recentes", "en": "My recent requests"},
+    "home.waiting": {"pt_BR": "Aguardando a minha aprovação", "en": "Waiting for my approval"},
+    "home.none": {"pt_BR": "Nada por aqui.", "en": "Nothing here."},
+}

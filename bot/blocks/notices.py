@@ -1,0 +1,35 @@
+"""Short replies to one person (ephemeral messages) explaining why something did not happen."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from bot.blocks.i18n import Locale, moment, t
+from ledger.errors import LedgerError, NotAllowed, PolicyError, RequestNotFound, StaleDecision
+from ledger.models import PaymentRequest
+
+
+def explain(error: LedgerError, *, request: PaymentRequest | None, locale: Locale, tz: ZoneInfo) -> str:
+    """The sentence a person reads when their click or submission was refused."""
+    reference = request.reference if request else "—"
+    if isinstance(error, RequestNotFound):
+        return t(locale, "notice.request_not_found")
+    if isinstance(error, NotAllowed):
+        return t(locale, f"notice.{error.code}", reference=reference, step=error.params.get("step", ""))
+    if isinstance(error, StaleDecision):
+        status, actor, at = error.params.get("status"), error.params.get("actor_id"), error.params.get("at")
+        if actor and isinstance(at, datetime):
+            common = {
+                "reference": reference,
+                "verb": t(locale, f"verb.{status}"),
+                "actor": actor,
+                "when": moment(at, locale, tz),
+            }
+            if error.params.get("scope") == "step":
+                return t(locale, "notice.step_already_decided", step=error.params.get("step", ""), **common)
+            return t(locale, "notice.already_decided", **common)
+        return t(locale, "notice.already_status", reference=reference, status=t(locale, f"status.{status}"))
+    if isinstance(error, PolicyError):
+        return t(locale, "notice.no_approver", step=error.params.get("step", "—"))
+    return t(locale, "notice.unexpected", error_id=error.code)

@@ -1,0 +1,173 @@
+"""Messages about a request: the approver's message, the tracking message and the thread replies."""
+
+from __future__ import annotations
+
+from zoneinfo import ZoneInfo
+
+from slack_sdk.models.blocks import (
+    ActionsBlock,
+    Block,
+    ButtonElement,
+    ConfirmObject,
+    ContextBlock,
+    HeaderBlock,
+    MarkdownTextObject,
+    PlainTextObject,
+    SectionBlock,
+)
+
+from bot.blocks.fields import SECTION_TEXT_LIMIT, StepRef, clip, escape, request_fields
+from bot.blocks.i18n import Locale, moment, money, t
+from bot.ids import ActionId
+from ledger.domain import RequestStatus, StepStatus
+from ledger.flows import Decided
+from ledger.models import ApprovalStep, PaymentRequest
+
+Message = tuple[str, list[Block]]  # (notification text, blocks)
+
+
+def mentions(user_ids: list[str]) -> str:
+    return ", ".join(f"<@{u}>" for u in user_ids)
+
+
+def build_approval_message(request: PaymentRequest, step: ApprovalStep, *, locale: Locale, tz: ZoneInfo) -> Message:
+    """What an approver of ``step`` sees: the request, and buttons while the step is open."""
+    text = t(
+        locale,
+        "approval.text",
+        reference=request.reference,
+        vendor=request.vendor_name,
+        amount=money(request.amount, locale),
+    )
+    blocks: list[Block] = [
+        HeaderBlock(text=PlainTextObject(text=clip(t(locale, "approval.header", reference=request.reference), 150))),
+        SectionBlock(
+            text=MarkdownTextObject(
+                text=t(
+                    locale,
+                    "approval.ask",
+                    requester=request.requester_id,
+                    step=escape(step.name),
+                    position=step.position + 1,
+                    total=len(request.steps),
+                )
+            )
+        ),
+        *request_fields(request, locale),
+    ]
+    if step.status == StepStatus.OPEN and request.status == RequestStatus.PENDING:
+        ref = StepRef(request.id, step.position).encode()
+        blocks.append(
+            ActionsBlock(
+                block_id="decision",
+                elements=[
+                    ButtonElement(
+                        action_id=ActionId.APPROVE.value, text=t(locale, "button.approve"), value=ref, style="primary"
+                    ),
+                    ButtonElement(
+                        action_id=ActionId.REJECT.value, text=t(locale, "button.reject"), value=ref, style="danger"
+                    ),
+                ],
+            )
+        )
+    else:
+        blocks.append(SectionBlock(text=MarkdownTextObject(text=step_outcome(request, step, locale=locale, tz=tz))))
+    blocks.append(_submitted_context(request, locale, tz))
+    return text, blocks
+
+
+def step_outcome(request: PaymentRequest, step: ApprovalStep, *, locale: Locale, tz: ZoneInfo) -> str:
+    """Who decided this step and when, or why it closed undecided."""
+    if step.status in (StepStatus.APPROVED, StepStatus.REJECTED) and step.decided_by and step.decided_at:
+        line = t(locale, f"outcome.{step.status}", actor=step.decided_by, when=moment(step.decided_at, locale, tz))
+        if step.reason:
+            line += "\n" + t(locale, "outcome.reason", reason=escape(step.reason))
+        return clip(line, SECTION_TEXT_LIMIT)
+    if request.status == RequestStatus.CANCELLED and request.decided_at:
+        return t(locale, "outcome.cancelled", when=moment(request.decided_at, locale, tz))
+    return t(locale, "outcome.closed", status=t(locale, f"status.{request.status}"))
+
+
+def build_tracking_message(request: PaymentRequest, *, locale: Locale, tz: ZoneInfo) -> Message:
+    """The request's own message: status, fields, every step, and Cancel while pending."""
+    status = t(locale, f"status.{request.status}")
+    text = t(
+        locale,
+        "tracking.text",
+        reference=request.reference,
+        vendor=request.vendor_name,
+        amount=money(request.amount, locale),
+        status=status,
+    )
+    headline = f"*{status}*"
+    open_step = next((s for s in request.steps if s.status == StepStatus.OPEN), None)
+    if open_step is not None:
+        headline += "\n" + t(
+            locale, "tracking.waiting_for", step=escape(open_step.name), approvers=mentions(open_step.approvers)
+        )
+    elif request.status == RequestStatus.REJECTED and request.decision_reason:
+        headline += "\n" + t(locale, "outcome.reason", reason=escape(request.decision_reason))
+    steps_line = "  ·  ".join(
+        f"{t(locale, f'step.{s.status}')} {s.position + 1}. {escape(s.name)}"
+        + (f" (<@{s.decided_by}>)" if s.decided_by else "")
+        for s in request.steps
+    )
+    blocks: list[Block] = [
+        HeaderBlock(text=PlainTextObject(text=clip(f"{request.reference} · {money(request.amount, locale)}", 150))),
+        SectionBlock(text=MarkdownTextObject(text=clip(headline, SECTION_TEXT_LIMIT))),
+        *request_fields(request, locale),
+        ContextBlock(elements=[MarkdownTextObject(text=clip(f"*{t(locale, 'tracking.steps')}:* {steps_line}", 3000))]),
+    ]
+    if request.status == RequestStatus.PENDING:
+        blocks.append(
+            ActionsBlock(
+                block_id="tracking",
+                elements=[
+                    ButtonElement(
+                        action_id=ActionId.CANCEL.value,
+                        text=t(locale, "button.cancel_request"),
+                        value=StepRef(request.id).encode(),
+                        confirm=ConfirmObject(
+                            title=t(locale, "confirm.cancel.title"),
+                            text=t(locale, "confirm.cancel.text"),
+                            confirm=t(locale, "confirm.cancel.yes"),
+                            deny=t(locale, "confirm.cancel.no"),
+                            style="danger",
+                        ),
+                    )
+                ],
+            )
+        )
+    blocks.append(_submitted_context(request, locale, tz))
+    return text, blocks
+
+
+def build_decision_reply(decided: Decided, *, locale: Locale) -> str:
+    """The thread reply after a decision, mentioning the requester."""
+    request, step = decided.request, decided.step
+    common = {"requester": request.requester_id, "actor": step.decided_by, "step": escape(step.name)}
+    if step.status == StepStatus.REJECTED:
+        return clip(t(locale, "thread.rejected", reason=escape(step.reason or ""), **common), SECTION_TEXT_LIMIT)
+    if decided.next_step is not None:
+        return t(locale, "thread.step_approved", next_step=escape(decided.next_step.name), **common)
+    return t(locale, "thread.approved", **common)
+
+
+def build_cancel_reply(request: PaymentRequest, *, locale: Locale) -> str:
+    return t(locale, "thread.cancelled", requester=request.requester_id)
+
+
+def _submitted_context(request: PaymentRequest, locale: Locale, tz: ZoneInfo) -> ContextBlock:
+    return ContextBlock(
+        elements=[
+            MarkdownTextObject(
+                text=t(
+                    locale,
+                    "tracking.submitted",
+                    reference=request.reference,
+                    requester=request.requester_id,
+                    when=moment(request.created_at, locale, tz),
+                )
+            )
+        ]
+    )

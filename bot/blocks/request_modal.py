@@ -1,0 +1,221 @@
+"""The payment-request modal: its builder and the parser that turns its state into a ``RequestDraft``.
+
+Category, cost center and vendor are plain inputs today; each keeps its value under the same block and
+action id whichever element renders it, and the parser reads a typed ``value`` or a ``selected_option``
+alike, so swapping in an ``external_select`` fed by Conta Azul needs no change here or in the handler.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from slack_sdk.models.blocks import (
+    Block,
+    ContextBlock,
+    DatePickerElement,
+    InputBlock,
+    MarkdownTextObject,
+    Option,
+    PlainTextInputElement,
+    PlainTextObject,
+    StaticSelectElement,
+)
+from slack_sdk.models.views import View
+
+from bot.blocks.i18n import Locale, t
+from bot.ids import ActionId, CallbackId, RequestField
+from ledger.domain import PaymentMethod, RequestDraft
+from ledger.errors import InvalidSubmission
+from ledger.validation import (
+    InvalidValue,
+    parse_boleto_line,
+    parse_brl_amount,
+    parse_document,
+    parse_invoice_number,
+    parse_pix_key,
+)
+
+MAX_LENGTHS = {
+    RequestField.DESCRIPTION: 300,
+    RequestField.VENDOR_NAME: 200,
+    RequestField.VENDOR_DOCUMENT: 20,
+    RequestField.AMOUNT: 30,
+    RequestField.CATEGORY: 200,
+    RequestField.COST_CENTER: 200,
+    RequestField.PAYMENT_CODE: 120,
+    RequestField.INVOICE_NUMBER: 30,
+    RequestField.NOTES: 2000,
+}
+
+
+def build_request_modal(*, locale: Locale, today: date, private_metadata: str = "") -> View:
+    """The modal opened by ``/pagamento``; competence defaults to today."""
+
+    def text_input(
+        field: RequestField, *, optional: bool = False, multiline: bool = False, hint: bool = False
+    ) -> InputBlock:
+        placeholder_key = f"field.{field.value}.placeholder"
+        placeholder = t(locale, placeholder_key)
+        return InputBlock(
+            block_id=field.value,
+            label=t(locale, f"field.{field.value}"),
+            optional=optional,
+            hint=t(locale, f"field.{field.value}.hint") if hint else None,
+            element=PlainTextInputElement(
+                action_id=ActionId.FIELD.value,
+                multiline=multiline,
+                max_length=MAX_LENGTHS[field],
+                placeholder=placeholder if placeholder != placeholder_key else None,
+            ),
+        )
+
+    def date_input(field: RequestField, initial: date | None) -> InputBlock:
+        return InputBlock(
+            block_id=field.value,
+            label=t(locale, f"field.{field.value}"),
+            element=DatePickerElement(
+                action_id=ActionId.FIELD.value, initial_date=initial.isoformat() if initial else None
+            ),
+        )
+
+    methods = [Option(value=m.value, text=t(locale, f"method.{m.value}")) for m in PaymentMethod]
+    blocks: list[Block] = [
+        ContextBlock(elements=[MarkdownTextObject(text=t(locale, "modal.intro"))]),
+        text_input(RequestField.DESCRIPTION),
+        text_input(RequestField.VENDOR_NAME),
+        text_input(RequestField.VENDOR_DOCUMENT, optional=True, hint=True),
+        text_input(RequestField.AMOUNT),
+        date_input(RequestField.COMPETENCE_DATE, today),
+        date_input(RequestField.DUE_DATE, None),
+        text_input(RequestField.CATEGORY, hint=True),
+        text_input(RequestField.COST_CENTER, optional=True),
+        InputBlock(
+            block_id=RequestField.PAYMENT_METHOD.value,
+            label=t(locale, "field.payment_method"),
+            element=StaticSelectElement(action_id=ActionId.FIELD.value, options=methods, initial_option=methods[0]),
+        ),
+        text_input(RequestField.PAYMENT_CODE, optional=True, hint=True),
+        text_input(RequestField.INVOICE_NUMBER, optional=True),
+        text_input(RequestField.NOTES, optional=True, multiline=True),
+    ]
+    return View(
+        type="modal",
+        callback_id=CallbackId.REQUEST_MODAL.value,
+        title=PlainTextObject(text=t(locale, "modal.title")),
+        submit=PlainTextObject(text=t(locale, "modal.submit")),
+        close=PlainTextObject(text=t(locale, "modal.cancel")),
+        private_metadata=private_metadata,
+        blocks=blocks,
+    )
+
+
+def parse_request_modal(values: dict[str, Any], *, today: date) -> RequestDraft:
+    """Validate the modal's ``state.values``; every bad field is reported at once, keyed by block id.
+
+    Raises:
+        InvalidSubmission: with ``errors`` mapping block ids to error codes (see ``bot.blocks.i18n``).
+    """
+    errors: dict[str, str] = {}
+
+    def text(field: RequestField, *, required: bool = True) -> str | None:
+        raw = _raw_value(values, field) or ""
+        cleaned = raw.strip() if field is RequestField.NOTES else " ".join(raw.split())
+        if not cleaned:
+            if required:
+                errors[field.value] = "required"
+            return None
+        if len(cleaned) > MAX_LENGTHS[field]:
+            errors[field.value] = "too_long"
+            return None
+        return cleaned
+
+    def parsed(field: RequestField, parse: Any, *, required: bool = True) -> Any:
+        raw = text(field, required=required)
+        if raw is None:
+            return None
+        try:
+            return parse(raw)
+        except InvalidValue as exc:
+            errors[field.value] = exc.code
+            return None
+
+    def picked_date(field: RequestField) -> date | None:
+        raw = _raw_value(values, field)
+        if not raw:
+            errors[field.value] = "required"
+            return None
+        try:
+            return date.fromisoformat(raw)
+        except ValueError:
+            errors[field.value] = "date_invalid"
+            return None
+
+    description = text(RequestField.DESCRIPTION)
+    vendor_name = text(RequestField.VENDOR_NAME)
+    document = parsed(RequestField.VENDOR_DOCUMENT, parse_document, required=False)
+    amount = parsed(RequestField.AMOUNT, parse_brl_amount)
+    competence = picked_date(RequestField.COMPETENCE_DATE)
+    due = picked_date(RequestField.DUE_DATE)
+    if due is not None and due < today:
+        errors[RequestField.DUE_DATE.value] = "due_date_in_past"
+    category = text(RequestField.CATEGORY)
+    cost_center = text(RequestField.COST_CENTER, required=False)
+    method_raw = _raw_value(values, RequestField.PAYMENT_METHOD)
+    try:
+        method: PaymentMethod | None = PaymentMethod(method_raw or "")
+    except ValueError:
+        method = None
+        errors[RequestField.PAYMENT_METHOD.value] = "method_invalid"
+    payment_code = parsed(RequestField.PAYMENT_CODE, _code_parser(method), required=False)
+    invoice = parsed(RequestField.INVOICE_NUMBER, parse_invoice_number, required=False)
+    notes = text(RequestField.NOTES, required=False)
+
+    if errors:
+        raise InvalidSubmission(errors)
+    assert description and vendor_name and amount and competence and due and category and method
+    return RequestDraft(
+        description=description,
+        vendor_name=vendor_name,
+        vendor_document=document.value if document else None,
+        amount=amount,
+        competence_date=competence,
+        due_date=due,
+        category=category,
+        cost_center=cost_center,
+        payment_method=method,
+        payment_code=payment_code,
+        invoice_number=invoice,
+        notes=notes,
+    )
+
+
+def _code_parser(method: PaymentMethod | None) -> Any:
+    """Boleto wants a valid line, PIX a valid key; other methods keep what was typed (bank details…)."""
+    if method is PaymentMethod.BOLETO:
+        return parse_boleto_line
+    if method is PaymentMethod.PIX:
+        return lambda raw: parse_pix_key(raw).value
+    return lambda raw: raw
+
+
+def _raw_value(values: dict[str, Any], field: RequestField) -> str | None:
+    """The value of any input element: typed text, a picked date, or a selected option."""
+    block = values.get(field.value)
+    if not isinstance(block, dict):
+        return None
+    element = block.get(ActionId.FIELD.value)
+    if not isinstance(element, dict):
+        return None
+    for key in ("value", "selected_date"):
+        if isinstance(element.get(key), str):
+            return str(element[key])
+    option = element.get("selected_option")
+    if isinstance(option, dict) and isinstance(option.get("value"), str):
+        return str(option["value"])
+    return None
+
+
+def field_errors(errors: dict[str, str], locale: Locale) -> dict[str, str]:
+    """Error codes to the sentences Slack shows under each field."""
+    return {block_id: t(locale, f"error.{code}") for block_id, code in errors.items()}

@@ -1,0 +1,29 @@
+"""Long-lived dependencies, handed to every listener through the Bolt context."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.blocks.i18n import Locale
+from bot.people import LocaleCache
+from bot.settings import Settings
+from ledger.flows import FinalApprovalHook
+from ledger.policy import Policy
+from ledger.ports import Clock
+
+
+@dataclass
+class Deps:
+    settings: Settings
+    session_factory: async_sessionmaker[AsyncSession]
+    clock: Clock
+    policy: Policy
+    locales: LocaleCache
+    # Where a final approval hands the request on (the posting outbox); None keeps it at "approved".
+    on_final_approval: FinalApprovalHook | None = None
+
+    @property
+    def default_locale(self) -> Locale:
+        return "en" if self.settings.default_locale == "en" else "pt_BR"

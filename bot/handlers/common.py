@@ -1,0 +1,57 @@
+"""Helpers the listeners share: reaching the deps, telling one person why something did not happen."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from slack_bolt.context.async_context import AsyncBoltContext
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.blocks.notices import explain
+from bot.deps import Deps
+from ledger import flows
+from ledger.errors import LedgerError, RequestNotFound
+from ledger.models import PaymentRequest
+
+log = logging.getLogger(__name__)
+
+
+def deps_of(context: AsyncBoltContext) -> Deps:
+    deps = context["deps"]
+    assert isinstance(deps, Deps)
+    return deps
+
+
+async def explain_error(
+    client: AsyncWebClient, deps: Deps, error: LedgerError, *, user_id: str, request_id: int | None
+) -> str:
+    """The refusal in the person's language, naming the request when there is one."""
+    request: PaymentRequest | None = None
+    if request_id is not None:
+        try:
+            request = await flows.get_request(deps.session_factory, request_id=request_id)
+        except RequestNotFound:
+            request = None
+    locale = await deps.locales.get(client, user_id)
+    return explain(error, request=request, locale=locale, tz=deps.settings.timezone)
+
+
+async def tell(
+    client: AsyncWebClient,
+    deps: Deps,
+    body: dict[str, Any],
+    error: LedgerError,
+    *,
+    request_id: int | None,
+) -> None:
+    """An ephemeral reply where the person clicked, explaining a refused action."""
+    user_id = body["user"]["id"]
+    text = await explain_error(client, deps, error, user_id=user_id, request_id=request_id)
+    log.info("refused %s for %s on request %s: %s", body.get("type"), user_id, request_id, error.code)
+    channel = (body.get("channel") or {}).get("id") or user_id
+    try:
+        await client.chat_postEphemeral(channel=channel, user=user_id, text=text)
+    except SlackApiError as exc:
+        log.warning("could not tell %s why (%s): %s", user_id, error.code, exc.response.get("error"))

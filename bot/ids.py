@@ -1,0 +1,38 @@
+"""Identifiers shared by the Block Kit builders and the handlers that listen for them."""
+
+from __future__ import annotations
+
+import enum
+
+
+class CallbackId(enum.StrEnum):
+    REQUEST_MODAL = "payment-request"
+    REJECT_MODAL = "payment-reject"
+
+
+class ActionId(enum.StrEnum):
+    APPROVE = "payment-approve"
+    REJECT = "payment-reject"
+    CANCEL = "payment-cancel"
+    FIELD = "value"  # every input block keeps its value under this action id
+
+
+class RequestField(enum.StrEnum):
+    """Block ids of the request modal; also the keys of its inline errors."""
+
+    DESCRIPTION = "description"
+    VENDOR_NAME = "vendor_name"
+    VENDOR_DOCUMENT = "vendor_document"
+    AMOUNT = "amount"
+    COMPETENCE_DATE = "competence_date"
+    DUE_DATE = "due_date"
+    CATEGORY = "category"
+    COST_CENTER = "cost_center"
+    PAYMENT_METHOD = "payment_method"
+    PAYMENT_CODE = "payment_code"
+    INVOICE_NUMBER = "invoice_number"
+    NOTES = "notes"
+
+
+class RejectField(enum.StrEnum):
+    REASON = "reason"

@@ -1,0 +1,27 @@
+"""Logging set-up: one line per event, CPF/CNPJ masked wherever they appear."""
+
+from __future__ import annotations
+
+import logging
+
+from ledger.validation import mask_document
+
+
+class MaskDocuments(logging.Filter):
+    """People's tax ids never reach the log, whoever formatted the message."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        masked = mask_document(message)
+        if masked != message:
+            record.msg, record.args = masked, None
+        return True
+
+
+def configure_logging(level: str = "INFO") -> None:
+    handler = logging.StreamHandler()
+    handler.addFilter(MaskDocuments())
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
+    logging.basicConfig(level=level, handlers=[handler], force=True)
+    # slack_sdk logs request bodies at DEBUG, which carry tokens; keep it quieter than ours.
+    logging.getLogger("slack_sdk").setLevel(max(logging.INFO, logging.getLevelName(level)))

@@ -1,0 +1,120 @@
+"""Slack side effects after a flow: the tracking message, approvers' messages, thread replies.
+
+A failed Slack call is logged and audited, never raised: the decision is already stored, and one
+unreachable DM must not hide the outcome from everyone else.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.blocks.i18n import Locale
+from bot.blocks.request_messages import (
+    build_approval_message,
+    build_cancel_reply,
+    build_decision_reply,
+    build_tracking_message,
+)
+from bot.deps import Deps
+from ledger import flows
+from ledger.flows import Decided
+from ledger.models import ApprovalStep, PaymentRequest
+
+log = logging.getLogger(__name__)
+
+
+class Notifier:
+    def __init__(self, client: AsyncWebClient, deps: Deps) -> None:
+        self.client, self.deps = client, deps
+
+    async def request_submitted(self, request: PaymentRequest) -> None:
+        """Post the tracking message, then ask the first step's approvers."""
+        locale = await self._tracking_locale(request)
+        channel = self.deps.settings.requests_channel or request.requester_id
+        text, blocks = build_tracking_message(request, locale=locale, tz=self.deps.settings.timezone)
+        posted = await self._call(request, "chat_postMessage", channel=channel, text=text, blocks=blocks)
+        if posted is not None:
+            request.tracking_channel, request.tracking_ts = posted["channel"], posted["ts"]
+            await flows.record_tracking_message(
+                self.deps.session_factory, request_id=request.id, channel=posted["channel"], ts=posted["ts"]
+            )
+        await self._ask_approvers(request, request.steps[0])
+
+    async def request_decided(self, decided: Decided) -> None:
+        request = decided.request
+        await self._refresh_approval_messages(request, decided.step)
+        await self._refresh_tracking(request)
+        locale = await self._tracking_locale(request)
+        await self._reply_in_thread(request, build_decision_reply(decided, locale=locale))
+        if decided.next_step is not None:
+            await self._ask_approvers(request, decided.next_step)
+
+    async def request_cancelled(self, request: PaymentRequest) -> None:
+        for step in request.steps:
+            if step.messages:
+                await self._refresh_approval_messages(request, step)
+        await self._refresh_tracking(request)
+        await self._reply_in_thread(request, build_cancel_reply(request, locale=await self._tracking_locale(request)))
+
+    async def _ask_approvers(self, request: PaymentRequest, step: ApprovalStep) -> None:
+        for approver in step.approvers:
+            locale = await self.deps.locales.get(self.client, approver)
+            text, blocks = build_approval_message(request, step, locale=locale, tz=self.deps.settings.timezone)
+            posted = await self._call(request, "chat_postMessage", channel=approver, text=text, blocks=blocks)
+            if posted is not None:
+                await flows.record_approval_message(
+                    self.deps.session_factory,
+                    step_id=step.id,
+                    approver_id=approver,
+                    channel=posted["channel"],
+                    ts=posted["ts"],
+                )
+
+    async def _refresh_approval_messages(self, request: PaymentRequest, step: ApprovalStep) -> None:
+        for message in step.messages:
+            locale = await self.deps.locales.get(self.client, message.approver_id)
+            text, blocks = build_approval_message(request, step, locale=locale, tz=self.deps.settings.timezone)
+            await self._call(request, "chat_update", channel=message.channel, ts=message.ts, text=text, blocks=blocks)
+
+    async def _refresh_tracking(self, request: PaymentRequest) -> None:
+        if not (request.tracking_channel and request.tracking_ts):
+            return
+        locale = await self._tracking_locale(request)
+        text, blocks = build_tracking_message(request, locale=locale, tz=self.deps.settings.timezone)
+        await self._call(
+            request, "chat_update", channel=request.tracking_channel, ts=request.tracking_ts, text=text, blocks=blocks
+        )
+
+    async def _reply_in_thread(self, request: PaymentRequest, text: str) -> None:
+        if request.tracking_channel and request.tracking_ts:
+            await self._call(
+                request, "chat_postMessage", channel=request.tracking_channel, thread_ts=request.tracking_ts, text=text
+            )
+
+    async def _tracking_locale(self, request: PaymentRequest) -> Locale:
+        """A shared channel reads the team's language; a DM reads the requester's."""
+        if self.deps.settings.requests_channel:
+            return self.deps.default_locale
+        return await self.deps.locales.get(self.client, request.requester_id)
+
+    async def _call(self, request: PaymentRequest, method: str, **kwargs: Any) -> Any:
+        try:
+            return await getattr(self.client, method)(**kwargs)
+        except SlackApiError as exc:
+            error = exc.response.get("error")
+            log.error("slack %s failed for %s: %s", method, request.reference, error)
+            await flows.audit(
+                self.deps.session_factory,
+                clock=self.deps.clock,
+                team_id=request.team_id,
+                actor_id=None,
+                action="slack_call_failed",
+                request_id=request.id,
+                method=method,
+                error=str(error),
+            )
+            return None

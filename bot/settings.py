@@ -1,0 +1,99 @@
+"""Every setting Aprova reads, from the environment, in one place."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+
+class SettingsError(ValueError):
+    """A setting is missing or malformed; the message says which and how to fix it."""
+
+
+def _split(value: str | None) -> tuple[str, ...]:
+    return tuple(part.strip() for part in (value or "").split(",") if part.strip())
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    database_url: str = "sqlite:///aprova.db"
+    slack_bot_token: str | None = None
+    slack_signing_secret: str | None = None
+    slack_app_token: str | None = None
+    slack_api_url: str = "https://slack.com/api/"
+    port: int = 3000
+    host: str = "0.0.0.0"
+    payment_commands: tuple[str, ...] = ("/pagamento", "/payment")
+    requests_channel: str | None = None  # tracking messages go here; else to the requester's DM
+    policy_file: Path = Path("approval-policy.toml")
+    default_locale: str = "pt_BR"
+    timezone: ZoneInfo = field(default_factory=lambda: ZoneInfo("America/Sao_Paulo"))
+    finance_admins: tuple[str, ...] = ()
+    finance_channel: str | None = None
+    public_url: str | None = None  # where Conta Azul redirects back to, e.g. https://aprova.example.com
+    contaazul_client_id: str | None = None
+    contaazul_client_secret: str | None = None
+    contaazul_auth_url: str = "https://auth.contaazul.com"
+    contaazul_api_url: str = "https://api-v2.contaazul.com"
+    contaazul_api_url_set: bool = False  # the demo starts the bundled sandbox only when this is False
+    encryption_key: str | None = None
+    log_level: str = "INFO"
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        env = os.environ if environ is None else environ
+        defaults = cls()
+
+        def get(name: str) -> str | None:
+            value = env.get(name, "").strip()
+            return value or None
+
+        port_text = get("PORT") or "3000"
+        if not port_text.isdigit() or not 0 < int(port_text) < 65536:
+            raise SettingsError(f"PORT must be a TCP port number, got {port_text!r}")
+        tz_name = get("APROVA_TIMEZONE") or "America/Sao_Paulo"
+        try:
+            tz = ZoneInfo(tz_name)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise SettingsError(f"APROVA_TIMEZONE {tz_name!r} is not a known time zone") from None
+        locale = get("APROVA_DEFAULT_LOCALE") or "pt_BR"
+        if locale not in ("pt_BR", "en"):
+            raise SettingsError("APROVA_DEFAULT_LOCALE must be pt_BR or en")
+        commands = _split(get("APROVA_PAYMENT_COMMANDS")) or defaults.payment_commands
+        if not all(c.startswith("/") for c in commands):
+            raise SettingsError("APROVA_PAYMENT_COMMANDS must be slash commands, e.g. /pagamento,/payment")
+        api_url = get("SLACK_API_URL") or defaults.slack_api_url
+        return cls(
+            database_url=get("DATABASE_URL") or defaults.database_url,
+            slack_bot_token=get("SLACK_BOT_TOKEN"),
+            slack_signing_secret=get("SLACK_SIGNING_SECRET"),
+            slack_app_token=get("SLACK_APP_TOKEN"),
+            slack_api_url=api_url if api_url.endswith("/") else api_url + "/",
+            port=int(port_text),
+            host=get("HOST") or defaults.host,
+            payment_commands=commands,
+            requests_channel=get("APROVA_REQUESTS_CHANNEL"),
+            policy_file=Path(get("APROVA_POLICY_FILE") or defaults.policy_file),
+            default_locale=locale,
+            timezone=tz,
+            finance_admins=_split(get("APROVA_FINANCE_ADMINS")),
+            finance_channel=get("APROVA_FINANCE_CHANNEL"),
+            public_url=(get("APROVA_PUBLIC_URL") or "").rstrip("/") or None,
+            contaazul_client_id=get("CONTAAZUL_CLIENT_ID"),
+            contaazul_client_secret=get("CONTAAZUL_CLIENT_SECRET"),
+            contaazul_auth_url=(get("CONTAAZUL_AUTH_URL") or defaults.contaazul_auth_url).rstrip("/"),
+            contaazul_api_url=(get("CONTAAZUL_API_URL") or defaults.contaazul_api_url).rstrip("/"),
+            contaazul_api_url_set=get("CONTAAZUL_API_URL") is not None,
+            encryption_key=get("APROVA_ENCRYPTION_KEY"),
+            log_level=(get("LOG_LEVEL") or "INFO").upper(),
+        )
+
+    def missing_for_slack(self) -> list[str]:
+        """Variables still needed to talk to Slack (Socket Mode needs the app token, not the signing secret)."""
+        missing = [] if self.slack_bot_token else ["SLACK_BOT_TOKEN"]
+        if not self.slack_app_token and not self.slack_signing_secret:
+            missing.append("SLACK_SIGNING_SECRET (HTTP mode) or SLACK_APP_TOKEN (Socket Mode)")
+        return missing

@@ -1,0 +1,64 @@
+"""Domain values shared by the ledger and its callers: statuses, payment methods, the request draft."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+
+
+class RequestStatus(enum.StrEnum):
+    PENDING = "pending"
+    APPROVED = "approved"
+    POSTING = "posting"
+    POSTED = "posted"
+    POST_FAILED = "post_failed"
+    REJECTED = "rejected"
+    CANCELLED = "cancelled"
+
+    @property
+    def is_terminal(self) -> bool:
+        return self in {RequestStatus.POSTED, RequestStatus.REJECTED, RequestStatus.CANCELLED}
+
+
+class StepStatus(enum.StrEnum):
+    WAITING = "waiting"  # a later step, not yet open
+    OPEN = "open"  # the step being decided now
+    APPROVED = "approved"
+    REJECTED = "rejected"
+    CLOSED = "closed"  # the request ended (cancelled or rejected) before this step was decided
+
+
+class PaymentMethod(enum.StrEnum):
+    BOLETO = "boleto"
+    PIX = "pix"
+    TRANSFER = "transfer"
+    CARD = "card"
+    OTHER = "other"
+
+
+@dataclass(frozen=True, slots=True)
+class RequestDraft:
+    """A payment request as the requester typed it, already validated and normalised."""
+
+    description: str
+    vendor_name: str
+    amount: Decimal
+    competence_date: date
+    due_date: date
+    category: str
+    payment_method: PaymentMethod
+    vendor_document: str | None = None  # normalised CPF/CNPJ (digits, or letters for alphanumeric CNPJ)
+    cost_center: str | None = None
+    payment_code: str | None = None  # boleto line (digits) or PIX key (normalised)
+    invoice_number: str | None = None
+    notes: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PlannedStep:
+    """One approval step the policy asks for, with its approvers already resolved to user ids."""
+
+    name: str
+    approvers: tuple[str, ...]

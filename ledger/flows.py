@@ -1,0 +1,412 @@
+"""Use cases: submit, decide, cancel. Each opens its own short transaction; no Slack, no network.
+
+Every status change is a compare-and-set on ``(id, status, version)``: of two simultaneous clicks exactly
+one wins, and the other gets ``StaleDecision`` describing what won.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from ledger.domain import PlannedStep, RequestDraft, RequestStatus, StepStatus
+from ledger.errors import NotAllowed, RequestNotFound, StaleDecision
+from ledger.models import ApprovalMessage, ApprovalStep, AuditEvent, PaymentRequest, ProcessedDelivery, ReferenceCounter
+from ledger.ports import Clock
+
+SessionFactory = async_sessionmaker[AsyncSession]
+# Called inside the final-approval transaction; the posting outbox hooks in here.
+FinalApprovalHook = Callable[[AsyncSession, PaymentRequest], Awaitable[None]]
+
+REFERENCE_PREFIX = "PAG"
+
+
+@dataclass(frozen=True, slots=True)
+class Submitted:
+    request: PaymentRequest
+    created: bool  # False when this submission had already been stored (a repeated delivery)
+
+
+@dataclass(frozen=True, slots=True)
+class Decided:
+    request: PaymentRequest
+    step: ApprovalStep  # the step just decided
+    next_step: ApprovalStep | None  # the step now open, if the request goes on
+
+    @property
+    def final(self) -> bool:
+        return self.next_step is None
+
+
+async def submit_request(
+    session_factory: SessionFactory,
+    *,
+    clock: Clock,
+    team_id: str,
+    requester_id: str,
+    submission_key: str,
+    draft: RequestDraft,
+    steps: list[PlannedStep],
+) -> Submitted:
+    """Store a request with its approval steps and an audit event, once per ``submission_key``."""
+    if not steps:
+        raise ValueError("a request needs at least one approval step")
+    now = clock.now()
+    try:
+        async with session_factory.begin() as session:
+            existing = await _by_submission(session, team_id, submission_key)
+            if existing is not None:
+                return Submitted(existing, created=False)
+            reference = await _next_reference(session, clock.today().year)
+            request = PaymentRequest(
+                reference=reference,
+                team_id=team_id,
+                requester_id=requester_id,
+                submission_key=submission_key,
+                description=draft.description,
+                vendor_name=draft.vendor_name,
+                vendor_document=draft.vendor_document,
+                amount=draft.amount,
+                competence_date=draft.competence_date,
+                due_date=draft.due_date,
+                category=draft.category,
+                cost_center=draft.cost_center,
+                payment_method=draft.payment_method.value,
+                payment_code=draft.payment_code,
+                invoice_number=draft.invoice_number,
+                notes=draft.notes,
+                status=RequestStatus.PENDING.value,
+                version=1,
+                current_step=0,
+                created_at=now,
+                updated_at=now,
+            )
+            request.steps = [
+                ApprovalStep(
+                    position=i,
+                    name=step.name,
+                    approvers=list(step.approvers),
+                    status=(StepStatus.OPEN if i == 0 else StepStatus.WAITING).value,
+                )
+                for i, step in enumerate(steps)
+            ]
+            for step in request.steps:
+                step.messages = []
+            session.add(request)
+            await session.flush()
+            _audit(session, request, requester_id, "submitted", now, amount=str(draft.amount), steps=len(steps))
+            return Submitted(request, created=True)
+    except IntegrityError:
+        # The same submission raced us to the unique key: the other delivery stored it.
+        async with session_factory() as session:
+            existing = await _by_submission(session, team_id, submission_key)
+        if existing is None:
+            raise
+        return Submitted(existing, created=False)
+
+
+async def get_request(session_factory: SessionFactory, *, request_id: int) -> PaymentRequest:
+    async with session_factory() as session:
+        request = await session.get(PaymentRequest, request_id)
+    if request is None:
+        raise RequestNotFound(f"no payment request {request_id}", request_id=request_id)
+    return request
+
+
+async def check_can_decide(
+    session_factory: SessionFactory, *, request_id: int, step_position: int, actor_id: str
+) -> PaymentRequest:
+    """Raise unless ``actor_id`` may decide that step right now (used before opening the reject modal)."""
+    request = await get_request(session_factory, request_id=request_id)
+    _authorise_decision(request, step_position, actor_id)
+    return request
+
+
+async def decide(
+    session_factory: SessionFactory,
+    *,
+    clock: Clock,
+    request_id: int,
+    step_position: int,
+    actor_id: str,
+    approve: bool,
+    reason: str | None = None,
+    on_final_approval: FinalApprovalHook | None = None,
+) -> Decided:
+    """Approve or reject the open step. The last approval makes the request ``approved``."""
+    now = clock.now()
+    async with session_factory.begin() as session:
+        request = await _load(session, request_id)
+        step = _authorise_decision(request, step_position, actor_id)
+        next_step = request.steps[step_position + 1] if approve and step_position + 1 < len(request.steps) else None
+        if not approve:
+            new_status = RequestStatus.REJECTED
+        elif next_step is None:
+            new_status = RequestStatus.APPROVED
+        else:
+            new_status = RequestStatus.PENDING
+        await _compare_and_set(
+            session,
+            request,
+            expected=RequestStatus.PENDING,
+            new=new_status,
+            now=now,
+            actor_id=actor_id,
+            current_step=next_step.position if next_step else None,
+            reason=reason if not approve else None,
+            record_decision=new_status is not RequestStatus.PENDING,
+        )
+        step.status = (StepStatus.APPROVED if approve else StepStatus.REJECTED).value
+        step.decided_by, step.decided_at, step.reason = actor_id, now, reason
+        if next_step is not None:
+            next_step.status = StepStatus.OPEN.value
+        elif not approve:
+            _close_waiting_steps(request)
+        action = "rejected" if not approve else ("approved" if next_step is None else "step_approved")
+        _audit(session, request, actor_id, action, now, step=step.name, reason=reason)
+        if new_status is RequestStatus.APPROVED and on_final_approval is not None:
+            await on_final_approval(session, request)
+    return Decided(request=request, step=step, next_step=next_step)
+
+
+async def cancel(session_factory: SessionFactory, *, clock: Clock, request_id: int, actor_id: str) -> PaymentRequest:
+    """The requester withdraws a pending request."""
+    now = clock.now()
+    async with session_factory.begin() as session:
+        request = await _load(session, request_id)
+        if actor_id != request.requester_id:
+            raise NotAllowed("not_the_requester", request_id=request_id)
+        if request.status != RequestStatus.PENDING:
+            raise _stale(request)
+        await _compare_and_set(
+            session,
+            request,
+            expected=RequestStatus.PENDING,
+            new=RequestStatus.CANCELLED,
+            now=now,
+            actor_id=actor_id,
+            current_step=None,
+            reason=None,
+            record_decision=True,
+        )
+        _close_waiting_steps(request)
+        _audit(session, request, actor_id, "cancelled", now)
+    return request
+
+
+async def record_tracking_message(session_factory: SessionFactory, *, request_id: int, channel: str, ts: str) -> None:
+    async with session_factory.begin() as session:
+        await session.execute(
+            update(PaymentRequest)
+            .where(PaymentRequest.id == request_id)
+            .values(tracking_channel=channel, tracking_ts=ts)
+        )
+
+
+async def record_approval_message(
+    session_factory: SessionFactory, *, step_id: int, approver_id: str, channel: str, ts: str
+) -> None:
+    async with session_factory.begin() as session:
+        session.add(ApprovalMessage(step_id=step_id, approver_id=approver_id, channel=channel, ts=ts))
+
+
+async def claim_delivery(session_factory: SessionFactory, *, key: str, clock: Clock) -> bool:
+    """True the first time ``key`` is seen; False for a repeated delivery of the same Slack event."""
+    try:
+        async with session_factory.begin() as session:
+            session.add(ProcessedDelivery(key=key, received_at=clock.now()))
+    except IntegrityError:
+        return False
+    return True
+
+
+async def audit(
+    session_factory: SessionFactory,
+    *,
+    clock: Clock,
+    team_id: str,
+    actor_id: str | None,
+    action: str,
+    request_id: int | None = None,
+    **detail: Any,
+) -> None:
+    """Record an event that happens outside a flow's own transaction (e.g. a Slack call that failed)."""
+    async with session_factory.begin() as session:
+        session.add(
+            AuditEvent(
+                team_id=team_id,
+                request_id=request_id,
+                actor_id=actor_id,
+                action=action,
+                detail=detail,
+                created_at=clock.now(),
+            )
+        )
+
+
+async def audit_trail(session_factory: SessionFactory, *, request_id: int) -> list[AuditEvent]:
+    async with session_factory() as session:
+        rows = await session.scalars(
+            select(AuditEvent).where(AuditEvent.request_id == request_id).order_by(AuditEvent.id)
+        )
+        return list(rows)
+
+
+def _authorise_decision(request: PaymentRequest, step_position: int, actor_id: str) -> ApprovalStep:
+    if request.status != RequestStatus.PENDING or request.current_step != step_position:
+        raise _stale(request, step_position)
+    step = request.steps[step_position]
+    if actor_id == request.requester_id:
+        raise NotAllowed("own_request", request_id=request.id)
+    if actor_id not in step.approvers:
+        raise NotAllowed("not_an_approver", request_id=request.id, step=step.name)
+    return step
+
+
+def _stale(request: PaymentRequest, step_position: int | None = None) -> StaleDecision:
+    """Describe what already happened, for the person whose click lost."""
+    step = (
+        request.steps[step_position] if step_position is not None and 0 <= step_position < len(request.steps) else None
+    )
+    if step is not None and step.decided_by and request.status == RequestStatus.PENDING:
+        return StaleDecision(
+            "step already decided",
+            scope="step",
+            status=step.status,
+            actor_id=step.decided_by,
+            at=step.decided_at,
+            step=step.name,
+        )
+    return StaleDecision(
+        f"request is {request.status}",
+        scope="request",
+        status=request.status,
+        actor_id=request.decided_by,
+        at=request.decided_at,
+        step=step.name if step else None,
+    )
+
+
+async def _compare_and_set(
+    session: AsyncSession,
+    request: PaymentRequest,
+    *,
+    expected: RequestStatus,
+    new: RequestStatus,
+    now: datetime,
+    actor_id: str,
+    current_step: int | None,
+    reason: str | None,
+    record_decision: bool,
+) -> None:
+    values: dict[str, Any] = {
+        "status": new.value,
+        "version": request.version + 1,
+        "current_step": current_step,
+        "updated_at": now,
+    }
+    if record_decision:
+        values |= {"decided_by": actor_id, "decided_at": now, "decision_reason": reason}
+    result = await session.execute(
+        update(PaymentRequest)
+        .where(
+            PaymentRequest.id == request.id,
+            PaymentRequest.status == expected.value,
+            PaymentRequest.version == request.version,
+        )
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:  # type: ignore[attr-defined]
+        await session.refresh(request)
+        for step in request.steps:
+            await session.refresh(step)
+        raise _stale(request, request.current_step)
+    for key, value in values.items():
+        setattr(request, key, value)
+
+
+def _close_waiting_steps(request: PaymentRequest) -> None:
+    for step in request.steps:
+        if step.status in (StepStatus.OPEN, StepStatus.WAITING):
+            step.status = StepStatus.CLOSED.value
+
+
+async def _load(session: AsyncSession, request_id: int) -> PaymentRequest:
+    request = await session.get(PaymentRequest, request_id, populate_existing=True)
+    if request is None:
+        raise RequestNotFound(f"no payment request {request_id}", request_id=request_id)
+    return request
+
+
+async def _by_submission(session: AsyncSession, team_id: str, key: str) -> PaymentRequest | None:
+    return await session.scalar(
+        select(PaymentRequest).where(PaymentRequest.team_id == team_id, PaymentRequest.submission_key == key)
+    )
+
+
+async def _next_reference(session: AsyncSession, year: int) -> str:
+    """PAG-2026-000123: a gap-free per-year sequence, safe under concurrent submissions."""
+    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    statement = (
+        insert(ReferenceCounter)
+        .values(prefix=REFERENCE_PREFIX, year=year, last_value=1)
+        .on_conflict_do_update(index_elements=["prefix", "year"], set_={"last_value": ReferenceCounter.last_value + 1})
+        .returning(ReferenceCounter.last_value)
+    )
+    number = (await session.execute(statement)).scalar_one()
+    return f"{REFERENCE_PREFIX}-{year}-{number:06d}"
+
+
+def _audit(
+    session: AsyncSession, request: PaymentRequest, actor_id: str | None, action: str, now: datetime, **detail: Any
+) -> None:
+    session.add(
+        AuditEvent(
+            team_id=request.team_id,
+            request_id=request.id,
+            actor_id=actor_id,
+            action=action,
+            detail={k: v for k, v in detail.items() if v is not None},
+            created_at=now,
+        )
+    )
+
+
+async def recent_requests(
+    session_factory: SessionFactory, *, team_id: str, requester_id: str, limit: int = 10
+) -> list[PaymentRequest]:
+    async with session_factory() as session:
+        rows = await session.scalars(
+            select(PaymentRequest)
+            .where(PaymentRequest.team_id == team_id, PaymentRequest.requester_id == requester_id)
+            .order_by(PaymentRequest.id.desc())
+            .limit(limit)
+        )
+        return list(rows)
+
+
+async def waiting_for(
+    session_factory: SessionFactory, *, team_id: str, approver_id: str, limit: int = 20
+) -> list[PaymentRequest]:
+    """Pending requests whose open step ``approver_id`` may decide, oldest first."""
+    async with session_factory() as session:
+        rows = await session.scalars(
+            select(PaymentRequest)
+            .join(
+                ApprovalStep,
+                (ApprovalStep.request_id == PaymentRequest.id) & (ApprovalStep.status == StepStatus.OPEN.value),
+            )
+            .where(PaymentRequest.team_id == team_id, PaymentRequest.status == RequestStatus.PENDING.value)
+            .order_by(PaymentRequest.id)
+        )
+        # Approver lists are JSON; filtering them in SQL differs per database, and the set is small.
+        return [r for r in rows if approver_id in r.steps[r.current_step or 0].approvers][:limit]

@@ -1,0 +1,223 @@
+"""Database tables (SQLAlchemy 2, async). Money is stored as integer centavos; dates as dates; instants as UTC."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+from sqlalchemy.engine import Dialect
+from sqlalchemy.ext.asyncio import AsyncAttrs
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Money(TypeDecorator[Decimal]):
+    """A BRL amount kept exactly as integer centavos, whatever the database."""
+
+    impl = BigInteger
+    cache_ok = True
+
+    def process_bind_param(self, value: Decimal | None, dialect: Dialect) -> int | None:
+        if value is None:
+            return None
+        cents = value * 100
+        if cents != cents.to_integral_value():
+            raise ValueError(f"amount has more than 2 decimal places: {value}")
+        return int(cents)
+
+    def process_result_value(self, value: int | None, dialect: Dialect) -> Decimal | None:
+        return None if value is None else (Decimal(value) / 100).quantize(Decimal("0.01"))
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Aware UTC datetimes in and out; SQLite forgets the zone, so put it back."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class Base(AsyncAttrs, DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    type_annotation_map = {dict[str, Any]: JSON, list[str]: JSON}
+
+
+class PaymentRequest(Base):
+    __tablename__ = "payment_requests"
+    __table_args__ = (
+        UniqueConstraint("team_id", "submission_key"),
+        Index("ix_payment_requests_team_status", "team_id", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    reference: Mapped[str] = mapped_column(String(32), unique=True)
+    team_id: Mapped[str] = mapped_column(String(32))
+    requester_id: Mapped[str] = mapped_column(String(32))
+    # One Slack modal submission creates at most one request, even if delivered twice.
+    submission_key: Mapped[str] = mapped_column(String(64))
+    description: Mapped[str] = mapped_column(String(300))
+    vendor_name: Mapped[str] = mapped_column(String(200))
+    vendor_document: Mapped[str | None] = mapped_column(String(14))
+    amount: Mapped[Decimal] = mapped_column("amount_cents", Money)
+    competence_date: Mapped[date] = mapped_column(Date)
+    due_date: Mapped[date] = mapped_column(Date)
+    category: Mapped[str] = mapped_column(String(200))
+    cost_center: Mapped[str | None] = mapped_column(String(200))
+    payment_method: Mapped[str] = mapped_column(String(16))
+    payment_code: Mapped[str | None] = mapped_column(String(120))
+    invoice_number: Mapped[str | None] = mapped_column(String(20))
+    notes: Mapped[str | None] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(16))
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    current_step: Mapped[int | None] = mapped_column(Integer)  # position of the open step; None when none is open
+    tracking_channel: Mapped[str | None] = mapped_column(String(32))
+    tracking_ts: Mapped[str | None] = mapped_column(String(32))
+    decided_by: Mapped[str | None] = mapped_column(String(32))  # who made the last status change
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    decision_reason: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    steps: Mapped[list[ApprovalStep]] = relationship(
+        back_populates="request", order_by="ApprovalStep.position", lazy="selectin"
+    )
+
+
+class ApprovalStep(Base):
+    __tablename__ = "approval_steps"
+    __table_args__ = (UniqueConstraint("request_id", "position"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    request_id: Mapped[int] = mapped_column(ForeignKey("payment_requests.id", ondelete="CASCADE"))
+    position: Mapped[int] = mapped_column(Integer)
+    name: Mapped[str] = mapped_column(String(100))
+    approvers: Mapped[list[str]] = mapped_column(JSON)
+    status: Mapped[str] = mapped_column(String(16))
+    decided_by: Mapped[str | None] = mapped_column(String(32))
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    reason: Mapped[str | None] = mapped_column(Text)
+
+    request: Mapped[PaymentRequest] = relationship(back_populates="steps")
+    messages: Mapped[list[ApprovalMessage]] = relationship(
+        back_populates="step", order_by="ApprovalMessage.id", lazy="selectin"
+    )
+
+
+class ApprovalMessage(Base):
+    """A message with Approve/Reject buttons sent to one approver, kept so it can be updated after the decision."""
+
+    __tablename__ = "approval_messages"
+    __table_args__ = (UniqueConstraint("step_id", "approver_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    step_id: Mapped[int] = mapped_column(ForeignKey("approval_steps.id", ondelete="CASCADE"))
+    approver_id: Mapped[str] = mapped_column(String(32))
+    channel: Mapped[str] = mapped_column(String(32))
+    ts: Mapped[str] = mapped_column(String(32))
+
+    step: Mapped[ApprovalStep] = relationship(back_populates="messages")
+
+
+class AuditEvent(Base):
+    """Append-only trail of who did what and when."""
+
+    __tablename__ = "audit_events"
+    __table_args__ = (Index("ix_audit_events_request", "request_id", "id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    team_id: Mapped[str] = mapped_column(String(32))
+    request_id: Mapped[int | None] = mapped_column(ForeignKey("payment_requests.id", ondelete="SET NULL"))
+    actor_id: Mapped[str | None] = mapped_column(String(32))
+    action: Mapped[str] = mapped_column(String(40))
+    detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class ReferenceCounter(Base):
+    """Per-year sequence behind public references like PAG-2026-000123."""
+
+    __tablename__ = "reference_counters"
+
+    prefix: Mapped[str] = mapped_column(String(8), primary_key=True)
+    year: Mapped[int] = mapped_column(Integer, primary_key=True)
+    last_value: Mapped[int] = mapped_column(Integer)
+
+
+class ProcessedDelivery(Base):
+    """Slack deliveries already handled (event ids), so a retried delivery changes nothing twice."""
+
+    __tablename__ = "processed_deliveries"
+
+    key: Mapped[str] = mapped_column(String(128), primary_key=True)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class ContaAzulConnection(Base):
+    """The Conta Azul company a Slack team is connected to, with its OAuth tokens encrypted at rest."""
+
+    __tablename__ = "contaazul_connections"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    team_id: Mapped[str] = mapped_column(String(32), unique=True)
+    company_id: Mapped[str | None] = mapped_column(String(64))
+    company_name: Mapped[str] = mapped_column(String(200))
+    company_document: Mapped[str | None] = mapped_column(String(20))
+    connected_by: Mapped[str] = mapped_column(String(32))
+    connected_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    status: Mapped[str] = mapped_column(String(16))  # "active" | "needs_reconnect"
+    access_token_enc: Mapped[str] = mapped_column(Text)
+    refresh_token_enc: Mapped[str] = mapped_column(Text)
+    access_expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    default_account_id: Mapped[str | None] = mapped_column(String(64))
+    default_account_name: Mapped[str | None] = mapped_column(String(200))
+    # Bumped on every refresh, so a process can tell another one already rotated the tokens.
+    token_version: Mapped[int] = mapped_column(Integer, default=1)
+    last_refresh_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    needs_reconnect_alerted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class OAuthState(Base):
+    """A one-time ``state`` for the Conta Azul authorization redirect, bound to the admin who started it."""
+
+    __tablename__ = "oauth_states"
+
+    state: Mapped[str] = mapped_column(String(64), primary_key=True)
+    team_id: Mapped[str] = mapped_column(String(32))
+    user_id: Mapped[str] = mapped_column(String(32))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

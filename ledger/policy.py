@@ -1,0 +1,209 @@
+"""Who approves what: ordered steps chosen by the first matching rule of a TOML policy file.
+
+Example (see ``approval-policy.example.toml``)::
+
+    fallback = ["U0CFO"]                       # when a step is left with nobody but the requester
+
+    [[rules]]
+    name = "Acima de R$ 10 mil"
+    min_amount = "10000.00"                    # inclusive
+    max_amount = "1000000.00"                  # exclusive (optional)
+    categories = ["Marketing e Publicidade"]   # optional; any of them
+    cost_centers = ["Comercial"]               # optional; any of them
+    steps = [{ name = "Gestor", approvers = ["U0GESTOR"] },
+             { name = "Diretoria", approvers = ["S0DIRETORIA"] }]   # S… is a Slack user group
+
+    [default]
+    steps = [{ name = "Financeiro", approvers = ["U0FIN1", "U0FIN2"] }]
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+import unicodedata
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import Any
+
+from ledger.domain import PlannedStep
+from ledger.errors import PolicyError
+from ledger.ports import Directory
+
+USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
+GROUP_ID = re.compile(r"^S[A-Z0-9]{2,}$")
+
+
+def name_key(name: str) -> str:
+    """Case- and accent-insensitive key for comparing names typed by people."""
+    decomposed = unicodedata.normalize("NFKD", name.strip())
+    return "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()
+
+
+@dataclass(frozen=True, slots=True)
+class StepRule:
+    name: str
+    approvers: tuple[str, ...]  # user ids and user group ids, in order
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    name: str
+    steps: tuple[StepRule, ...]
+    min_amount: Decimal | None = None
+    max_amount: Decimal | None = None
+    categories: frozenset[str] = frozenset()  # name keys
+    cost_centers: frozenset[str] = frozenset()  # name keys
+
+    def matches(self, amount: Decimal, category: str, cost_center: str | None) -> bool:
+        if self.min_amount is not None and amount < self.min_amount:
+            return False
+        if self.max_amount is not None and amount >= self.max_amount:
+            return False
+        if self.categories and name_key(category) not in self.categories:
+            return False
+        return not self.cost_centers or (cost_center is not None and name_key(cost_center) in self.cost_centers)
+
+
+@dataclass(frozen=True, slots=True)
+class Policy:
+    rules: tuple[Rule, ...]
+    default: tuple[StepRule, ...]
+    fallback: tuple[str, ...] = ()
+
+    def rule_for(self, amount: Decimal, category: str, cost_center: str | None) -> Rule:
+        for rule in self.rules:
+            if rule.matches(amount, category, cost_center):
+                return rule
+        return Rule(name="default", steps=self.default)
+
+    async def plan(
+        self,
+        *,
+        amount: Decimal,
+        category: str,
+        cost_center: str | None,
+        requester_id: str,
+        directory: Directory,
+    ) -> list[PlannedStep]:
+        """The steps for a request, approvers resolved, the requester removed from every step.
+
+        A step left empty goes to the fallback approvers; with nobody left at all, it is a PolicyError.
+        """
+        planned: list[PlannedStep] = []
+        for step in self.rule_for(amount, category, cost_center).steps:
+            people = [p for p in await _resolve(step.approvers, directory) if p != requester_id]
+            if not people:
+                people = [p for p in await _resolve(self.fallback, directory) if p != requester_id]
+            if not people:
+                raise PolicyError(f"step {step.name!r} has no approver other than the requester", step=step.name)
+            planned.append(PlannedStep(name=step.name, approvers=tuple(people)))
+        return planned
+
+
+async def _resolve(refs: tuple[str, ...], directory: Directory) -> list[str]:
+    people: list[str] = []
+    for ref in refs:
+        members = await directory.group_members(ref) if GROUP_ID.match(ref) else [ref]
+        people.extend(m for m in members if m not in people)
+    return people
+
+
+def load_policy(path: str | Path) -> Policy:
+    """Read and validate a policy file; every problem is reported with where it is."""
+    path = Path(path)
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"), parse_float=Decimal)
+    except FileNotFoundError:
+        raise PolicyError(f"approval policy file not found: {path}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise PolicyError(f"approval policy {path} is not valid TOML: {exc}") from None
+    try:
+        return parse_policy(raw)
+    except PolicyError as exc:
+        raise PolicyError(f"approval policy {path}: {exc}") from None
+
+
+def parse_policy(raw: dict[str, Any]) -> Policy:
+    unknown = set(raw) - {"rules", "default", "fallback"}
+    if unknown:
+        raise PolicyError(f"unknown keys {sorted(unknown)} (expected rules, default, fallback)")
+    default = raw.get("default")
+    if not isinstance(default, dict):
+        raise PolicyError("a [default] table with steps is required")
+    rules_raw = raw.get("rules", [])
+    if not isinstance(rules_raw, list):
+        raise PolicyError("rules must be an array of tables ([[rules]])")
+    rules = tuple(_parse_rule(r, f"rules[{i}]") for i, r in enumerate(rules_raw))
+    return Policy(
+        rules=rules,
+        default=_parse_steps(default.get("steps"), "default.steps"),
+        fallback=_parse_approvers(raw.get("fallback", []), "fallback", allow_empty=True),
+    )
+
+
+def _parse_rule(raw: Any, where: str) -> Rule:
+    if not isinstance(raw, dict):
+        raise PolicyError(f"{where} must be a table")
+    unknown = set(raw) - {"name", "min_amount", "max_amount", "categories", "cost_centers", "steps"}
+    if unknown:
+        raise PolicyError(f"{where}: unknown keys {sorted(unknown)}")
+    name = raw.get("name")
+    if not isinstance(name, str) or not name.strip():
+        raise PolicyError(f"{where}.name is required")
+    low = _parse_amount(raw.get("min_amount"), f"{where}.min_amount")
+    high = _parse_amount(raw.get("max_amount"), f"{where}.max_amount")
+    if low is not None and high is not None and low >= high:
+        raise PolicyError(f"{where}: min_amount must be less than max_amount")
+    return Rule(
+        name=name.strip(),
+        steps=_parse_steps(raw.get("steps"), f"{where}.steps"),
+        min_amount=low,
+        max_amount=high,
+        categories=_parse_names(raw.get("categories", []), f"{where}.categories"),
+        cost_centers=_parse_names(raw.get("cost_centers", []), f"{where}.cost_centers"),
+    )
+
+
+def _parse_amount(raw: Any, where: str) -> Decimal | None:
+    if raw is None:
+        return None
+    if isinstance(raw, bool) or not isinstance(raw, str | int | Decimal):
+        raise PolicyError(f'{where} must be a number or a string like "10000.00"')
+    try:
+        value = Decimal(str(raw))
+    except InvalidOperation:
+        raise PolicyError(f"{where}: {raw!r} is not a number") from None
+    if not value.is_finite() or value < 0:
+        raise PolicyError(f"{where} must be zero or more")
+    return value
+
+
+def _parse_names(raw: Any, where: str) -> frozenset[str]:
+    if not isinstance(raw, list) or not all(isinstance(n, str) and n.strip() for n in raw):
+        raise PolicyError(f"{where} must be a list of names")
+    return frozenset(name_key(n) for n in raw)
+
+
+def _parse_steps(raw: Any, where: str) -> tuple[StepRule, ...]:
+    if not isinstance(raw, list) or not raw:
+        raise PolicyError(f"{where} must be a non-empty list of steps")
+    steps = []
+    for i, step in enumerate(raw):
+        if not isinstance(step, dict) or set(step) - {"name", "approvers"}:
+            raise PolicyError(f"{where}[{i}] must be a table with name and approvers")
+        name = step.get("name")
+        if not isinstance(name, str) or not name.strip():
+            raise PolicyError(f"{where}[{i}].name is required")
+        steps.append(StepRule(name=name.strip(), approvers=_parse_approvers(step.get("approvers"), f"{where}[{i}]")))
+    return tuple(steps)
+
+
+def _parse_approvers(raw: Any, where: str, *, allow_empty: bool = False) -> tuple[str, ...]:
+    if not isinstance(raw, list) or (not raw and not allow_empty):
+        raise PolicyError(f"{where}.approvers must be a non-empty list of Slack ids")
+    for ref in raw:
+        if not isinstance(ref, str) or not (USER_ID.match(ref) or GROUP_ID.match(ref)):
+            raise PolicyError(f"{where}: {ref!r} is not a Slack user id (U…/W…) or user group id (S…)")
+    return tuple(raw)

@@ -1,0 +1,182 @@
+"""The real Aprova app on loopback: Bolt behind aiohttp, talking to LocalSlack, driven by signed requests."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, replace
+from typing import Any
+
+import httpx
+from aiohttp import web
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.app import build_bolt_app
+from bot.deps import Deps
+from bot.localslack import LocalSlack
+from bot.people import LocaleCache
+from bot.server import create_web_app
+from bot.settings import Settings
+from ledger.clock import FixedClock
+from ledger.policy import Policy, parse_policy
+from tests import slack_payloads as payloads
+
+REQUESTER, MANAGER, DIRECTOR_EN, DIRECTOR_PT, OUTSIDER, CFO = "U0REQ", "U0MGR", "U0DIR1", "U0DIR2", "U0OUT", "U0CFO"
+REQUESTS_CHANNEL = "C0PEDIDOS"
+
+POLICY = parse_policy(
+    {
+        "fallback": [CFO],
+        "rules": [
+            {
+                "name": "Alto valor",
+                "min_amount": "10000",
+                "steps": [
+                    {"name": "Gestor", "approvers": [MANAGER]},
+                    {"name": "Diretoria", "approvers": ["S0DIRETORIA"]},
+                ],
+            }
+        ],
+        "default": {"steps": [{"name": "Financeiro", "approvers": [MANAGER]}]},
+    }
+)
+
+VALID_ANSWERS: dict[str, Any] = {
+    "description": "Farinha de trigo — novembro",
+    "vendor_name": "Moinho Anaconda Ltda",
+    "vendor_document": "11.222.333/0001-81",
+    "amount": "R$ 1.234,56",
+    "competence_date": "2026-11-01",
+    "due_date": "2026-12-10",
+    "category": "Matéria-Prima",
+    "cost_center": "Produção",
+    "payment_method": "boleto",
+    "payment_code": "23793.38128 60000.000004 00000.000406 1 84340000010000",
+    "invoice_number": "NF 4521",
+    "notes": "Entrega de 20 sacos.",
+}
+
+
+@dataclass
+class Aprova:
+    slack: LocalSlack
+    deps: Deps
+    http: httpx.AsyncClient
+
+    @property
+    def clock(self) -> FixedClock:
+        assert isinstance(self.deps.clock, FixedClock)
+        return self.deps.clock
+
+    async def send(self, body: str, *, content_type: str, headers: dict[str, str] | None = None) -> httpx.Response:
+        signed = payloads.sign(body) if headers is None else headers
+        return await self.http.post(
+            "/slack/events", content=body.encode(), headers={"Content-Type": content_type, **signed}
+        )
+
+    async def send_form(self, body: str, **kwargs: Any) -> httpx.Response:
+        return await self.send(body, content_type="application/x-www-form-urlencoded", **kwargs)
+
+    async def open_modal(self, user_id: str = REQUESTER, command: str = "/pagamento") -> dict[str, Any]:
+        before = len(self.slack.calls_to("views.open"))
+        trigger = self.slack.new_trigger_id()
+        response = await self.send_form(payloads.slash_command(command, user_id=user_id, trigger_id=trigger))
+        assert response.status_code == 200, response.text
+        await self.slack.wait_for("views.open", before + 1)
+        return self.latest_view("payment-request")
+
+    def latest_view(self, callback_id: str) -> dict[str, Any]:
+        return [v for v in self.slack.views.values() if v.get("callback_id") == callback_id][-1]
+
+    async def submit(self, view: dict[str, Any], *, user_id: str = REQUESTER, **answers: Any) -> httpx.Response:
+        return await self.send_form(payloads.view_submission(view, user_id=user_id, answers=answers))
+
+    async def file_request(self, user_id: str = REQUESTER, **overrides: Any) -> dict[str, Any]:
+        """Open the modal and submit a valid request; returns the tracking message once approvers are asked."""
+        view = await self.open_modal(user_id)
+        response = await self.submit(view, user_id=user_id, **(VALID_ANSWERS | overrides))
+        assert response.status_code == 200 and response.text == "", response.text
+        await self.settle()
+        return self.tracking_messages()[-1]
+
+    async def click(self, message: dict[str, Any], action_id: str, *, user_id: str, **kw: Any) -> httpx.Response:
+        trigger = self.slack.new_trigger_id()
+        body = payloads.block_actions(message, action_id=action_id, user_id=user_id, trigger_id=trigger, **kw)
+        response = await self.send_form(body)
+        assert response.status_code == 200, response.text
+        return response
+
+    def tracking_messages(self) -> list[dict[str, Any]]:
+        return [m for m in self.slack.messages(REQUESTS_CHANNEL) if not m.get("thread_ts")]
+
+    def approval_messages(self, approver: str) -> list[dict[str, Any]]:
+        return [m for m in self.slack.messages(self.slack.dm_channel(approver)) if not m.get("thread_ts")]
+
+    def thread(self, tracking: dict[str, Any]) -> list[dict[str, Any]]:
+        return self.slack.thread(tracking["channel"], tracking["ts"])
+
+    def message(self, channel: str, ts: str) -> dict[str, Any]:
+        return next(m for m in self.slack.messages(channel) if m["ts"] == ts)
+
+    async def settle(self) -> None:
+        """Wait for every listener Bolt is still running after its ack (they run detached from the request)."""
+        for _ in range(200):
+            pending = [
+                task
+                for task in asyncio.all_tasks()
+                if not task.done() and "run_ack_function_asynchronously" in repr(task.get_coro())
+            ]
+            if not pending:
+                return
+            await asyncio.wait(pending, timeout=5)
+        raise AssertionError("listeners did not finish")
+
+
+def make_settings(slack: LocalSlack, **overrides: Any) -> Settings:
+    base = Settings(
+        slack_bot_token=slack.bot_token,
+        slack_signing_secret=payloads.SIGNING_SECRET,
+        slack_api_url=slack.api_url,
+        requests_channel=REQUESTS_CHANNEL,
+        finance_admins=(CFO,),
+    )
+    return replace(base, **overrides)
+
+
+@asynccontextmanager
+async def running_aprova(
+    session_factory: async_sessionmaker[AsyncSession],
+    clock: FixedClock,
+    *,
+    policy: Policy = POLICY,
+    **settings_overrides: Any,
+) -> AsyncIterator[Aprova]:
+    async with LocalSlack(team_id=payloads.TEAM_ID) as slack:
+        slack.add_user(REQUESTER, real_name="Ana Souza", locale="pt-BR")
+        slack.add_user(MANAGER, real_name="Bruno Lima", locale="pt-BR")
+        slack.add_user(DIRECTOR_EN, real_name="Carla Reis", locale="en-US")
+        slack.add_user(DIRECTOR_PT, real_name="Diego Melo", locale="pt-BR")
+        slack.add_user(OUTSIDER, real_name="Eva Dias", locale="pt-BR")
+        slack.add_user(CFO, real_name="Fábio Prado", locale="pt-BR", is_admin=True)
+        slack.add_usergroup("S0DIRETORIA", [DIRECTOR_EN, DIRECTOR_PT])
+        settings = make_settings(slack, **settings_overrides)
+        deps = Deps(
+            settings=settings,
+            session_factory=session_factory,
+            clock=clock,
+            policy=policy,
+            locales=LocaleCache(clock, "pt_BR"),
+        )
+        runner = web.AppRunner(create_web_app(deps, build_bolt_app(deps)))
+        await runner.setup()
+        site = web.TCPSite(runner, "127.0.0.1", 0)
+        await site.start()
+        port = runner.addresses[0][1]
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=10) as http:
+            aprova = Aprova(slack=slack, deps=deps, http=http)
+            try:
+                yield aprova
+            finally:
+                await aprova.settle()
+                await runner.cleanup()
