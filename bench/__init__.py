@@ -1,0 +1,1 @@
+"""Performance measurements of Aprova on loopback; see README, Performance."""
