@@ -200,11 +200,11 @@ def _code_parser(method: PaymentMethod | None) -> Any:
 
 
 def _raw_value(values: dict[str, Any], field: RequestField) -> str | None:
-    """The value of any input element: typed text, a picked date, or a selected option."""
+    """The value of the block's input element, whatever its kind or action id: typed, picked or selected."""
     block = values.get(field.value)
-    if not isinstance(block, dict):
+    if not isinstance(block, dict) or not block:
         return None
-    element = block.get(ActionId.FIELD.value)
+    element = next(iter(block.values()))
     if not isinstance(element, dict):
         return None
     for key in ("value", "selected_date"):

@@ -1,0 +1,8 @@
+"""Local emulator of the Conta Azul API v2 ("the Conta Azul sandbox") for tests and the no-credentials demo."""
+
+from __future__ import annotations
+
+from .server import Sandbox
+from .state import SCOPE, SandboxState
+
+__all__ = ["SCOPE", "Sandbox", "SandboxState"]
