@@ -26,7 +26,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.app import build_bolt_app
 from bot.deps import Deps
 from bot.localslack import LocalSlack
-from bot.people import LocaleCache
+from bot.people import People
 from bot.server import create_web_app
 from bot.settings import Settings
 from ledger.clock import FixedClock
@@ -115,7 +115,7 @@ async def run(count: int, rate: float) -> dict[str, Any]:
                 slack_signing_secret=payloads.SIGNING_SECRET,
                 slack_api_url=slack.api_url,
             )
-            deps = Deps(settings, create_session_factory(engine), clock, POLICY, LocaleCache(clock, "pt_BR"))
+            deps = Deps(settings, create_session_factory(engine), clock, POLICY, People(clock, "pt_BR"))
             aprova_runner, aprova_url = await serve(create_web_app(deps, build_bolt_app(deps)))
             bare_runner, bare_url = await serve(bare_bolt_app(slack))
             try:

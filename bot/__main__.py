@@ -7,21 +7,33 @@ import asyncio
 import logging
 import signal
 import sys
+from typing import Any
 
 from aiohttp import web
 
 from bot.app import build_bolt_app
 from bot.deps import Deps
 from bot.logs import configure_logging
-from bot.people import LocaleCache
+from bot.people import People
 from bot.server import create_web_app
 from bot.settings import Settings, SettingsError
 from ledger import db
 from ledger.clock import SystemClock
+from ledger.contaazul.connector import ContaAzul, has_connections
+from ledger.contaazul.crypto import TokenCipher
+from ledger.contaazul.oauth import OAuthConfig
 from ledger.errors import PolicyError
 from ledger.policy import Policy, load_policy
 
 log = logging.getLogger("bot")
+
+ENCRYPTION_HELP = """\
+APROVA_ENCRYPTION_KEY is not set, but Conta Azul is configured or connected: Aprova keeps the Conta Azul
+tokens encrypted and cannot run without the key. Generate one with
+  python -c "from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())"
+and keep it safe: losing it means connecting Conta Azul again. To rotate, put the new key first:
+APROVA_ENCRYPTION_KEY=new,old.
+"""
 
 SLACK_HELP = """\
 Aprova needs Slack credentials to run. Set:
@@ -59,20 +71,54 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "check":
         print("Configuration and approval policy are valid.")
         return 0
+    if settings.contaazul_configured and not settings.encryption_key:
+        print(ENCRYPTION_HELP, file=sys.stderr)
+        return 2
     db.upgrade(settings.database_url)
-    asyncio.run(serve(settings, policy))
+    try:
+        asyncio.run(serve(settings, policy))
+    except StartupError as exc:
+        print(str(exc), file=sys.stderr)
+        return 2
     return 0
+
+
+class StartupError(RuntimeError):
+    """Aprova cannot start as configured; the message says what to change."""
+
+
+def build_contaazul(settings: Settings, deps_clock: SystemClock, session_factory: Any) -> ContaAzul | None:
+    if not settings.contaazul_configured:
+        return None
+    try:
+        cipher = TokenCipher(settings.encryption_key or "")
+    except ValueError as exc:
+        raise StartupError(f"APROVA_ENCRYPTION_KEY: {exc}") from None
+    config = OAuthConfig(
+        client_id=settings.contaazul_client_id or "",
+        client_secret=settings.contaazul_client_secret or "",
+        auth_url=settings.contaazul_auth_url,
+        api_url=settings.contaazul_api_url,
+        redirect_uri=settings.oauth_redirect_uri,
+    )
+    return ContaAzul(config=config, session_factory=session_factory, clock=deps_clock, cipher=cipher)
 
 
 async def serve(settings: Settings, policy: Policy) -> None:
     engine = db.create_engine(settings.database_url)
     clock = SystemClock(settings.timezone)
+    session_factory = db.create_session_factory(engine)
+    if not settings.encryption_key and await has_connections(session_factory):
+        await engine.dispose()
+        raise StartupError(ENCRYPTION_HELP)
+    contaazul = build_contaazul(settings, clock, session_factory)
     deps = Deps(
         settings=settings,
-        session_factory=db.create_session_factory(engine),
+        session_factory=session_factory,
         clock=clock,
         policy=policy,
-        locales=LocaleCache(clock, "en" if settings.default_locale == "en" else "pt_BR"),
+        people=People(clock, "en" if settings.default_locale == "en" else "pt_BR"),
+        contaazul=contaazul,
     )
     bolt_app = build_bolt_app(deps)
     socket_mode = settings.slack_app_token is not None
@@ -102,6 +148,8 @@ async def serve(settings: Settings, policy: Policy) -> None:
         if handler is not None:
             await handler.close_async()  # type: ignore[no-untyped-call]
         await runner.cleanup()
+        if contaazul is not None:
+            await contaazul.aclose()
         await engine.dispose()
 
 

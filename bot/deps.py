@@ -7,8 +7,9 @@ from dataclasses import dataclass
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.blocks.i18n import Locale
-from bot.people import LocaleCache
+from bot.people import People
 from bot.settings import Settings
+from ledger.contaazul.connector import ContaAzul
 from ledger.flows import FinalApprovalHook
 from ledger.policy import Policy
 from ledger.ports import Clock
@@ -20,7 +21,9 @@ class Deps:
     session_factory: async_sessionmaker[AsyncSession]
     clock: Clock
     policy: Policy
-    locales: LocaleCache
+    people: People
+    # None when Conta Azul is not configured (no client id/secret): requests are typed, never posted.
+    contaazul: ContaAzul | None = None
     # Where a final approval hands the request on (the posting outbox); None keeps it at "approved".
     on_final_approval: FinalApprovalHook | None = None
 

@@ -8,6 +8,7 @@ import enum
 class CallbackId(enum.StrEnum):
     REQUEST_MODAL = "payment-request"
     REJECT_MODAL = "payment-reject"
+    ACCOUNT_MODAL = "contaazul-account"
 
 
 class ActionId(enum.StrEnum):
@@ -15,6 +16,10 @@ class ActionId(enum.StrEnum):
     REJECT = "payment-reject"
     CANCEL = "payment-cancel"
     FIELD = "value"  # every input block keeps its value under this action id
+    CONNECT_LINK = "contaazul-connect-link"
+    CATEGORY_OPTIONS = "category-options"
+    COST_CENTER_OPTIONS = "cost-center-options"
+    VENDOR_OPTIONS = "vendor-options"
 
 
 class RequestField(enum.StrEnum):

@@ -12,7 +12,7 @@ from typing import Any
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.blocks.i18n import Locale
+from bot.blocks.i18n import Locale, t
 from bot.blocks.request_messages import (
     build_approval_message,
     build_cancel_reply,
@@ -62,7 +62,7 @@ class Notifier:
 
     async def _ask_approvers(self, request: PaymentRequest, step: ApprovalStep) -> None:
         for approver in step.approvers:
-            locale = await self.deps.locales.get(self.client, approver)
+            locale = await self.deps.people.get(self.client, approver)
             text, blocks = build_approval_message(request, step, locale=locale, tz=self.deps.settings.timezone)
             posted = await self._call(request, "chat_postMessage", channel=approver, text=text, blocks=blocks)
             if posted is not None:
@@ -76,7 +76,7 @@ class Notifier:
 
     async def _refresh_approval_messages(self, request: PaymentRequest, step: ApprovalStep) -> None:
         for message in step.messages:
-            locale = await self.deps.locales.get(self.client, message.approver_id)
+            locale = await self.deps.people.get(self.client, message.approver_id)
             text, blocks = build_approval_message(request, step, locale=locale, tz=self.deps.settings.timezone)
             await self._call(request, "chat_update", channel=message.channel, ts=message.ts, text=text, blocks=blocks)
 
@@ -99,7 +99,7 @@ class Notifier:
         """A shared channel reads the team's language; a DM reads the requester's."""
         if self.deps.settings.requests_channel:
             return self.deps.default_locale
-        return await self.deps.locales.get(self.client, request.requester_id)
+        return await self.deps.people.get(self.client, request.requester_id)
 
     async def _call(self, request: PaymentRequest, method: str, **kwargs: Any) -> Any:
         try:
@@ -118,3 +118,21 @@ class Notifier:
                 error=str(error),
             )
             return None
+
+
+async def alert_needs_reconnect(client: AsyncWebClient, deps: Deps, team_id: str) -> None:
+    """Tell the finance admins (and the finance channel) once that Conta Azul must be connected again."""
+    if deps.contaazul is None or not await deps.contaazul.tokens.claim_reconnect_alert(team_id):
+        return
+    log.warning("conta azul connection of team %s needs reconnecting; alerting admins", team_id)
+    targets = list(deps.settings.finance_admins)
+    if deps.settings.finance_channel:
+        targets.append(deps.settings.finance_channel)
+    for target in targets:
+        locale = (
+            deps.default_locale if target == deps.settings.finance_channel else await deps.people.get(client, target)
+        )
+        try:
+            await client.chat_postMessage(channel=target, text=t(locale, "ca.reconnect_alert"))
+        except SlackApiError as exc:
+            log.error("could not alert %s about the conta azul connection: %s", target, exc.response.get("error"))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -15,26 +16,39 @@ from ledger.ports import Clock
 log = logging.getLogger(__name__)
 
 
-class LocaleCache:
-    """Each user's locale from ``users.info``, cached so a busy day does not spend Slack's rate limit."""
+@dataclass(frozen=True, slots=True)
+class Profile:
+    locale: Locale
+    is_workspace_admin: bool  # a Slack workspace admin or owner
+
+
+class People:
+    """Each user's language and admin flags from ``users.info``, cached to spare Slack's rate limit."""
 
     def __init__(self, clock: Clock, default: Locale, ttl: timedelta = timedelta(hours=6)) -> None:
         self._clock, self._default, self._ttl = clock, default, ttl
-        self._cache: dict[str, tuple[Locale, datetime]] = {}
+        self._cache: dict[str, tuple[Profile, datetime]] = {}
 
-    async def get(self, client: AsyncWebClient, user_id: str) -> Locale:
+    async def profile(self, client: AsyncWebClient, user_id: str) -> Profile:
         cached = self._cache.get(user_id)
         now = self._clock.now()
         if cached is not None and now - cached[1] < self._ttl:
             return cached[0]
         try:
-            response = await client.users_info(user=user_id, include_locale=True)
-            locale = pick_locale(response["user"].get("locale"), self._default)
+            user = (await client.users_info(user=user_id, include_locale=True))["user"]
+            profile = Profile(
+                locale=pick_locale(user.get("locale"), self._default),
+                is_workspace_admin=bool(user.get("is_admin") or user.get("is_owner")),
+            )
         except (SlackApiError, KeyError, TypeError) as exc:
-            log.warning("users.info failed for %s, using %s: %s", user_id, self._default, exc)
-            return self._default
-        self._cache[user_id] = (locale, now)
-        return locale
+            log.warning("users.info failed for %s, using defaults: %s", user_id, exc)
+            return Profile(locale=self._default, is_workspace_admin=False)
+        self._cache[user_id] = (profile, now)
+        return profile
+
+    async def get(self, client: AsyncWebClient, user_id: str) -> Locale:
+        """The user's locale."""
+        return (await self.profile(client, user_id)).locale
 
 
 class SlackDirectory:

@@ -1,21 +1,34 @@
-"""Aprova's HTTP server: Slack events, health checks (and, later, OAuth callbacks and webhooks)."""
+"""Aprova's HTTP server: Slack events, the Conta Azul OAuth callback, health checks."""
 
 from __future__ import annotations
+
+import logging
 
 from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_bolt.async_app import AsyncApp
+from slack_sdk.errors import SlackApiError
 from sqlalchemy import text
 
+from bot.blocks.contaazul import build_callback_page, company_line
+from bot.blocks.i18n import Locale
 from bot.deps import Deps
+from ledger import flows
+from ledger.contaazul.oauth import OAuthGrantError, OAuthStateError, consume_state
+from ledger.errors import GatewayError
+
+log = logging.getLogger(__name__)
 
 DEPS_KEY = web.AppKey("deps", Deps)
+BOLT_KEY = web.AppKey("bolt", AsyncApp)
+OAUTH_CALLBACK_PATH = "/contaazul/oauth/callback"
 
 
 def create_web_app(deps: Deps, bolt_app: AsyncApp, *, slack_events: bool = True) -> web.Application:
     """``slack_events=False`` in Socket Mode, where Slack reaches us over the socket instead."""
     web_app = web.Application()
     web_app[DEPS_KEY] = deps
+    web_app[BOLT_KEY] = bolt_app
 
     async def handle_slack_events(request: web.Request) -> web.StreamResponse:
         bolt_request = await to_bolt_request(request)
@@ -23,9 +36,63 @@ def create_web_app(deps: Deps, bolt_app: AsyncApp, *, slack_events: bool = True)
 
     if slack_events:
         web_app.router.add_post("/slack/events", handle_slack_events)
+    web_app.router.add_get(OAUTH_CALLBACK_PATH, handle_oauth_callback)
     web_app.router.add_get("/healthz", handle_healthz)
     web_app.router.add_get("/readyz", handle_readyz)
     return web_app
+
+
+def _browser_locale(request: web.Request) -> Locale:
+    return "en" if request.headers.get("Accept-Language", "").lower().startswith("en") else "pt_BR"
+
+
+async def handle_oauth_callback(request: web.Request) -> web.Response:
+    """Where Conta Azul sends the admin's browser back: finish the connection and say how it went."""
+    deps, bolt_app = request.app[DEPS_KEY], request.app[BOLT_KEY]
+    locale = _browser_locale(request)
+
+    def page(key: str, status: int, **params: str) -> web.Response:
+        body = build_callback_page(key, locale=locale, success=status == 200, **params)
+        return web.Response(text=body, status=status, content_type="text/html")
+
+    if deps.contaazul is None:
+        return page("ca.not_configured", 404)
+    state, code, error = (request.query.get(k, "") for k in ("state", "code", "error"))
+    if error:
+        if state:
+            try:  # a denied consent still uses up its state
+                await consume_state(deps.session_factory, clock=deps.clock, state=state)
+            except OAuthStateError:
+                pass
+        log.info("conta azul consent not given: %s", error)
+        return page("page.denied", 400)
+    if not state or not code:
+        return page("page.bad_request", 400)
+    try:
+        info = await deps.contaazul.complete(state=state, code=code)
+    except OAuthStateError as exc:
+        log.warning("oauth callback with a bad state: %s", exc.code)
+        return page(f"page.{exc.code}", 400)
+    except OAuthGrantError as exc:
+        log.warning("conta azul refused the authorization code: %s", exc.code)
+        return page("page.code_invalid", 400)
+    except GatewayError as exc:
+        log.error("conta azul unavailable during the oauth callback: %s", exc)
+        return page("page.unavailable", 502)
+    await flows.audit(
+        deps.session_factory,
+        clock=deps.clock,
+        team_id=info.team_id,
+        actor_id=info.connected_by,
+        action="contaazul_connected",
+        company=info.company_name,
+    )
+    admin_locale = await deps.people.get(bolt_app.client, info.connected_by)
+    try:
+        await bolt_app.client.chat_postMessage(channel=info.connected_by, text=company_line(info, locale=admin_locale))
+    except SlackApiError as exc:
+        log.error("could not confirm the conta azul connection in slack: %s", exc.response.get("error"))
+    return page("page.connected", 200, company=info.company_name)
 
 
 async def handle_healthz(request: web.Request) -> web.Response:

@@ -91,6 +91,16 @@ class Settings:
             log_level=(get("LOG_LEVEL") or "INFO").upper(),
         )
 
+    @property
+    def contaazul_configured(self) -> bool:
+        return bool(self.contaazul_client_id and self.contaazul_client_secret)
+
+    @property
+    def oauth_redirect_uri(self) -> str:
+        """Register exactly this URL as the redirect URI of the Conta Azul app."""
+        base = self.public_url or f"http://localhost:{self.port}"
+        return f"{base}/contaazul/oauth/callback"
+
     def missing_for_slack(self) -> list[str]:
         """Variables still needed to talk to Slack (Socket Mode needs the app token, not the signing secret)."""
         missing = [] if self.slack_bot_token else ["SLACK_BOT_TOKEN"]

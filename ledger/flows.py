@@ -163,6 +163,7 @@ async def decide(
             current_step=next_step.position if next_step else None,
             reason=reason if not approve else None,
             record_decision=new_status is not RequestStatus.PENDING,
+            step_position=step_position,
         )
         step.status = (StepStatus.APPROVED if approve else StepStatus.REJECTED).value
         step.decided_by, step.decided_at, step.reason = actor_id, now, reason
@@ -180,26 +181,32 @@ async def decide(
 async def cancel(session_factory: SessionFactory, *, clock: Clock, request_id: int, actor_id: str) -> PaymentRequest:
     """The requester withdraws a pending request."""
     now = clock.now()
-    async with session_factory.begin() as session:
-        request = await _load(session, request_id)
-        if actor_id != request.requester_id:
-            raise NotAllowed("not_the_requester", request_id=request_id)
-        if request.status != RequestStatus.PENDING:
-            raise _stale(request)
-        await _compare_and_set(
-            session,
-            request,
-            expected=RequestStatus.PENDING,
-            new=RequestStatus.CANCELLED,
-            now=now,
-            actor_id=actor_id,
-            current_step=None,
-            reason=None,
-            record_decision=True,
-        )
-        _close_waiting_steps(request)
-        _audit(session, request, actor_id, "cancelled", now)
-    return request
+    while True:
+        try:
+            async with session_factory.begin() as session:
+                request = await _load(session, request_id)
+                if actor_id != request.requester_id:
+                    raise NotAllowed("not_the_requester", request_id=request_id)
+                if request.status != RequestStatus.PENDING:
+                    raise _stale(request)
+                await _compare_and_set(
+                    session,
+                    request,
+                    expected=RequestStatus.PENDING,
+                    new=RequestStatus.CANCELLED,
+                    now=now,
+                    actor_id=actor_id,
+                    current_step=None,
+                    reason=None,
+                    record_decision=True,
+                )
+                _close_waiting_steps(request)
+                _audit(session, request, actor_id, "cancelled", now)
+            return request
+        except StaleDecision as exc:
+            # A step approval bumped the version but the request is still pending: try again on the new state.
+            if exc.params.get("status") != RequestStatus.PENDING:
+                raise
 
 
 async def record_tracking_message(session_factory: SessionFactory, *, request_id: int, channel: str, ts: str) -> None:
@@ -306,6 +313,7 @@ async def _compare_and_set(
     current_step: int | None,
     reason: str | None,
     record_decision: bool,
+    step_position: int | None = None,
 ) -> None:
     values: dict[str, Any] = {
         "status": new.value,
@@ -329,7 +337,8 @@ async def _compare_and_set(
         await session.refresh(request)
         for step in request.steps:
             await session.refresh(step)
-        raise _stale(request, request.current_step)
+        # Describe the step this caller tried to decide (not the one now open), so the loser learns who won.
+        raise _stale(request, request.current_step if step_position is None else step_position)
     for key, value in values.items():
         setattr(request, key, value)
 

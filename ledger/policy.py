@@ -132,8 +132,9 @@ def parse_policy(raw: dict[str, Any]) -> Policy:
     default = raw.get("default")
     if not isinstance(default, dict):
         raise PolicyError("a [default] table with steps is required")
-    if set(default) - {"steps"}:
-        raise PolicyError(f"default: unknown keys {sorted(set(default) - {'steps'})} (top-level keys go before [default])")
+    unknown = set(default) - {"steps"}
+    if unknown:
+        raise PolicyError(f"default: unknown keys {sorted(unknown)} (top-level keys go before [default])")
     rules_raw = raw.get("rules", [])
     if not isinstance(rules_raw, list):
         raise PolicyError("rules must be an array of tables ([[rules]])")

@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.app import build_bolt_app
 from bot.deps import Deps
 from bot.localslack import LocalSlack
-from bot.people import LocaleCache
+from bot.people import People
 from bot.server import create_web_app
 from bot.settings import Settings
 from ledger.clock import FixedClock
@@ -166,7 +166,7 @@ async def running_aprova(
             session_factory=session_factory,
             clock=clock,
             policy=policy,
-            locales=LocaleCache(clock, "pt_BR"),
+            people=People(clock, "pt_BR"),
         )
         runner = web.AppRunner(create_web_app(deps, build_bolt_app(deps)))
         await runner.setup()

@@ -278,4 +278,114 @@ MESSAGES: dict[str, dict[Locale, str]] = {
     "home.mine": {"pt_BR": "Meus pedidos recentes", "en": "My recent requests"},
     "home.waiting": {"pt_BR": "Aguardando a minha aprovação", "en": "Waiting for my approval"},
     "home.none": {"pt_BR": "Nada por aqui.", "en": "Nothing here."},
+    # Conta Azul connection (/contaazul)
+    "ca.help": {
+        "pt_BR": "Uso: `/contaazul connect` (conectar), `status`, `account` (conta financeira padrão) ou `disconnect`.",
+        "en": "Usage: `/contaazul connect`, `status`, `account` (default financial account) or `disconnect`.",
+    },
+    "ca.not_admin": {
+        "pt_BR": "Desculpe, só os administradores do financeiro podem gerenciar a conexão com o Conta Azul.",
+        "en": "Sorry, only finance admins can manage the Conta Azul connection.",
+    },
+    "ca.not_configured": {
+        "pt_BR": "O Conta Azul não está configurado neste Aprova: defina CONTAAZUL_CLIENT_ID, CONTAAZUL_CLIENT_SECRET, APROVA_PUBLIC_URL e APROVA_ENCRYPTION_KEY.",
+        "en": "Conta Azul is not configured in this Aprova: set CONTAAZUL_CLIENT_ID, CONTAAZUL_CLIENT_SECRET, APROVA_PUBLIC_URL and APROVA_ENCRYPTION_KEY.",
+    },
+    "ca.connect.text": {
+        "pt_BR": "Clique para conectar a empresa no Conta Azul. O link vale por 10 minutos e só funciona uma vez, para você.",
+        "en": "Click to connect your company's Conta Azul. The link is valid for 10 minutes, once, for you only.",
+    },
+    "ca.connect.button": {"pt_BR": "Conectar o Conta Azul", "en": "Connect Conta Azul"},
+    "ca.connected": {
+        "pt_BR": "✅ Conta Azul conectado: *{company}*{document}. Conta financeira padrão: {account}.",
+        "en": "✅ Conta Azul connected: *{company}*{document}. Default financial account: {account}.",
+    },
+    "ca.no_account": {
+        "pt_BR": "nenhuma — crie uma conta financeira no Conta Azul e use `/contaazul account`",
+        "en": "none — create a financial account in Conta Azul, then use `/contaazul account`",
+    },
+    "ca.not_connected": {
+        "pt_BR": "O Conta Azul não está conectado. Um administrador do financeiro pode usar `/contaazul connect`.",
+        "en": "Conta Azul is not connected. A finance admin can use `/contaazul connect`.",
+    },
+    "ca.status.title": {"pt_BR": "Conexão com o Conta Azul", "en": "Conta Azul connection"},
+    "ca.status.company": {"pt_BR": "Empresa", "en": "Company"},
+    "ca.status.connected_by": {"pt_BR": "Conectado por", "en": "Connected by"},
+    "ca.status.account": {"pt_BR": "Conta financeira padrão", "en": "Default financial account"},
+    "ca.status.tokens": {"pt_BR": "Acesso", "en": "Access"},
+    "ca.status.tokens_ok": {"pt_BR": "✅ funcionando", "en": "✅ working"},
+    "ca.status.tokens_reconnect": {
+        "pt_BR": "⚠️ expirado ou revogado — use `/contaazul connect`",
+        "en": "⚠️ expired or revoked — use `/contaazul connect`",
+    },
+    "ca.status.tokens_error": {
+        "pt_BR": "❌ o Conta Azul não respondeu agora ({error}); tente de novo em instantes",
+        "en": "❌ Conta Azul did not answer just now ({error}); try again shortly",
+    },
+    "ca.status.by": {"pt_BR": "<@{user}> em {when}", "en": "<@{user}> on {when}"},
+    "ca.disconnected": {
+        "pt_BR": "Conta Azul desconectado; os tokens foram apagados. Novos pedidos seguem sem lançamento até reconectar.",
+        "en": "Conta Azul disconnected; the tokens were deleted. New requests will not be posted until reconnected.",
+    },
+    "ca.account.title": {"pt_BR": "Conta financeira", "en": "Financial account"},
+    "ca.account.save": {"pt_BR": "Salvar", "en": "Save"},
+    "ca.account.loading": {"pt_BR": "Buscando as contas no Conta Azul…", "en": "Fetching accounts from Conta Azul…"},
+    "ca.account.label": {"pt_BR": "Conta padrão para os lançamentos", "en": "Default account for postings"},
+    "ca.account.none": {
+        "pt_BR": "O Conta Azul não tem nenhuma conta financeira ativa. Crie uma lá e tente de novo.",
+        "en": "Conta Azul has no active financial account. Create one there and try again.",
+    },
+    "ca.account.saved": {
+        "pt_BR": "Conta financeira padrão: *{account}*.",
+        "en": "Default financial account: *{account}*.",
+    },
+    "ca.account.unavailable": {
+        "pt_BR": "Não consegui falar com o Conta Azul agora ({error}). Tente de novo em instantes.",
+        "en": "I could not reach Conta Azul just now ({error}). Try again shortly.",
+    },
+    "ca.reconnect_alert": {
+        "pt_BR": "⚠️ A conexão do Aprova com o Conta Azul expirou ou foi revogada. Um administrador do financeiro precisa usar `/contaazul connect` de novo.",
+        "en": "⚠️ Aprova's Conta Azul connection expired or was revoked. A finance admin needs to run `/contaazul connect` again.",
+    },
+    "modal.not_connected": {
+        "pt_BR": "⚠️ Conta Azul não conectado: digite categoria e centro de custo exatamente como no Conta Azul.",
+        "en": "⚠️ Conta Azul is not connected: type category and cost center exactly as in Conta Azul.",
+    },
+    "options.new_cost_center": {"pt_BR": "➕ Criar centro de custo: {name}", "en": "➕ New cost center: {name}"},
+    "options.new_vendor": {"pt_BR": "➕ Novo fornecedor: {name}", "en": "➕ New vendor: {name}"},
+    "field.select.placeholder": {"pt_BR": "Digite para buscar", "en": "Type to search"},
+    # OAuth callback page
+    "page.title": {"pt_BR": "Aprova · Conta Azul", "en": "Aprova · Conta Azul"},
+    "page.connected": {
+        "pt_BR": "Conta Azul conectado: {company}. Pode fechar esta janela e voltar ao Slack.",
+        "en": "Conta Azul connected: {company}. You can close this window and go back to Slack.",
+    },
+    "page.state_unknown": {
+        "pt_BR": "Este link de conexão não é válido. Use `/contaazul connect` no Slack para gerar outro.",
+        "en": "This connection link is not valid. Use `/contaazul connect` in Slack to get a new one.",
+    },
+    "page.state_expired": {
+        "pt_BR": "Este link de conexão expirou. Use `/contaazul connect` no Slack para gerar outro.",
+        "en": "This connection link has expired. Use `/contaazul connect` in Slack to get a new one.",
+    },
+    "page.state_used": {
+        "pt_BR": "Este link de conexão já foi usado. Se a conexão não apareceu no Slack, use `/contaazul connect` de novo.",
+        "en": "This connection link was already used. If Slack did not confirm the connection, run `/contaazul connect` again.",
+    },
+    "page.code_invalid": {
+        "pt_BR": "O Conta Azul recusou a autorização (código expirado ou já usado — ele vale 3 minutos). Use `/contaazul connect` de novo.",
+        "en": "Conta Azul refused the authorization (the code expired or was already used — it lasts 3 minutes). Run `/contaazul connect` again.",
+    },
+    "page.denied": {
+        "pt_BR": "A autorização foi negada no Conta Azul. Nada foi conectado.",
+        "en": "Authorization was denied at Conta Azul. Nothing was connected.",
+    },
+    "page.unavailable": {
+        "pt_BR": "O Conta Azul não respondeu agora. Tente `/contaazul connect` de novo em alguns minutos.",
+        "en": "Conta Azul did not answer just now. Try `/contaazul connect` again in a few minutes.",
+    },
+    "page.bad_request": {
+        "pt_BR": "Faltam dados na resposta do Conta Azul. Use `/contaazul connect` no Slack para começar de novo.",
+        "en": "The answer from Conta Azul is incomplete. Use `/contaazul connect` in Slack to start again.",
+    },
 }

@@ -36,7 +36,7 @@ def build_approval_message(request: PaymentRequest, step: ApprovalStep, *, local
         locale,
         "approval.text",
         reference=request.reference,
-        vendor=request.vendor_name,
+        vendor=escape(request.vendor_name),
         amount=money(request.amount, locale),
     )
     blocks: list[Block] = [
@@ -95,7 +95,7 @@ def build_tracking_message(request: PaymentRequest, *, locale: Locale, tz: ZoneI
         locale,
         "tracking.text",
         reference=request.reference,
-        vendor=request.vendor_name,
+        vendor=escape(request.vendor_name),
         amount=money(request.amount, locale),
         status=status,
     )

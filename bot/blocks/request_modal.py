@@ -14,6 +14,7 @@ from slack_sdk.models.blocks import (
     Block,
     ContextBlock,
     DatePickerElement,
+    ExternalDataSelectElement,
     InputBlock,
     MarkdownTextObject,
     Option,
@@ -49,8 +50,12 @@ MAX_LENGTHS = {
 }
 
 
-def build_request_modal(*, locale: Locale, today: date, private_metadata: str = "") -> View:
-    """The modal opened by ``/pagamento``; competence defaults to today."""
+def build_request_modal(*, locale: Locale, today: date, live: bool = False, private_metadata: str = "") -> View:
+    """The modal opened by ``/pagamento``; competence defaults to today.
+
+    ``live`` (Conta Azul connected): category, cost center and vendor are type-ahead lists fed by Conta Azul,
+    so a category can only be one that exists. Otherwise they are typed, and the modal says why.
+    """
 
     def text_input(
         field: RequestField, *, optional: bool = False, multiline: bool = False, hint: bool = False
@@ -79,17 +84,36 @@ def build_request_modal(*, locale: Locale, today: date, private_metadata: str = 
             ),
         )
 
+    def live_select(field: RequestField, action: ActionId, *, optional: bool = False, min_chars: int = 0) -> InputBlock:
+        return InputBlock(
+            block_id=field.value,
+            label=t(locale, f"field.{field.value}"),
+            optional=optional,
+            element=ExternalDataSelectElement(
+                action_id=action.value,
+                min_query_length=min_chars,
+                placeholder=t(locale, "field.select.placeholder"),
+            ),
+        )
+
     methods = [Option(value=m.value, text=t(locale, f"method.{m.value}")) for m in PaymentMethod]
+    intro = t(locale, "modal.intro") if live else t(locale, "modal.intro") + "\n" + t(locale, "modal.not_connected")
     blocks: list[Block] = [
-        ContextBlock(elements=[MarkdownTextObject(text=t(locale, "modal.intro"))]),
+        ContextBlock(elements=[MarkdownTextObject(text=intro)]),
         text_input(RequestField.DESCRIPTION),
-        text_input(RequestField.VENDOR_NAME),
+        live_select(RequestField.VENDOR_NAME, ActionId.VENDOR_OPTIONS, min_chars=1)
+        if live
+        else text_input(RequestField.VENDOR_NAME),
         text_input(RequestField.VENDOR_DOCUMENT, optional=True, hint=True),
         text_input(RequestField.AMOUNT),
         date_input(RequestField.COMPETENCE_DATE, today),
         date_input(RequestField.DUE_DATE, None),
-        text_input(RequestField.CATEGORY, hint=True),
-        text_input(RequestField.COST_CENTER, optional=True),
+        live_select(RequestField.CATEGORY, ActionId.CATEGORY_OPTIONS)
+        if live
+        else text_input(RequestField.CATEGORY, hint=True),
+        live_select(RequestField.COST_CENTER, ActionId.COST_CENTER_OPTIONS, optional=True)
+        if live
+        else text_input(RequestField.COST_CENTER, optional=True),
         InputBlock(
             block_id=RequestField.PAYMENT_METHOD.value,
             label=t(locale, "field.payment_method"),

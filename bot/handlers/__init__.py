@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from slack_bolt.async_app import AsyncApp
 
-from bot.handlers import approvals, home, payment_request
+from bot.handlers import approvals, contaazul, home, live_lists, payment_request
 from bot.settings import Settings
 
 
@@ -12,3 +12,5 @@ def register_handlers(app: AsyncApp, settings: Settings) -> None:
     payment_request.register(app, settings)
     approvals.register(app, settings)
     home.register(app, settings)
+    contaazul.register(app, settings)
+    live_lists.register(app, settings)

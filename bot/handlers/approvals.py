@@ -73,7 +73,7 @@ async def handle_reject_click(
     except LedgerError as exc:
         await tell(client, deps, body, exc, request_id=ref.request_id)
         return
-    locale = await deps.locales.get(client, body["user"]["id"])
+    locale = await deps.people.get(client, body["user"]["id"])
     await client.views_open(trigger_id=body["trigger_id"], view=build_reject_modal(request, ref.step, locale=locale))
 
 
@@ -82,7 +82,7 @@ async def handle_reject_submission(
 ) -> None:
     deps = deps_of(context)
     user_id = body["user"]["id"]
-    locale = await deps.locales.get(client, user_id)
+    locale = await deps.people.get(client, user_id)
     ref = _step_ref(view.get("private_metadata"))
     if ref is None or ref.step is None:
         await ack(response_action="clear")

@@ -34,7 +34,7 @@ async def explain_error(
             request = await flows.get_request(deps.session_factory, request_id=request_id)
         except RequestNotFound:
             request = None
-    locale = await deps.locales.get(client, user_id)
+    locale = await deps.people.get(client, user_id)
     return explain(error, request=request, locale=locale, tz=deps.settings.timezone)
 
 
@@ -55,3 +55,17 @@ async def tell(
         await client.chat_postEphemeral(channel=channel, user=user_id, text=text)
     except SlackApiError as exc:
         log.warning("could not tell %s why (%s): %s", user_id, error.code, exc.response.get("error"))
+
+
+async def is_finance_admin(client: AsyncWebClient, deps: Deps, user_id: str) -> bool:
+    """Listed in APROVA_FINANCE_ADMINS, or a Slack workspace admin or owner."""
+    if user_id in deps.settings.finance_admins:
+        return True
+    return (await deps.people.profile(client, user_id)).is_workspace_admin
+
+
+async def ephemeral(client: AsyncWebClient, *, channel: str, user_id: str, text: str, blocks: Any = None) -> None:
+    try:
+        await client.chat_postEphemeral(channel=channel, user=user_id, text=text, blocks=blocks)
+    except SlackApiError as exc:
+        log.warning("could not reply to %s: %s", user_id, exc.response.get("error"))

@@ -23,7 +23,7 @@ async def handle_home_opened(event: dict[str, Any], client: AsyncWebClient, cont
         mine=await flows.recent_requests(deps.session_factory, team_id=team_id, requester_id=user_id),
         waiting=await flows.waiting_for(deps.session_factory, team_id=team_id, approver_id=user_id),
         command=deps.settings.payment_commands[0],
-        locale=await deps.locales.get(client, user_id),
+        locale=await deps.people.get(client, user_id),
         tz=deps.settings.timezone,
     )
     await client.views_publish(user_id=user_id, view=view)

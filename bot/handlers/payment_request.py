@@ -29,9 +29,13 @@ async def handle_payment_command(
     """Open the modal right away: the trigger id is only good for 3 seconds."""
     await ack()
     deps = deps_of(context)
-    locale = await deps.locales.get(client, body["user_id"])
+    locale = await deps.people.get(client, body["user_id"])
+    live = False
+    if deps.contaazul is not None:
+        connection = await deps.contaazul.connection(context.team_id or body["team_id"])
+        live = connection is not None and not connection.needs_reconnect
     await client.views_open(
-        trigger_id=body["trigger_id"], view=build_request_modal(locale=locale, today=deps.clock.today())
+        trigger_id=body["trigger_id"], view=build_request_modal(locale=locale, today=deps.clock.today(), live=live)
     )
 
 
@@ -41,7 +45,7 @@ async def handle_request_submission(
     """Validate every field, plan the approval steps and store the request before closing the modal."""
     deps = deps_of(context)
     user_id = body["user"]["id"]
-    locale = await deps.locales.get(client, user_id)
+    locale = await deps.people.get(client, user_id)
     try:
         draft = parse_request_modal(view["state"]["values"], today=deps.clock.today())
     except InvalidSubmission as exc:

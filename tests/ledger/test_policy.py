@@ -70,7 +70,10 @@ def test_valid_file_loads_with_exact_decimal_amounts(policy: Policy):
     assert str(grandes.max_amount) == "1000000.10"
     assert marketing.min_amount == Decimal(500)
     assert marketing.max_amount is None
-    assert [(s.name, s.approvers) for s in grandes.steps] == [("Gestor", ("U0GESTOR",)), ("Diretoria", ("S0DIRETORIA",))]
+    assert [(s.name, s.approvers) for s in grandes.steps] == [
+        ("Gestor", ("U0GESTOR",)),
+        ("Diretoria", ("S0DIRETORIA",)),
+    ]
     assert producao.steps[0].approvers == ("W0FABRICA",)
     assert [s.name for s in policy.default] == ["Financeiro"]
     assert policy.fallback == ("U0CFO",)
@@ -263,7 +266,9 @@ RULE = '[[rules]]\nname = "R"\nsteps = [{ name = "S", approvers = ["U0X"] }]\n'
             id="amount-boolean",
         ),
         pytest.param(
-            '[[rules]]\nname = "R"\nsteps = []\n' + DEFAULT, ["rules[0].steps must be a non-empty list"], id="empty-steps"
+            '[[rules]]\nname = "R"\nsteps = []\n' + DEFAULT,
+            ["rules[0].steps must be a non-empty list"],
+            id="empty-steps",
         ),
         pytest.param("[default]\nsteps = []\n", ["default.steps must be a non-empty list"], id="empty-default-steps"),
         pytest.param(

@@ -1,0 +1,103 @@
+"""One object to reach Conta Azul for any team: OAuth settings, the shared HTTP client, tokens, clients."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import httpx
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from ledger.contaazul.client import ContaAzulClient, Route
+from ledger.contaazul.crypto import TokenCipher
+from ledger.contaazul.oauth import (
+    ConnectionInfo,
+    OAuthConfig,
+    complete_connection,
+    disconnect,
+    get_connection_info,
+    set_default_account,
+    start_authorization,
+)
+from ledger.contaazul.tokens import TokenManager
+from ledger.models import ContaAzulConnection
+from ledger.ports import Clock
+
+# "Receba Fácil" accounts are refused for payables (reference §3.1).
+PAYABLE_REFUSED_TYPES = frozenset({"RECEBA_FACIL_CARTAO"})
+# Conta Azul answers most calls well under a second; a slow answer must not hold a Slack interaction.
+HTTP_TIMEOUT = httpx.Timeout(20.0, connect=5.0)
+
+
+@dataclass
+class ContaAzul:
+    config: OAuthConfig
+    session_factory: async_sessionmaker[AsyncSession]
+    clock: Clock
+    cipher: TokenCipher
+    http: httpx.AsyncClient = field(default_factory=lambda: httpx.AsyncClient(timeout=HTTP_TIMEOUT))
+    route: Route = "sync"
+    tokens: TokenManager = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.tokens = TokenManager(
+            self.session_factory, cipher=self.cipher, clock=self.clock, http=self.http, config=self.config
+        )
+
+    def client(self, team_id: str) -> ContaAzulClient:
+        """A client bound to the team's connection (tokens refreshed on demand, lookups cached)."""
+        return ContaAzulClient(
+            self.http,
+            api_url=self.config.api_url,
+            tokens=self.tokens,
+            team_id=team_id,
+            clock=self.clock,
+            route=self.route,
+        )
+
+    async def authorization_url(self, *, team_id: str, user_id: str) -> str:
+        return await start_authorization(
+            self.session_factory, clock=self.clock, config=self.config, team_id=team_id, user_id=user_id
+        )
+
+    async def complete(self, *, state: str, code: str) -> ConnectionInfo:
+        """Finish the OAuth callback, then pick the ERP's default financial account when there is one."""
+        info = await complete_connection(
+            self.session_factory,
+            clock=self.clock,
+            cipher=self.cipher,
+            http=self.http,
+            config=self.config,
+            state=state,
+            code=code,
+        )
+        if info.default_account_id is None:
+            accounts = [
+                a for a in await self.client(info.team_id).financial_accounts() if a.type not in PAYABLE_REFUSED_TYPES
+            ]
+            chosen = next((a for a in accounts if a.default), accounts[0] if len(accounts) == 1 else None)
+            if chosen is not None:
+                info = await self.set_default_account(
+                    team_id=info.team_id, account_id=chosen.id, account_name=chosen.name
+                )
+        return info
+
+    async def connection(self, team_id: str) -> ConnectionInfo | None:
+        return await get_connection_info(self.session_factory, team_id=team_id)
+
+    async def disconnect(self, team_id: str) -> bool:
+        return await disconnect(self.session_factory, team_id=team_id)
+
+    async def set_default_account(self, *, team_id: str, account_id: str, account_name: str) -> ConnectionInfo:
+        return await set_default_account(
+            self.session_factory, clock=self.clock, team_id=team_id, account_id=account_id, account_name=account_name
+        )
+
+    async def aclose(self) -> None:
+        await self.http.aclose()
+
+
+async def has_connections(session_factory: async_sessionmaker[AsyncSession]) -> bool:
+    """Whether any team stored Conta Azul tokens (then the encryption key is mandatory)."""
+    async with session_factory() as session:
+        return bool(await session.scalar(select(func.count()).select_from(ContaAzulConnection)))

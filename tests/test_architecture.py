@@ -1,0 +1,100 @@
+"""Layering rules from DESIGN.md, checked on the source: ledger never reaches Slack; handlers stay glue."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+HANDLERS = ROOT / "bot" / "handlers"
+
+
+def module_name(path: Path) -> str:
+    parts = path.relative_to(ROOT).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def imported_modules(path: Path) -> set[str]:
+    module = module_name(path)
+    package = module if path.name == "__init__.py" else module.rpartition(".")[0]
+    return imports_in(path.read_text(encoding="utf-8"), package=package)
+
+
+def imports_in(source: str, *, package: str) -> set[str]:
+    """Every module a source imports, at any depth (inside functions and ``if TYPE_CHECKING`` too)."""
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Import):
+            found |= {alias.name for alias in node.names}
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:  # relative: resolve against the importing package
+                parts = package.split(".")
+                base = parts[: len(parts) - node.level + 1]
+                module = ".".join([*base, node.module] if node.module else base)
+            else:
+                module = node.module or ""
+            found.add(module)
+            found |= {f"{module}.{alias.name}" for alias in node.names}
+        elif (
+            isinstance(node, ast.Call)
+            and getattr(node.func, "attr", getattr(node.func, "id", None)) in ("import_module", "__import__")
+            and node.args
+            and isinstance(node.args[0], ast.Constant)
+        ):
+            found.add(str(node.args[0].value))
+    return found
+
+
+def forbidden(modules: set[str], roots: tuple[str, ...]) -> list[str]:
+    return sorted(m for m in modules if m.split(".")[0] in roots)
+
+
+def python_files(directory: Path) -> list[Path]:
+    files = sorted(directory.rglob("*.py"))
+    assert files, f"no Python files under {directory}"
+    return files
+
+
+@pytest.mark.parametrize("path", python_files(ROOT / "ledger"), ids=lambda p: str(p.relative_to(ROOT)))
+def test_ledger_does_not_depend_on_slack(path: Path):
+    assert forbidden(imported_modules(path), ("slack_bolt", "slack_sdk", "bot")) == []
+
+
+@pytest.mark.parametrize("path", python_files(HANDLERS), ids=lambda p: p.name)
+def test_handlers_hold_no_sql_or_http(path: Path):
+    assert forbidden(imported_modules(path), ("sqlalchemy", "httpx")) == []
+
+
+@pytest.mark.parametrize(
+    "path",
+    [p for p in python_files(HANDLERS) if p.stem not in ("__init__", "common")],
+    ids=lambda p: p.name,
+)
+def test_every_handler_module_has_register(path: Path):
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    top_level = {node.name for node in tree.body if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)}
+    assert "register" in top_level, f"{path.name} must define a top-level register(app, settings)"
+
+
+def test_the_checker_sees_every_kind_of_import():
+    source = (
+        "import slack_sdk.web\n"
+        "from bot import app\n"
+        "from . import flows\n"
+        "from ..errors import LedgerError\n"
+        "def f():\n"
+        "    from slack_bolt.async_app import AsyncApp\n"
+        "    importlib.import_module('bot.ids')\n"
+    )
+    modules = imports_in(source, package="ledger.contaazul")
+    assert forbidden(modules, ("slack_bolt", "slack_sdk", "bot")) == [
+        "bot",
+        "bot.app",
+        "bot.ids",
+        "slack_bolt.async_app",
+        "slack_bolt.async_app.AsyncApp",
+        "slack_sdk.web",
+    ]
+    assert {"ledger.contaazul.flows", "ledger.errors.LedgerError"} <= modules
