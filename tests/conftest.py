@@ -39,7 +39,7 @@ def postgres_reachable() -> bool:
     async def probe() -> bool:
         try:
             connection = await asyncpg.connect(POSTGRES_URL, timeout=3)
-        except (OSError, asyncpg.PostgresError, asyncio.TimeoutError):
+        except (TimeoutError, OSError, asyncpg.PostgresError):
             return False
         await connection.close()
         return True

@@ -1190,6 +1190,29 @@ class ContaAzulClient:
         self._remember(key, person)
         return person
 
+    async def search_people(self, text: str, profile: Profile = "Fornecedor", limit: int = 50) -> list[Person]:
+        """People of one profile whose name or document contains ``text`` (type-ahead; cached).
+
+        Args:
+            text: What the person typed; empty lists the first ``limit``.
+            profile: ``Fornecedor`` or ``Cliente``.
+            limit: At most this many, in the API's order.
+
+        Returns:
+            Matching people.
+        """
+        typed = " ".join(text.split())
+        key = ("people", "search", profile, normalize_name(typed))
+        cached = self._cached(key)
+        if cached is not None:
+            return cached  # type: ignore[no-any-return]
+        params: dict[str, str | int] = {"tipo_perfil": profile}
+        if typed:
+            params["busca"] = typed
+        people = [parse_person(item) for item in await self._pages("/v1/pessoas", params, max_pages=1)][:limit]
+        self._remember(key, people)
+        return people
+
     async def _people(self, params: QueryParams) -> list[Person]:
         return [parse_person(item) for item in await self._pages("/v1/pessoas", params, max_pages=20)]
 

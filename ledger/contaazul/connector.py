@@ -71,6 +71,7 @@ class ContaAzul:
             state=state,
             code=code,
         )
+        self.tokens.forget(info.team_id)
         if info.default_account_id is None:
             accounts = [
                 a for a in await self.client(info.team_id).financial_accounts() if a.type not in PAYABLE_REFUSED_TYPES
@@ -86,7 +87,9 @@ class ContaAzul:
         return await get_connection_info(self.session_factory, team_id=team_id)
 
     async def disconnect(self, team_id: str) -> bool:
-        return await disconnect(self.session_factory, team_id=team_id)
+        removed = await disconnect(self.session_factory, team_id=team_id)
+        self.tokens.forget(team_id)
+        return removed
 
     async def set_default_account(self, *, team_id: str, account_id: str, account_name: str) -> ConnectionInfo:
         return await set_default_account(
