@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+import socket
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, replace
+from datetime import timedelta
 from typing import Any
 
 import httpx
@@ -19,11 +21,17 @@ from bot.people import People
 from bot.server import create_web_app
 from bot.settings import Settings
 from ledger.clock import FixedClock
+from ledger.contaazul.connector import ContaAzul
+from ledger.contaazul.crypto import TokenCipher
+from ledger.contaazul.oauth import OAuthConfig
+from ledger.contaazul.sandbox import Sandbox
 from ledger.policy import Policy, parse_policy
 from tests import slack_payloads as payloads
 
 REQUESTER, MANAGER, DIRECTOR_EN, DIRECTOR_PT, OUTSIDER, CFO = "U0REQ", "U0MGR", "U0DIR1", "U0DIR2", "U0OUT", "U0CFO"
 REQUESTS_CHANNEL = "C0PEDIDOS"
+SANDBOX_CLIENT_ID, SANDBOX_SECRET = "aprova-test", "sandbox-secret"
+ENCRYPTION_KEY = "0vYSP5ng0Mr7-Ep9jBkYtX8QmSiG0fb3xBqEjL8jK3E="
 
 POLICY = parse_policy(
     {
@@ -63,6 +71,12 @@ class Aprova:
     slack: LocalSlack
     deps: Deps
     http: httpx.AsyncClient
+    sandbox: Sandbox | None = None
+
+    @property
+    def books(self) -> ContaAzul:
+        assert self.deps.contaazul is not None
+        return self.deps.contaazul
 
     @property
     def clock(self) -> FixedClock:
@@ -144,15 +158,47 @@ def make_settings(slack: LocalSlack, **overrides: Any) -> Settings:
     return replace(base, **overrides)
 
 
+def virtual_sleep(clock: FixedClock) -> Callable[[float], Awaitable[None]]:
+    """Waiting moves the test clock (rate limits, Retry-After, protocol polling) instead of real time."""
+
+    async def sleep(seconds: float) -> None:
+        clock.advance(timedelta(seconds=seconds))
+        await asyncio.sleep(0)
+
+    return sleep
+
+
 @asynccontextmanager
 async def running_aprova(
     session_factory: async_sessionmaker[AsyncSession],
     clock: FixedClock,
     *,
     policy: Policy = POLICY,
+    contaazul: bool = False,
+    auto_consent: bool = False,
     **settings_overrides: Any,
 ) -> AsyncIterator[Aprova]:
-    async with LocalSlack(team_id=payloads.TEAM_ID) as slack:
+    """Aprova on loopback with LocalSlack; with ``contaazul``, also the Conta Azul sandbox, connected to nothing yet."""
+    async with AsyncExitStack() as stack:
+        slack = await stack.enter_async_context(LocalSlack(team_id=payloads.TEAM_ID))
+        # Bind first: the OAuth redirect URI must name our port before the app is built.
+        listener = socket.socket()
+        listener.bind(("127.0.0.1", 0))
+        port = listener.getsockname()[1]
+        sandbox = None
+        if contaazul:
+            sandbox = Sandbox(
+                client_id=SANDBOX_CLIENT_ID, client_secret=SANDBOX_SECRET, clock=clock.now, auto_consent=auto_consent
+            )
+            await stack.enter_async_context(sandbox)
+            settings_overrides = {
+                "contaazul_client_id": SANDBOX_CLIENT_ID,
+                "contaazul_client_secret": SANDBOX_SECRET,
+                "contaazul_auth_url": sandbox.auth_url,
+                "contaazul_api_url": sandbox.api_url,
+                "encryption_key": ENCRYPTION_KEY,
+                "public_url": f"http://127.0.0.1:{port}",
+            } | settings_overrides
         slack.add_user(REQUESTER, real_name="Ana Souza", locale="pt-BR")
         slack.add_user(MANAGER, real_name="Bruno Lima", locale="pt-BR")
         slack.add_user(DIRECTOR_EN, real_name="Carla Reis", locale="en-US")
@@ -161,22 +207,37 @@ async def running_aprova(
         slack.add_user(CFO, real_name="Fábio Prado", locale="pt-BR", is_admin=True)
         slack.add_usergroup("S0DIRETORIA", [DIRECTOR_EN, DIRECTOR_PT])
         settings = make_settings(slack, **settings_overrides)
+        books = None
+        if settings.contaazul_configured:
+            books = ContaAzul(
+                config=OAuthConfig(
+                    client_id=SANDBOX_CLIENT_ID,
+                    client_secret=SANDBOX_SECRET,
+                    auth_url=settings.contaazul_auth_url,
+                    api_url=settings.contaazul_api_url,
+                    redirect_uri=settings.oauth_redirect_uri,
+                ),
+                session_factory=session_factory,
+                clock=clock,
+                cipher=TokenCipher(ENCRYPTION_KEY),
+                sleep=virtual_sleep(clock),
+            )
+            stack.push_async_callback(books.aclose)
         deps = Deps(
             settings=settings,
             session_factory=session_factory,
             clock=clock,
             policy=policy,
             people=People(clock, "pt_BR"),
+            contaazul=books,
         )
         runner = web.AppRunner(create_web_app(deps, build_bolt_app(deps)))
         await runner.setup()
-        site = web.TCPSite(runner, "127.0.0.1", 0)
-        await site.start()
-        port = runner.addresses[0][1]
-        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=10) as http:
-            aprova = Aprova(slack=slack, deps=deps, http=http)
-            try:
-                yield aprova
-            finally:
-                await aprova.settle()
-                await runner.cleanup()
+        await web.SockSite(runner, listener).start()
+        http = await stack.enter_async_context(httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=10))
+        aprova = Aprova(slack=slack, deps=deps, http=http, sandbox=sandbox)
+        try:
+            yield aprova
+        finally:
+            await aprova.settle()
+            await runner.cleanup()

@@ -142,3 +142,22 @@ def event_callback(event: dict[str, Any], *, event_id: str) -> str:
             "authorizations": [{"team_id": TEAM_ID, "user_id": "UBOT", "is_bot": True}],
         }
     )
+
+
+def block_suggestion(view: dict[str, Any], *, block_id: str, user_id: str, value: str) -> str:
+    """What Slack sends when someone types ``value`` in the external select of ``block_id``."""
+    block = next(b for b in view["blocks"] if b.get("block_id") == block_id)
+    payload = {
+        "type": "block_suggestion",
+        "user": _user(user_id),
+        "container": {"type": "view", "view_id": view["id"]},
+        "api_app_id": "A0001",
+        "token": "legacy-verification-token",
+        "action_id": block["element"]["action_id"],
+        "block_id": block_id,
+        "value": value,
+        "team": {"id": TEAM_ID, "domain": "padaria"},
+        "view": view,
+        "is_enterprise_install": False,
+    }
+    return urlencode({"payload": json.dumps(payload)})

@@ -8,7 +8,7 @@ import httpx
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from ledger.contaazul.client import ContaAzulClient, Route
+from ledger.contaazul.client import ContaAzulClient, Route, Sleep
 from ledger.contaazul.crypto import TokenCipher
 from ledger.contaazul.oauth import (
     ConnectionInfo,
@@ -37,6 +37,7 @@ class ContaAzul:
     cipher: TokenCipher
     http: httpx.AsyncClient = field(default_factory=lambda: httpx.AsyncClient(timeout=HTTP_TIMEOUT))
     route: Route = "sync"
+    sleep: Sleep | None = None  # injectable so tests move a fake clock instead of waiting
     tokens: TokenManager = field(init=False)
 
     def __post_init__(self) -> None:
@@ -53,6 +54,7 @@ class ContaAzul:
             team_id=team_id,
             clock=self.clock,
             route=self.route,
+            sleep=self.sleep,
         )
 
     async def authorization_url(self, *, team_id: str, user_id: str) -> str:
