@@ -15,6 +15,7 @@ from bot.app import build_bolt_app
 from bot.deps import Deps
 from bot.logs import configure_logging
 from bot.people import People
+from bot.posting import PostingLoop
 from bot.server import create_web_app
 from bot.settings import Settings, SettingsError
 from ledger import db
@@ -23,6 +24,7 @@ from ledger.contaazul.connector import ContaAzul, has_connections
 from ledger.contaazul.crypto import TokenCipher
 from ledger.contaazul.oauth import OAuthConfig
 from ledger.errors import PolicyError
+from ledger.outbox import enqueue_posting
 from ledger.policy import Policy, load_policy
 
 log = logging.getLogger("bot")
@@ -119,8 +121,11 @@ async def serve(settings: Settings, policy: Policy) -> None:
         policy=policy,
         people=People(clock, "en" if settings.default_locale == "en" else "pt_BR"),
         contaazul=contaazul,
+        on_final_approval=enqueue_posting if contaazul is not None else None,
     )
     bolt_app = build_bolt_app(deps)
+    poster = PostingLoop(deps, bolt_app.client)
+    deps.wake_poster = poster.wake
     socket_mode = settings.slack_app_token is not None
     runner = web.AppRunner(create_web_app(deps, bolt_app, slack_events=not socket_mode))
     await runner.setup()
@@ -142,9 +147,12 @@ async def serve(settings: Settings, policy: Policy) -> None:
             log.info("connected to Slack in Socket Mode; health checks on port %s", settings.port)
         else:
             log.info("listening for Slack on http://%s:%s/slack/events", settings.host, settings.port)
+        if contaazul is not None:
+            poster.start()  # also picks up whatever a previous run left behind
         await stop.wait()
     finally:
         log.info("shutting down")
+        await poster.stop()
         if handler is not None:
             await handler.close_async()  # type: ignore[no-untyped-call]
         await runner.cleanup()

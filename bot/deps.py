@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -26,6 +27,8 @@ class Deps:
     contaazul: ContaAzul | None = None
     # Where a final approval hands the request on (the posting outbox); None keeps it at "approved".
     on_final_approval: FinalApprovalHook | None = None
+    # Nudges the posting worker so a final approval is posted at once rather than at its next poll.
+    wake_poster: Callable[[], None] = field(default=lambda: None)
 
     @property
     def default_locale(self) -> Locale:

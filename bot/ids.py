@@ -15,6 +15,7 @@ class ActionId(enum.StrEnum):
     APPROVE = "payment-approve"
     REJECT = "payment-reject"
     CANCEL = "payment-cancel"
+    RETRY_POSTING = "posting-retry"
     FIELD = "value"  # every input block keeps its value under this action id
     CONNECT_LINK = "contaazul-connect-link"
     CATEGORY_OPTIONS = "category-options"

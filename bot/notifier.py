@@ -33,7 +33,7 @@ class Notifier:
 
     async def request_submitted(self, request: PaymentRequest) -> None:
         """Post the tracking message, then ask the first step's approvers."""
-        locale = await self._tracking_locale(request)
+        locale = await self.tracking_locale(request)
         channel = self.deps.settings.requests_channel or request.requester_id
         text, blocks = build_tracking_message(request, locale=locale, tz=self.deps.settings.timezone)
         posted = await self._call(request, "chat_postMessage", channel=channel, text=text, blocks=blocks)
@@ -47,9 +47,9 @@ class Notifier:
     async def request_decided(self, decided: Decided) -> None:
         request = decided.request
         await self._refresh_approval_messages(request, decided.step)
-        await self._refresh_tracking(request)
-        locale = await self._tracking_locale(request)
-        await self._reply_in_thread(request, build_decision_reply(decided, locale=locale))
+        await self.refresh_tracking(request)
+        locale = await self.tracking_locale(request)
+        await self.reply_in_thread(request, build_decision_reply(decided, locale=locale))
         if decided.next_step is not None:
             await self._ask_approvers(request, decided.next_step)
 
@@ -57,8 +57,8 @@ class Notifier:
         for step in request.steps:
             if step.messages:
                 await self._refresh_approval_messages(request, step)
-        await self._refresh_tracking(request)
-        await self._reply_in_thread(request, build_cancel_reply(request, locale=await self._tracking_locale(request)))
+        await self.refresh_tracking(request)
+        await self.reply_in_thread(request, build_cancel_reply(request, locale=await self.tracking_locale(request)))
 
     async def _ask_approvers(self, request: PaymentRequest, step: ApprovalStep) -> None:
         for approver in step.approvers:
@@ -80,22 +80,22 @@ class Notifier:
             text, blocks = build_approval_message(request, step, locale=locale, tz=self.deps.settings.timezone)
             await self._call(request, "chat_update", channel=message.channel, ts=message.ts, text=text, blocks=blocks)
 
-    async def _refresh_tracking(self, request: PaymentRequest) -> None:
+    async def refresh_tracking(self, request: PaymentRequest) -> None:
         if not (request.tracking_channel and request.tracking_ts):
             return
-        locale = await self._tracking_locale(request)
+        locale = await self.tracking_locale(request)
         text, blocks = build_tracking_message(request, locale=locale, tz=self.deps.settings.timezone)
         await self._call(
             request, "chat_update", channel=request.tracking_channel, ts=request.tracking_ts, text=text, blocks=blocks
         )
 
-    async def _reply_in_thread(self, request: PaymentRequest, text: str) -> None:
+    async def reply_in_thread(self, request: PaymentRequest, text: str) -> None:
         if request.tracking_channel and request.tracking_ts:
             await self._call(
                 request, "chat_postMessage", channel=request.tracking_channel, thread_ts=request.tracking_ts, text=text
             )
 
-    async def _tracking_locale(self, request: PaymentRequest) -> Locale:
+    async def tracking_locale(self, request: PaymentRequest) -> Locale:
         """A shared channel reads the team's language; a DM reads the requester's."""
         if self.deps.settings.requests_channel:
             return self.deps.default_locale

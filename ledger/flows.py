@@ -95,6 +95,7 @@ async def submit_request(
                     name=step.name,
                     approvers=list(step.approvers),
                     status=(StepStatus.OPEN if i == 0 else StepStatus.WAITING).value,
+                    opened_at=now if i == 0 else None,
                 )
                 for i, step in enumerate(steps)
             ]
@@ -169,6 +170,7 @@ async def decide(
         step.decided_by, step.decided_at, step.reason = actor_id, now, reason
         if next_step is not None:
             next_step.status = StepStatus.OPEN.value
+            next_step.opened_at = now
         elif not approve:
             _close_waiting_steps(request)
         action = "rejected" if not approve else ("approved" if next_step is None else "step_approved")
@@ -315,14 +317,28 @@ async def _compare_and_set(
     record_decision: bool,
     step_position: int | None = None,
 ) -> None:
-    values: dict[str, Any] = {
-        "status": new.value,
-        "version": request.version + 1,
-        "current_step": current_step,
-        "updated_at": now,
-    }
+    values: dict[str, Any] = {"current_step": current_step}
     if record_decision:
         values |= {"decided_by": actor_id, "decided_at": now, "decision_reason": reason}
+    if not await change_status(session, request, expected=expected, new=new, now=now, **values):
+        await session.refresh(request)
+        for step in request.steps:
+            await session.refresh(step)
+        # Describe the step this caller tried to decide (not the one now open), so the loser learns who won.
+        raise _stale(request, request.current_step if step_position is None else step_position)
+
+
+async def change_status(
+    session: AsyncSession,
+    request: PaymentRequest,
+    *,
+    expected: RequestStatus,
+    new: RequestStatus,
+    now: datetime,
+    **values: Any,
+) -> bool:
+    """Compare-and-set on (id, status, version); True if this caller won. Updates ``request`` in memory."""
+    values = {"status": new.value, "version": request.version + 1, "updated_at": now} | values
     result = await session.execute(
         update(PaymentRequest)
         .where(
@@ -334,13 +350,10 @@ async def _compare_and_set(
         .execution_options(synchronize_session=False)
     )
     if result.rowcount != 1:  # type: ignore[attr-defined]
-        await session.refresh(request)
-        for step in request.steps:
-            await session.refresh(step)
-        # Describe the step this caller tried to decide (not the one now open), so the loser learns who won.
-        raise _stale(request, request.current_step if step_position is None else step_position)
+        return False
     for key, value in values.items():
         setattr(request, key, value)
+    return True
 
 
 def _close_waiting_steps(request: PaymentRequest) -> None:

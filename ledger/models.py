@@ -108,6 +108,8 @@ class PaymentRequest(Base):
     decided_by: Mapped[str | None] = mapped_column(String(32))  # who made the last status change
     decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     decision_reason: Mapped[str | None] = mapped_column(Text)
+    contaazul_id: Mapped[str | None] = mapped_column(String(64))  # the payable created in Conta Azul
+    posted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
@@ -129,6 +131,9 @@ class ApprovalStep(Base):
     decided_by: Mapped[str | None] = mapped_column(String(32))
     decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     reason: Mapped[str | None] = mapped_column(Text)
+    opened_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # when approvers were first asked
+    reminded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    escalated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     request: Mapped[PaymentRequest] = relationship(back_populates="steps")
     messages: Mapped[list[ApprovalMessage]] = relationship(
@@ -221,3 +226,40 @@ class OAuthState(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
     used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class Posting(Base):
+    """Transactional outbox: one row per request to post to Conta Azul, written with the final approval."""
+
+    __tablename__ = "postings"
+    __table_args__ = (Index("ix_postings_due", "status", "next_attempt_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    request_id: Mapped[int] = mapped_column(ForeignKey("payment_requests.id", ondelete="CASCADE"), unique=True)
+    team_id: Mapped[str] = mapped_column(String(32))
+    kind: Mapped[str] = mapped_column(String(16))  # "payable" | "receivable"
+    reference: Mapped[str] = mapped_column(String(32))  # carried in Conta Azul's description, found on reconcile
+    status: Mapped[str] = mapped_column(String(16))  # pending | running | done | failed
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    lease_owner: Mapped[str | None] = mapped_column(String(64))
+    lease_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Set, and committed, before a create call: from then on the entry may exist, so retries reconcile first.
+    create_sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    protocol_id: Mapped[str | None] = mapped_column(String(64))
+    contaazul_id: Mapped[str | None] = mapped_column(String(64))
+    error_code: Mapped[str | None] = mapped_column(String(40))
+    error_detail: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class JobRun(Base):
+    """One row per run of a periodic job (e.g. the digest of a given day): the instance that inserts it runs it."""
+
+    __tablename__ = "job_runs"
+
+    name: Mapped[str] = mapped_column(String(40), primary_key=True)
+    run_key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    owner: Mapped[str] = mapped_column(String(64))
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime)

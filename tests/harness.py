@@ -18,6 +18,7 @@ from bot.app import build_bolt_app
 from bot.deps import Deps
 from bot.localslack import LocalSlack
 from bot.people import People
+from bot.posting import PostingLoop
 from bot.server import create_web_app
 from bot.settings import Settings
 from ledger.clock import FixedClock
@@ -25,6 +26,7 @@ from ledger.contaazul.connector import ContaAzul
 from ledger.contaazul.crypto import TokenCipher
 from ledger.contaazul.oauth import OAuthConfig
 from ledger.contaazul.sandbox import Sandbox
+from ledger.outbox import PostingResult, enqueue_posting
 from ledger.policy import Policy, parse_policy
 from tests import slack_payloads as payloads
 
@@ -72,6 +74,26 @@ class Aprova:
     deps: Deps
     http: httpx.AsyncClient
     sandbox: Sandbox | None = None
+    poster: PostingLoop | None = None
+
+    async def post(self) -> list[PostingResult]:
+        """Run the posting worker until nothing is due, telling Slack as the app would."""
+        assert self.poster is not None
+        results = await self.poster.drain_and_notify()
+        await self.settle()
+        return results
+
+    async def connect_contaazul(self, admin: str = "U0CFO") -> None:
+        """The headless OAuth dance (the sandbox must run with auto_consent)."""
+        trigger = self.slack.new_trigger_id()
+        await self.send_form(payloads.slash_command("/contaazul", user_id=admin, trigger_id=trigger, text="connect"))
+        await self.settle()
+        reply = self.slack.ephemerals(admin)[-1]
+        url = next(e["url"] for b in reply["blocks"] if b["type"] == "actions" for e in b["elements"])
+        async with httpx.AsyncClient(follow_redirects=True) as browser:
+            page = await browser.get(url)
+        assert page.status_code == 200, page.text
+        await self.settle()
 
     @property
     def books(self) -> ContaAzul:
@@ -230,12 +252,16 @@ async def running_aprova(
             policy=policy,
             people=People(clock, "pt_BR"),
             contaazul=books,
+            on_final_approval=enqueue_posting if books is not None else None,
         )
-        runner = web.AppRunner(create_web_app(deps, build_bolt_app(deps)))
+        bolt_app = build_bolt_app(deps)
+        runner = web.AppRunner(create_web_app(deps, bolt_app))
         await runner.setup()
         await web.SockSite(runner, listener).start()
         http = await stack.enter_async_context(httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=10))
-        aprova = Aprova(slack=slack, deps=deps, http=http, sandbox=sandbox)
+        # The tests drive the worker themselves (aprova.post()), so every step is deterministic.
+        poster = PostingLoop(deps, bolt_app.client, owner="test-worker")
+        aprova = Aprova(slack=slack, deps=deps, http=http, sandbox=sandbox, poster=poster)
         try:
             yield aprova
         finally:

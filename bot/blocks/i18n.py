@@ -388,4 +388,63 @@ MESSAGES: dict[str, dict[Locale, str]] = {
         "pt_BR": "Faltam dados na resposta do Conta Azul. Use `/contaazul connect` no Slack para começar de novo.",
         "en": "The answer from Conta Azul is incomplete. Use `/contaazul connect` in Slack to start again.",
     },
+    # Posting to Conta Azul
+    "tracking.contaazul_id": {"pt_BR": "Conta Azul: lançamento `{id}`", "en": "Conta Azul: entry `{id}`"},
+    "thread.posted": {
+        "pt_BR": "<@{requester}> 📗 Lançado no Conta Azul: {vendor} · {amount} · vencimento {due} · id `{id}` · <{url}|abrir contas a pagar>",
+        "en": "<@{requester}> 📗 Posted to Conta Azul: {vendor} · {amount} · due {due} · id `{id}` · <{url}|open payables>",
+    },
+    "thread.post_failed": {
+        "pt_BR": "<@{requester}> ⚠️ Não consegui lançar no Conta Azul: {reason}. O financeiro foi avisado.",
+        "en": "<@{requester}> ⚠️ I could not post this to Conta Azul: {reason}. The finance team has been told.",
+    },
+    "finance.post_failed": {
+        "pt_BR": "⚠️ *{reference}* ({vendor}, {amount}) não foi lançado no Conta Azul: {reason}.\nCorrija a causa e clique em *Tentar de novo*.",
+        "en": "⚠️ *{reference}* ({vendor}, {amount}) was not posted to Conta Azul: {reason}.\nFix the cause, then click *Retry*.",
+    },
+    "finance.retry_requested": {
+        "pt_BR": "🔁 Nova tentativa pedida por <@{actor}> em {when}.",
+        "en": "🔁 Retry requested by <@{actor}> on {when}.",
+    },
+    "button.retry": {"pt_BR": "Tentar de novo", "en": "Retry"},
+    "notice.retry_not_admin": {
+        "pt_BR": "Só os administradores do financeiro podem tentar lançar de novo.",
+        "en": "Only finance admins can retry a posting.",
+    },
+    "notice.retry_stale": {
+        "pt_BR": "O pedido {reference} não está mais com falha de lançamento ({status}).",
+        "en": "Request {reference} is no longer failed ({status}).",
+    },
+    "reason.category_missing": {
+        "pt_BR": "a categoria “{category}” não existe no Conta Azul (foi renomeada ou apagada?)",
+        "en": "the category “{category}” does not exist in Conta Azul (was it renamed or deleted?)",
+    },
+    "reason.not_configured": {
+        "pt_BR": "o Conta Azul não está configurado neste Aprova",
+        "en": "Conta Azul is not configured in this Aprova",
+    },
+    "reason.not_connected": {
+        "pt_BR": "o Conta Azul não está conectado (use `/contaazul connect`)",
+        "en": "Conta Azul is not connected (use `/contaazul connect`)",
+    },
+    "reason.needs_reconnect": {
+        "pt_BR": "a conexão com o Conta Azul expirou (use `/contaazul connect`)",
+        "en": "the Conta Azul connection expired (use `/contaazul connect`)",
+    },
+    "reason.no_account": {
+        "pt_BR": "nenhuma conta financeira padrão foi escolhida (use `/contaazul account`)",
+        "en": "no default financial account is set (use `/contaazul account`)",
+    },
+    "reason.vendor_invalid": {
+        "pt_BR": "o CPF/CNPJ do fornecedor não foi aceito",
+        "en": "the vendor's CPF/CNPJ was not accepted",
+    },
+    "reason.rejected": {
+        "pt_BR": "o Conta Azul recusou o lançamento ({detail})",
+        "en": "Conta Azul refused the entry ({detail})",
+    },
+    "reason.unavailable": {
+        "pt_BR": "o Conta Azul ficou indisponível por muito tempo",
+        "en": "Conta Azul was unavailable for too long",
+    },
 }

@@ -107,6 +107,8 @@ def build_tracking_message(request: PaymentRequest, *, locale: Locale, tz: ZoneI
         )
     elif request.status == RequestStatus.REJECTED and request.decision_reason:
         headline += "\n" + t(locale, "outcome.reason", reason=escape(request.decision_reason))
+    if request.contaazul_id:
+        headline += "\n" + t(locale, "tracking.contaazul_id", id=escape(request.contaazul_id))
     steps_line = "  ·  ".join(
         f"{t(locale, f'step.{s.status}')} {s.position + 1}. {escape(s.name)}"
         + (f" (<@{s.decided_by}>)" if s.decided_by else "")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from slack_bolt.async_app import AsyncApp
 
-from bot.handlers import approvals, contaazul, home, live_lists, payment_request
+from bot.handlers import approvals, contaazul, home, live_lists, payment_request, posting
 from bot.settings import Settings
 
 
@@ -14,3 +14,4 @@ def register_handlers(app: AsyncApp, settings: Settings) -> None:
     home.register(app, settings)
     contaazul.register(app, settings)
     live_lists.register(app, settings)
+    posting.register(app, settings)

@@ -53,6 +53,8 @@ async def handle_approve(
         await tell(client, deps, body, exc, request_id=ref.request_id)
         return
     log.info("request %s step %s approved by %s", decided.request.reference, ref.step, body["user"]["id"])
+    if decided.final:
+        deps.wake_poster()
     await Notifier(client, deps).request_decided(decided)
 
 

@@ -1,0 +1,89 @@
+"""What people read about a posting: the thread reply, the finance notice with Retry, plain-words reasons."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from slack_sdk.models.blocks import ActionsBlock, Block, ButtonElement, ContextBlock, MarkdownTextObject, SectionBlock
+
+from bot.blocks.fields import SECTION_TEXT_LIMIT, StepRef, clip, escape
+from bot.blocks.i18n import Locale, day, moment, money, t
+from bot.ids import ActionId
+from ledger.models import PaymentRequest, Posting
+
+# No per-entry link exists in Conta Azul's web app; the payables list is the closest honest target.
+PAYABLES_URL = "https://pro.contaazul.com/#/ca/financeiro/contas-a-pagar"
+
+
+def failure_reason(request: PaymentRequest, posting: Posting, *, locale: Locale) -> str:
+    code = posting.error_code or "rejected"
+    detail = escape((posting.error_detail or "")[:300])
+    return t(locale, f"reason.{code}", category=escape(request.category), detail=detail)
+
+
+def build_posted_reply(request: PaymentRequest, *, locale: Locale, payables_url: str = PAYABLES_URL) -> str:
+    return t(
+        locale,
+        "thread.posted",
+        requester=request.requester_id,
+        vendor=escape(request.vendor_name),
+        amount=money(request.amount, locale),
+        due=day(request.due_date, locale),
+        id=request.contaazul_id or "—",
+        url=payables_url,
+    )
+
+
+def build_failed_reply(request: PaymentRequest, posting: Posting, *, locale: Locale) -> str:
+    reason = failure_reason(request, posting, locale=locale)
+    return clip(t(locale, "thread.post_failed", requester=request.requester_id, reason=reason), SECTION_TEXT_LIMIT)
+
+
+def build_finance_failure(
+    request: PaymentRequest,
+    posting: Posting,
+    *,
+    locale: Locale,
+    retried_by: str | None = None,
+    retried_at: datetime | None = None,
+    tz: ZoneInfo | None = None,
+) -> tuple[str, list[Block]]:
+    """The finance channel's notice; its Retry button is replaced once an admin retries."""
+    text = clip(
+        t(
+            locale,
+            "finance.post_failed",
+            reference=request.reference,
+            vendor=escape(request.vendor_name),
+            amount=money(request.amount, locale),
+            reason=failure_reason(request, posting, locale=locale),
+        ),
+        SECTION_TEXT_LIMIT,
+    )
+    blocks: list[Block] = [SectionBlock(text=MarkdownTextObject(text=text))]
+    if retried_by and retried_at and tz:
+        blocks.append(
+            ContextBlock(
+                elements=[
+                    MarkdownTextObject(
+                        text=t(locale, "finance.retry_requested", actor=retried_by, when=moment(retried_at, locale, tz))
+                    )
+                ]
+            )
+        )
+    else:
+        blocks.append(
+            ActionsBlock(
+                block_id="posting",
+                elements=[
+                    ButtonElement(
+                        action_id=ActionId.RETRY_POSTING.value,
+                        text=t(locale, "button.retry"),
+                        value=StepRef(request.id).encode(),
+                        style="primary",
+                    )
+                ],
+            )
+        )
+    return text, blocks

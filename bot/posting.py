@@ -1,0 +1,91 @@
+"""Runs the posting worker inside the app and tells Slack what each attempt did."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import socket
+import uuid
+
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.blocks.posting_messages import build_failed_reply, build_finance_failure, build_posted_reply
+from bot.deps import Deps
+from bot.notifier import Notifier, alert_needs_reconnect
+from ledger.outbox import PostingResult, PostingWorker
+
+log = logging.getLogger(__name__)
+
+IDLE_POLL_SECONDS = 1.0  # picks up jobs left behind, or due for a retry, within a second
+
+
+class PostingLoop:
+    """Drains the outbox at start-up, whenever woken (a final approval, a Retry), and every second."""
+
+    def __init__(self, deps: Deps, client: AsyncWebClient, *, owner: str | None = None) -> None:
+        self.deps, self.client = deps, client
+        self.worker = PostingWorker(
+            deps.session_factory,
+            clock=deps.clock,
+            books=deps.contaazul,
+            owner=owner or f"{socket.gethostname()}:{uuid.uuid4().hex[:8]}",
+        )
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name="posting-loop")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+
+    async def _run(self) -> None:
+        while True:
+            try:
+                await self.drain_and_notify()
+            except Exception:  # the loop must outlive any one bad batch; the error is logged with its trace
+                log.exception("posting loop failed; retrying shortly")
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), IDLE_POLL_SECONDS)
+            self._wake.clear()
+
+    async def drain_and_notify(self) -> list[PostingResult]:
+        results = await self.worker.drain()
+        for result in results:
+            await self.notify(result)
+        return results
+
+    async def notify(self, result: PostingResult) -> None:
+        request, posting = result.request, result.posting
+        notifier = Notifier(self.client, self.deps)
+        if result.outcome == "retrying":
+            return
+        locale = await notifier.tracking_locale(request)
+        await notifier.refresh_tracking(request)
+        if result.outcome == "posted":
+            await notifier.reply_in_thread(request, build_posted_reply(request, locale=locale))
+            return
+        await notifier.reply_in_thread(request, build_failed_reply(request, posting, locale=locale))
+        if posting.error_code == "needs_reconnect":
+            await alert_needs_reconnect(self.client, self.deps, request.team_id)
+        await self._tell_finance(result)
+
+    async def _tell_finance(self, result: PostingResult) -> None:
+        settings = self.deps.settings
+        targets = [settings.finance_channel] if settings.finance_channel else list(settings.finance_admins)
+        for target in targets:
+            is_channel = target == settings.finance_channel
+            locale = self.deps.default_locale if is_channel else await self.deps.people.get(self.client, target)
+            text, blocks = build_finance_failure(result.request, result.posting, locale=locale)
+            try:
+                await self.client.chat_postMessage(channel=target, text=text, blocks=blocks)
+            except SlackApiError as exc:
+                log.error("could not tell %s about a failed posting: %s", target, exc.response.get("error"))
