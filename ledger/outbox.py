@@ -279,9 +279,7 @@ class PostingWorker:
             )
         if posting.create_sent_at is None:
             return None
-        found = await client.find_entry_by_reference(
-            "payable", request.reference, *_due_window(request.due_date)
-        )
+        found = await client.find_entry_by_reference("payable", request.reference, *_due_window(request.due_date))
         if found is None:
             return None
         detail = await client.installment(found.id)  # the search lists installments; we keep the entry's id
