@@ -1,7 +1,10 @@
-"""``python -m bench``: slash-command ack latency of Aprova vs a bare Bolt app that only acks.
+"""``python -m bench``: Aprova's performance, each figure beside a baseline measured in the same run.
 
-Both apps run the same stack (aiohttp server, Bolt, signature verification) against the loopback Slack
-stand-in, in the same run, so the ratio says what Aprova adds on top of the framework floor.
+- ack latency of slash commands, Aprova vs a bare Bolt app that only acks (same aiohttp + Bolt stack, same
+  loopback Slack stand-in), at a steady rate and in a burst;
+- posting drain: N approved requests → N payables in the Conta Azul sandbox enforcing 10 requests/s, as a
+  ratio to the floor that limit sets, with the Conta Azul calls spent per payable.
+
 Prints a JSON summary.
 """
 
@@ -23,6 +26,7 @@ from aiohttp import web
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bench.posting import run_drain
 from bot.app import build_bolt_app
 from bot.deps import Deps
 from bot.localslack import LocalSlack
@@ -137,10 +141,17 @@ async def run(count: int, rate: float) -> dict[str, Any]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench")
-    parser.add_argument("--count", type=int, default=500)
+    parser.add_argument("--count", type=int, default=500, help="slash commands per ack measurement")
     parser.add_argument("--rate", type=float, default=100.0, help="steady rate, interactions per second")
+    parser.add_argument("--payables", type=int, default=200, help="approved requests to drain")
+    parser.add_argument("--only", choices=["ack", "drain"], help="run one part only")
     args = parser.parse_args()
-    print(json.dumps(asyncio.run(run(args.count, args.rate)), indent=2))
+    summary: dict[str, Any] = {}
+    if args.only in (None, "ack"):
+        summary["ack"] = asyncio.run(run(args.count, args.rate))
+    if args.only in (None, "drain"):
+        summary["posting_drain"] = asyncio.run(run_drain(args.payables))
+    print(json.dumps(summary, indent=2))
 
 
 if __name__ == "__main__":

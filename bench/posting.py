@@ -1,0 +1,129 @@
+"""Posting drain: N approved requests → N payables in the Conta Azul sandbox, which enforces 10 requests/s.
+
+Real time throughout (the sandbox and the client use the wall clock), so the drain time can be compared with
+the floor the rate limit sets: one create call per payable at 10 calls/s.
+"""
+
+from __future__ import annotations
+
+import random
+import tempfile
+import time
+from datetime import timedelta
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import httpx
+from cryptography.fernet import Fernet
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from ledger import flows
+from ledger.clock import SystemClock
+from ledger.contaazul.connector import ContaAzul
+from ledger.contaazul.crypto import TokenCipher
+from ledger.contaazul.oauth import OAuthConfig
+from ledger.contaazul.sandbox import Sandbox
+from ledger.db import create_engine, create_session_factory
+from ledger.domain import PaymentMethod, PlannedStep, RequestDraft
+from ledger.models import Base
+from ledger.outbox import PostingWorker, enqueue_posting
+
+TEAM, ADMIN, REQUESTER, APPROVER = "T0BENCH", "U0ADMIN", "U0REQ", "U0APR"
+VENDORS = ["Moinho Anaconda Ltda", "Papelaria Central ME", "Enel Distribuição São Paulo", "Transportes Rápido Sul"]
+CATEGORIES = ["Matéria-Prima", "Material de Escritório", "Energia Elétrica", "Fretes e Carretos"]
+
+
+async def connect(books: ContaAzul) -> None:
+    """The OAuth dance against the sandbox's auto-consent: authorize redirects straight back with a code."""
+    url = await books.authorization_url(team_id=TEAM, user_id=ADMIN)
+    async with httpx.AsyncClient() as browser:
+        answer = await browser.get(url)
+    query = parse_qs(urlsplit(answer.headers["location"]).query)
+    await books.complete(state=query["state"][0], code=query["code"][0])
+
+
+async def approve_many(books: ContaAzul, count: int, rng: random.Random) -> None:
+    clock = books.clock
+    for i in range(count):
+        vendor = VENDORS[i % len(VENDORS)]
+        draft = RequestDraft(
+            description=f"Compra {i + 1}",
+            vendor_name=vendor,
+            amount=Decimal(rng.randint(1_000, 5_000_000)) / 100,
+            competence_date=clock.today(),
+            due_date=clock.today() + timedelta(days=15),
+            category=CATEGORIES[i % len(CATEGORIES)],
+            cost_center="Produção",
+            payment_method=PaymentMethod.BOLETO,
+        )
+        submitted = await flows.submit_request(
+            books.session_factory,
+            clock=clock,
+            team_id=TEAM,
+            requester_id=REQUESTER,
+            submission_key=f"bench-{i}",
+            draft=draft,
+            steps=[PlannedStep(name="Financeiro", approvers=(APPROVER,))],
+        )
+        await flows.decide(
+            books.session_factory,
+            clock=clock,
+            request_id=submitted.request.id,
+            step_position=0,
+            actor_id=APPROVER,
+            approve=True,
+            on_final_approval=enqueue_posting,
+        )
+
+
+async def run_drain(count: int = 200, route: str = "sync") -> dict[str, Any]:
+    """Drain ``count`` approvals; report the time as a ratio to the rate-limit floor and calls per payable."""
+    with tempfile.TemporaryDirectory() as tmp:
+        engine: AsyncEngine = create_engine(f"sqlite:///{Path(tmp) / 'bench.db'}")
+        async with engine.begin() as connection:
+            await connection.run_sync(Base.metadata.create_all)
+        sandbox = Sandbox(client_id="bench", client_secret="bench-secret", auto_consent=True)
+        await sandbox.start()
+        clock = SystemClock()
+        books = ContaAzul(
+            config=OAuthConfig(
+                client_id="bench",
+                client_secret="bench-secret",
+                auth_url=sandbox.auth_url,
+                api_url=sandbox.api_url,
+                redirect_uri="http://127.0.0.1:9/contaazul/oauth/callback",
+            ),
+            session_factory=create_session_factory(engine),
+            clock=clock,
+            cipher=TokenCipher(Fernet.generate_key().decode()),
+            route="async" if route == "async" else "sync",
+        )
+        try:
+            await connect(books)
+            await approve_many(books, count, random.Random(7))
+            calls_before = len(sandbox.state.api_calls())
+            worker = PostingWorker(books.session_factory, clock=clock, books=books, owner="bench")
+            started = time.perf_counter()
+            results = await worker.drain()
+            elapsed = time.perf_counter() - started
+            calls = len(sandbox.state.api_calls()) - calls_before
+            throttled = sum(1 for r in sandbox.state.api_calls() if r.status == 429)
+        finally:
+            await books.aclose()
+            await sandbox.stop()
+            await engine.dispose()
+    posted = sum(1 for r in results if r.outcome == "posted")
+    floor = count / 10  # the limit allows 10 calls/s and a payable needs at least its one create call
+    return {
+        "payables": count,
+        "route": route,
+        "posted": posted,
+        "entries_in_sandbox_per_payable": 1.0 if posted == count else posted / count,
+        "drain_seconds": round(elapsed, 2),
+        "rate_limit_floor_seconds": floor,
+        "ratio_to_floor": round(elapsed / floor, 2),
+        "contaazul_calls_per_payable": round(calls / count, 3),
+        "responses_429": throttled,
+    }
