@@ -111,14 +111,13 @@ def test_variables_are_found_in_the_source():
 
 @pytest.fixture
 def environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> pytest.MonkeyPatch:
-    """A clean environment with a valid policy file; logging is left alone (check configures the root logger)."""
+    """A clean environment with a valid policy file."""
     for name in VARIABLES:
         monkeypatch.delenv(name, raising=False)
     policy = tmp_path / "policy.toml"
     policy.write_text(POLICY, encoding="utf-8")
     monkeypatch.setenv("APROVA_POLICY_FILE", str(policy))
     monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'never-created.db'}")
-    monkeypatch.setattr(bot.__main__, "configure_logging", lambda level: None)
     return monkeypatch
 
 
