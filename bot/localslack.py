@@ -105,7 +105,8 @@ class LocalSlack:
         self.app_id = "A0001"
         self.calls: list[SlackCall] = []
         self._changed = asyncio.Condition()
-        self._ids = itertools.count(1)
+        # Slack ids are unique across runs (a view id keys a submission): start each instance somewhere new.
+        self._ids = itertools.count(secrets.randbelow(0x7000_0000) + 1)
         self._last_ts_us = 0
         self._messages: dict[tuple[str, str], JSONDict] = {}
         self._ephemerals: list[JSONDict] = []

@@ -10,6 +10,7 @@ import logging
 from typing import Any
 
 from slack_sdk.errors import SlackApiError
+from slack_sdk.models.blocks import Block
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.blocks.i18n import Locale, t
@@ -17,6 +18,10 @@ from bot.blocks.request_messages import (
     build_approval_message,
     build_cancel_reply,
     build_decision_reply,
+    build_escalation_message,
+    build_escalation_reply,
+    build_reminder_message,
+    build_reminder_reply,
     build_tracking_message,
 )
 from bot.deps import Deps
@@ -60,19 +65,61 @@ class Notifier:
         await self.refresh_tracking(request)
         await self.reply_in_thread(request, build_cancel_reply(request, locale=await self.tracking_locale(request)))
 
+    async def remind(self, request: PaymentRequest, step: ApprovalStep, *, hours: int) -> None:
+        """Nudge every approver of the open step once.
+
+        The nudge is a reply in the thread of the approver's own approval message, also shown in the DM: the
+        buttons stay in that one message, which the decision later updates. Someone whose approval message
+        never arrived gets it now, reminder line on top, and it is recorded like the first one.
+        """
+        sent = {message.approver_id: message for message in step.messages}
+        tz = self.deps.settings.timezone
+        for approver in step.approvers:
+            locale = await self.deps.people.get(self.client, approver)
+            message = sent.get(approver)
+            if message is None:
+                text, blocks = build_reminder_message(request, step, hours=hours, locale=locale, tz=tz)
+                await self._send_approval(request, step, approver, text, blocks)
+                continue
+            await self._call(
+                request,
+                "chat_postMessage",
+                channel=message.channel,
+                thread_ts=message.ts,
+                reply_broadcast=True,
+                text=build_reminder_reply(request, hours=hours, locale=locale),
+            )
+
+    async def escalated(self, request: PaymentRequest, step: ApprovalStep, added: list[str], *, hours: int) -> None:
+        """Ask the approvers just added to the step, and say so on the tracking message and in its thread."""
+        tz = self.deps.settings.timezone
+        for approver in added:
+            locale = await self.deps.people.get(self.client, approver)
+            text, blocks = build_escalation_message(request, step, hours=hours, locale=locale, tz=tz)
+            await self._send_approval(request, step, approver, text, blocks)
+        await self.refresh_tracking(request)
+        locale = await self.tracking_locale(request)
+        await self.reply_in_thread(request, build_escalation_reply(step, added, hours=hours, locale=locale))
+
     async def _ask_approvers(self, request: PaymentRequest, step: ApprovalStep) -> None:
         for approver in step.approvers:
             locale = await self.deps.people.get(self.client, approver)
             text, blocks = build_approval_message(request, step, locale=locale, tz=self.deps.settings.timezone)
-            posted = await self._call(request, "chat_postMessage", channel=approver, text=text, blocks=blocks)
-            if posted is not None:
-                await flows.record_approval_message(
-                    self.deps.session_factory,
-                    step_id=step.id,
-                    approver_id=approver,
-                    channel=posted["channel"],
-                    ts=posted["ts"],
-                )
+            await self._send_approval(request, step, approver, text, blocks)
+
+    async def _send_approval(
+        self, request: PaymentRequest, step: ApprovalStep, approver: str, text: str, blocks: list[Block]
+    ) -> None:
+        """DM an approval message with buttons, and remember it so the decision can update it."""
+        posted = await self._call(request, "chat_postMessage", channel=approver, text=text, blocks=blocks)
+        if posted is not None:
+            await flows.record_approval_message(
+                self.deps.session_factory,
+                step_id=step.id,
+                approver_id=approver,
+                channel=posted["channel"],
+                ts=posted["ts"],
+            )
 
     async def _refresh_approval_messages(self, request: PaymentRequest, step: ApprovalStep) -> None:
         for message in step.messages:

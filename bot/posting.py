@@ -14,11 +14,12 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.blocks.posting_messages import build_failed_reply, build_finance_failure, build_posted_reply
 from bot.deps import Deps
 from bot.notifier import Notifier, alert_needs_reconnect
-from ledger.outbox import PostingResult, PostingWorker
+from ledger.outbox import PostingResult, PostingWorker, claim_announcements, mark_announced
 
 log = logging.getLogger(__name__)
 
 IDLE_POLL_SECONDS = 1.0  # picks up jobs left behind, or due for a retry, within a second
+STOP_GRACE_SECONDS = 15.0  # on shutdown, time to finish the batch in hand (platforms allow ~30 s after SIGTERM)
 
 
 class PostingLoop:
@@ -34,6 +35,7 @@ class PostingLoop:
         )
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        self._stopping = False
 
     def wake(self) -> None:
         self._wake.set()
@@ -41,14 +43,22 @@ class PostingLoop:
     def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name="posting-loop")
 
-    async def stop(self) -> None:
-        if self._task is not None:
+    async def stop(self, grace_seconds: float = STOP_GRACE_SECONDS) -> None:
+        """Finish the batch in hand and tell Slack its outcomes, then stop (cancelled if that takes too long:
+        the leases then run out and another instance, or the next start, takes over)."""
+        if self._task is None:
+            return
+        self._stopping = True
+        self._wake.set()
+        try:
+            await asyncio.wait_for(asyncio.shield(self._task), grace_seconds)
+        except TimeoutError:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
 
     async def _run(self) -> None:
-        while True:
+        while not self._stopping:
             try:
                 await self.drain_and_notify()
             except Exception:  # the loop must outlive any one bad batch; the error is logged with its trace
@@ -58,16 +68,24 @@ class PostingLoop:
             self._wake.clear()
 
     async def drain_and_notify(self) -> list[PostingResult]:
-        results = await self.worker.drain()
-        for result in results:
+        """Post everything due, batch by batch, telling Slack each batch's outcomes as soon as they are committed."""
+        results: list[PostingResult] = []
+        while True:
+            batch = await self.worker.run_once()
+            results.extend(batch)
+            await self.announce()  # also what a process that died before telling left unannounced
+            if not batch or self._stopping:
+                return results
+
+    async def announce(self) -> None:
+        deps = self.deps
+        for result in await claim_announcements(deps.session_factory, clock=deps.clock):
             await self.notify(result)
-        return results
+            await mark_announced(deps.session_factory, clock=deps.clock, posting_id=result.posting.id)
 
     async def notify(self, result: PostingResult) -> None:
         request, posting = result.request, result.posting
         notifier = Notifier(self.client, self.deps)
-        if result.outcome == "retrying":
-            return
         locale = await notifier.tracking_locale(request)
         await notifier.refresh_tracking(request)
         if result.outcome == "posted":

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -15,6 +16,16 @@ class SettingsError(ValueError):
 
 def _split(value: str | None) -> tuple[str, ...]:
     return tuple(part.strip() for part in (value or "").split(",") if part.strip())
+
+
+def _whole_number(text: str | None, name: str, default: int, *, lowest: int, highest: int | None = None) -> int:
+    """An integer setting within bounds, or a SettingsError naming the variable and what it accepts."""
+    if text is None:
+        return default
+    accepted = f"from {lowest} to {highest}" if highest is not None else f"of at least {lowest}"
+    if not text.isdigit() or int(text) < lowest or (highest is not None and int(text) > highest):
+        raise SettingsError(f"{name} must be a whole number {accepted} (got {text!r})")
+    return int(text)
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,6 +52,9 @@ class Settings:
     contaazul_api_url_set: bool = False  # the demo starts the bundled sandbox only when this is False
     encryption_key: str | None = None
     log_level: str = "INFO"
+    remind_after_hours: int = 24  # an open step's approvers get one reminder after this long
+    escalate_after_hours: int = 72  # then the policy's fallback approvers are added to the step
+    digest_hour: int = 8  # local hour (APROVA_TIMEZONE) of the daily digest in the finance channel
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -52,7 +66,7 @@ class Settings:
             return value or None
 
         port_text = get("PORT") or "3000"
-        if not port_text.isdigit() or not 0 < int(port_text) < 65536:
+        if not port_text.isdigit() or not 0 <= int(port_text) < 65536:  # 0: any free port (logged at start)
             raise SettingsError(f"PORT must be a TCP port number, got {port_text!r}")
         tz_name = get("APROVA_TIMEZONE") or "America/Sao_Paulo"
         try:
@@ -66,6 +80,14 @@ class Settings:
         if not all(c.startswith("/") for c in commands):
             raise SettingsError("APROVA_PAYMENT_COMMANDS must be slash commands, e.g. /pagamento,/payment")
         api_url = get("SLACK_API_URL") or defaults.slack_api_url
+        remind_after = _whole_number(get("APROVA_REMIND_AFTER_HOURS"), "APROVA_REMIND_AFTER_HOURS", 24, lowest=1)
+        escalate_after = _whole_number(get("APROVA_ESCALATE_AFTER_HOURS"), "APROVA_ESCALATE_AFTER_HOURS", 72, lowest=1)
+        if escalate_after <= remind_after:
+            raise SettingsError(
+                f"APROVA_ESCALATE_AFTER_HOURS ({escalate_after}) must be more than "
+                f"APROVA_REMIND_AFTER_HOURS ({remind_after}): approvers are reminded first, then the step escalates"
+            )
+        digest_hour = _whole_number(get("APROVA_DIGEST_HOUR"), "APROVA_DIGEST_HOUR", 8, lowest=0, highest=23)
         return cls(
             database_url=get("DATABASE_URL") or defaults.database_url,
             slack_bot_token=get("SLACK_BOT_TOKEN"),
@@ -89,7 +111,18 @@ class Settings:
             contaazul_api_url_set=get("CONTAAZUL_API_URL") is not None,
             encryption_key=get("APROVA_ENCRYPTION_KEY"),
             log_level=(get("LOG_LEVEL") or "INFO").upper(),
+            remind_after_hours=remind_after,
+            escalate_after_hours=escalate_after,
+            digest_hour=digest_hour,
         )
+
+    @property
+    def remind_after(self) -> timedelta:
+        return timedelta(hours=self.remind_after_hours)
+
+    @property
+    def escalate_after(self) -> timedelta:
+        return timedelta(hours=self.escalate_after_hours)
 
     @property
     def contaazul_configured(self) -> bool:

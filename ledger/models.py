@@ -250,6 +250,10 @@ class Posting(Base):
     contaazul_id: Mapped[str | None] = mapped_column(String(64))
     error_code: Mapped[str | None] = mapped_column(String(40))
     error_detail: Mapped[str | None] = mapped_column(Text)
+    # The outcome (posted, or failed for good) is told in Slack after the commit; a process that dies in between
+    # leaves it unannounced, and whoever holds the short announce lease next tells it.
+    announced_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    announce_lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
 

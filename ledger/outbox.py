@@ -131,6 +131,7 @@ class PostingWorker:
         self._max_attempts = max_attempts
         self._backoff = backoff
         self._rng = rng or random.Random()
+        self._creation_locks: dict[str, asyncio.Lock] = {}
 
     async def drain(self, *, max_batches: int = 1000) -> list[PostingResult]:
         """Process every posting that is due now, batch after batch."""
@@ -237,29 +238,20 @@ class PostingWorker:
         if adopted is not None:
             return adopted
 
-        category = await client.find_category(request.category, "DESPESA")
+        category = await client.find_category(request.category, "DESPESA", confirm_miss=True)
         if category is None:
             raise PostingRefused(
                 "category_missing", f"category {request.category!r} does not exist in Conta Azul", name=request.category
             )
-        vendor = await client.find_person(request.vendor_document, request.vendor_name, "Fornecedor")
-        if vendor is None:
-            try:
-                vendor = await client.create_person(request.vendor_name, request.vendor_document, "Fornecedor")
-            except ValueError as exc:
-                raise PostingRefused("vendor_invalid", str(exc)) from exc
-        cost_center_id = None
-        if request.cost_center:
-            cost_center = await client.find_cost_center(request.cost_center)
-            if cost_center is None:
-                cost_center = await client.create_cost_center(request.cost_center)
-            cost_center_id = cost_center.id
+        async with self._creating(request.team_id):
+            vendor_id = await self._vendor(client, request)
+            cost_center_id = await self._cost_center(client, request.cost_center) if request.cost_center else None
         draft = EntryDraft(
             description=f"{request.description} — {request.vendor_name}",
             amount=request.amount,
             competence_date=request.competence_date,
             due_date=request.due_date,
-            person_id=vendor.id,
+            person_id=vendor_id,
             account_id=connection.default_account_id,
             category_id=category.id,
             cost_center_id=cost_center_id,
@@ -270,6 +262,44 @@ class PostingWorker:
         await self._mark_sent(posting)
         created = await client.create_payable(draft)
         return created.id
+
+    def _creating(self, team_id: str) -> asyncio.Lock:
+        """One find-or-create at a time per team in this process, so parallel attempts never create a vendor or
+        cost center twice; across processes, the loser of a create race adopts the winner's (see below)."""
+        lock = self._creation_locks.get(team_id)
+        if lock is None:
+            lock = self._creation_locks[team_id] = asyncio.Lock()
+        return lock
+
+    async def _vendor(self, client: ContaAzulClient, request: PaymentRequest) -> str:
+        """The supplier's id: found by CPF/CNPJ, else exact name; created as a Fornecedor when missing."""
+        document, name = request.vendor_document, request.vendor_name
+        vendor = await client.find_person(document, name, "Fornecedor")
+        if vendor is not None:
+            return vendor.id
+        try:
+            return (await client.create_person(name, document, "Fornecedor")).id
+        except ValueError as exc:
+            raise PostingRefused("vendor_invalid", str(exc)) from exc
+        except PermanentGatewayError:
+            # Another instance created it a moment ago and Conta Azul refused a second one: use that one.
+            vendor = await client.find_person(document, name, "Fornecedor")
+            if vendor is None:
+                raise
+            return vendor.id
+
+    async def _cost_center(self, client: ContaAzulClient, name: str) -> str:
+        """The cost center's id, created when Conta Azul has none with this exact name."""
+        center = await client.find_cost_center(name, confirm_miss=True)
+        if center is not None:
+            return center.id
+        try:
+            return (await client.create_cost_center(name)).id
+        except PermanentGatewayError:
+            center = await client.find_cost_center(name, confirm_miss=True)
+            if center is None:
+                raise
+            return center.id
 
     async def _reconcile(self, client: ContaAzulClient, posting: Posting, request: PaymentRequest) -> str | None:
         """An earlier attempt may have created the entry: find it by protocol or by our reference."""
@@ -318,7 +348,9 @@ class PostingWorker:
                 contaazul_id=contaazul_id,
                 posted_at=now,
             )
-            _audit(session, request, "posted", now, contaazul_id=contaazul_id, attempt=posting.attempts)
+            _audit(
+                session, request, "posted", now, contaazul_id=contaazul_id, attempt=posting.attempts, worker=self.owner
+            )
         posting.status, posting.contaazul_id = PostingStatus.DONE.value, contaazul_id
         log.info("posted %s to conta azul as %s (attempt %s)", request.reference, contaazul_id, posting.attempts)
         return PostingResult(request, posting, "posted")
@@ -327,11 +359,7 @@ class PostingWorker:
         self, posting: Posting, request: PaymentRequest, error: PermanentGatewayError
     ) -> PostingResult | None:
         now = self._clock.now()
-        code = error.code if isinstance(error, PostingRefused | NotConnected | ConnectionNeedsReconnect) else "rejected"
-        if isinstance(error, NotConnected):
-            code = "not_connected"
-        elif isinstance(error, ConnectionNeedsReconnect):
-            code = "needs_reconnect"
+        code = _failure_code(error)
         detail = _detail(error)
         async with self._session_factory.begin() as session:
             if not await self._update_if_mine(
@@ -385,6 +413,7 @@ class PostingWorker:
         return PostingResult(request, posting, "retrying")
 
     async def _finish_cancelled(self, posting: Posting) -> None:
+        now = self._clock.now()
         async with self._session_factory.begin() as session:
             await self._update_if_mine(
                 session,
@@ -393,7 +422,8 @@ class PostingWorker:
                 error_code="not_postable",
                 lease_owner=None,
                 lease_expires_at=None,
-                updated_at=self._clock.now(),
+                announced_at=now,  # nothing to tell: the request went another way
+                updated_at=now,
             )
 
     async def _update_if_mine(self, session: AsyncSession, posting: Posting, **values: Any) -> bool:
@@ -438,9 +468,59 @@ async def retry_posting(
         posting.attempts = 0
         posting.next_attempt_at = now
         posting.error_code = posting.error_detail = None
+        posting.announced_at = posting.announce_lease_until = None  # the next outcome is news again
         posting.updated_at = now
         _audit(session, request, "post_retry_requested", now, actor_id=actor_id)
     return request
+
+
+async def claim_announcements(
+    session_factory: SessionFactory, *, clock: Clock, lease: timedelta = timedelta(minutes=2), limit: int = 50
+) -> list[PostingResult]:
+    """Finished postings whose outcome Slack has not been told yet, each claimed for this caller.
+
+    A claim is a compare-and-set on ``announce_lease_until``, so two instances never tell the same outcome; a
+    caller that dies before :func:`mark_announced` lets the lease run out and someone else tells it (at least
+    once, then).
+    """
+    now = clock.now()
+    unannounced = and_(
+        Posting.status.in_([PostingStatus.DONE.value, PostingStatus.FAILED.value]),
+        Posting.announced_at.is_(None),
+        or_(Posting.announce_lease_until.is_(None), Posting.announce_lease_until <= now),
+    )
+    async with session_factory() as session:
+        candidates = list(
+            await session.scalars(select(Posting.id).where(unannounced).order_by(Posting.id).limit(limit))
+        )
+    claimed: list[PostingResult] = []
+    for posting_id in candidates:
+        async with session_factory.begin() as session:
+            result = await session.execute(
+                update(Posting)
+                .where(Posting.id == posting_id, unannounced)
+                .values(announce_lease_until=now + lease)
+                .execution_options(synchronize_session=False)
+            )
+            if result.rowcount != 1:  # type: ignore[attr-defined]
+                continue
+            posting = await session.get(Posting, posting_id)
+            request = await session.get(PaymentRequest, posting.request_id) if posting else None
+        if posting is not None and request is not None:
+            outcome: Outcome = "posted" if posting.status == PostingStatus.DONE else "failed"
+            claimed.append(PostingResult(request, posting, outcome))
+    return claimed
+
+
+async def mark_announced(session_factory: SessionFactory, *, clock: Clock, posting_id: int) -> None:
+    """Slack has been told this posting's outcome."""
+    async with session_factory.begin() as session:
+        await session.execute(
+            update(Posting)
+            .where(Posting.id == posting_id, Posting.announced_at.is_(None))
+            .values(announced_at=clock.now(), announce_lease_until=None)
+            .execution_options(synchronize_session=False)
+        )
 
 
 async def posting_for(session_factory: SessionFactory, *, request_id: int) -> Posting | None:

@@ -101,6 +101,10 @@ class Policy:
             planned.append(PlannedStep(name=step.name, approvers=tuple(people)))
         return planned
 
+    async def fallback_approvers(self, directory: Directory) -> list[str]:
+        """The fallback approvers as user ids, groups expanded (escalation adds them to a waiting step)."""
+        return await _resolve(self.fallback, directory)
+
 
 async def _resolve(refs: tuple[str, ...], directory: Directory) -> list[str]:
     people: list[str] = []

@@ -447,4 +447,46 @@ MESSAGES: dict[str, dict[Locale, str]] = {
         "pt_BR": "o Conta Azul ficou indisponível por muito tempo",
         "en": "Conta Azul was unavailable for too long",
     },
+    # Reminders and escalation (periodic jobs)
+    "reminder.text": {
+        "pt_BR": "⏰ Lembrete: {reference} aguarda a sua aprovação há {hours} h",
+        "en": "⏰ Reminder: {reference} has been waiting for your approval for {hours} h",
+    },
+    "escalation.text": {
+        "pt_BR": "⏫ {reference} está sem decisão há {hours} h na etapa *{step}* e foi escalado para você.",
+        "en": "⏫ {reference} has had no decision for {hours} h at step *{step}* and was escalated to you.",
+    },
+    "thread.escalated": {
+        "pt_BR": "⏫ Sem decisão há {hours} h na etapa *{step}*: escalado para {approvers}.",
+        "en": "⏫ No decision for {hours} h at step *{step}*: escalated to {approvers}.",
+    },
+    # Daily digest (finance channel)
+    "digest.header": {"pt_BR": "Resumo do dia {day}", "en": "Daily summary — {day}"},
+    "digest.text": {
+        "pt_BR": "Resumo do dia {day}: {pending} aguardando aprovação, {posted} lançados, {failed} com falha de lançamento",
+        "en": "Daily summary for {day}: {pending} awaiting approval, {posted} posted, {failed} failed to post",
+    },
+    "digest.pending": {
+        "pt_BR": "⏳ *Aguardando aprovação*\n{count} · {total}",
+        "en": "⏳ *Awaiting approval*\n{count} · {total}",
+    },
+    "digest.awaiting_posting": {
+        "pt_BR": "✅ *Aprovados, ainda não lançados*\n{count} · {total}",
+        "en": "✅ *Approved, not yet posted*\n{count} · {total}",
+    },
+    "digest.posted": {
+        "pt_BR": "📗 *Lançados no dia*\n{count} · {total}",
+        "en": "📗 *Posted that day*\n{count} · {total}",
+    },
+    "digest.rejected": {
+        "pt_BR": "❌ *Rejeitados no dia*\n{count} · {total}",
+        "en": "❌ *Rejected that day*\n{count} · {total}",
+    },
+    "digest.failed": {
+        "pt_BR": "⚠️ *Falhas de lançamento ({count})* — corrija e use *Tentar de novo*: {references}",
+        "en": "⚠️ *Failed postings ({count})* — fix the cause and use *Retry*: {references}",
+    },
+    "digest.no_failures": {"pt_BR": "Nenhuma falha de lançamento.", "en": "No failed postings."},
+    "digest.more": {"pt_BR": "e mais {count}", "en": "and {count} more"},
+    "digest.generated": {"pt_BR": "Gerado em {when}", "en": "Generated on {when}"},
 }

@@ -159,6 +159,39 @@ def build_cancel_reply(request: PaymentRequest, *, locale: Locale) -> str:
     return t(locale, "thread.cancelled", requester=request.requester_id)
 
 
+def build_reminder_reply(request: PaymentRequest, *, hours: int, locale: Locale) -> str:
+    """The nudge posted in the thread of an approver's own approval message (which keeps the buttons)."""
+    return t(locale, "reminder.text", reference=request.reference, hours=hours)
+
+
+def build_reminder_message(
+    request: PaymentRequest, step: ApprovalStep, *, hours: int, locale: Locale, tz: ZoneInfo
+) -> Message:
+    """The approval message with the reminder line above, for an approver whose first message never arrived."""
+    return _with_line_above(build_reminder_reply(request, hours=hours, locale=locale), request, step, locale, tz)
+
+
+def build_escalation_message(
+    request: PaymentRequest, step: ApprovalStep, *, hours: int, locale: Locale, tz: ZoneInfo
+) -> Message:
+    """What a fallback approver receives when a step is escalated to them: why, then the approval message."""
+    line = t(locale, "escalation.text", reference=request.reference, hours=hours, step=escape(step.name))
+    return _with_line_above(line, request, step, locale, tz)
+
+
+def build_escalation_reply(step: ApprovalStep, added: list[str], *, hours: int, locale: Locale) -> str:
+    """The tracking thread's note that the step now also waits for the fallback approvers."""
+    return clip(
+        t(locale, "thread.escalated", hours=hours, step=escape(step.name), approvers=mentions(added)),
+        SECTION_TEXT_LIMIT,
+    )
+
+
+def _with_line_above(line: str, request: PaymentRequest, step: ApprovalStep, locale: Locale, tz: ZoneInfo) -> Message:
+    _, blocks = build_approval_message(request, step, locale=locale, tz=tz)
+    return line, [SectionBlock(text=MarkdownTextObject(text=clip(line, SECTION_TEXT_LIMIT))), *blocks]
+
+
 def _submitted_context(request: PaymentRequest, locale: Locale, tz: ZoneInfo) -> ContextBlock:
     return ContextBlock(
         elements=[

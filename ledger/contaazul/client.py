@@ -750,6 +750,10 @@ class LookupCache:
             raise ValueError("None cannot be cached")
         self._entries[key] = (expires_at, value)
 
+    def forget(self, key: tuple[str, ...]) -> None:
+        """Drop one entry."""
+        self._entries.pop(key, None)
+
     def invalidate(self, kind: str) -> None:
         """Drop every entry whose key starts with ``kind``."""
         for key in [k for k in self._entries if k[0] == kind]:
@@ -1053,12 +1057,14 @@ class ContaAzulClient:
         self._remember(key, tuple(categories))
         return categories
 
-    async def find_category(self, name: str, kind: CategoryKind) -> Category | None:
+    async def find_category(self, name: str, kind: CategoryKind, *, confirm_miss: bool = False) -> Category | None:
         """The category whose name matches exactly, ignoring case, accents and extra spaces.
 
         Args:
             name: Category name as the user typed or picked it.
             kind: ``"DESPESA"`` or ``"RECEITA"``.
+            confirm_miss: On a miss, look again past the cache (posting must not fail on a list older than a
+                category just created or renamed in Conta Azul).
 
         Returns:
             The category, or None when there is none with that name (categories cannot be created via the API).
@@ -1068,10 +1074,12 @@ class ContaAzulClient:
             RetryableGatewayError: Transient failure.
         """
         wanted = normalize_name(name)
-        for category in await self.categories(kind):
-            if normalize_name(category.name) == wanted:
-                return category
-        return None
+        from_cache = self._cached(("categories", kind)) is not None
+        found = next((c for c in await self.categories(kind) if normalize_name(c.name) == wanted), None)
+        if found is None and confirm_miss and from_cache:
+            self._cache.forget(("categories", kind))
+            found = next((c for c in await self.categories(kind) if normalize_name(c.name) == wanted), None)
+        return found
 
     async def cost_centers(self) -> list[CostCenter]:
         """Every cost center, active first (cached).
@@ -1092,11 +1100,12 @@ class ContaAzulClient:
         self._remember(key, tuple(centers))
         return centers
 
-    async def find_cost_center(self, name: str) -> CostCenter | None:
+    async def find_cost_center(self, name: str, *, confirm_miss: bool = False) -> CostCenter | None:
         """The cost center with this exact name (case/accents/spaces ignored), preferring an active one.
 
         Args:
             name: Cost center name.
+            confirm_miss: On a miss, look again past the cache (before creating one that may exist already).
 
         Returns:
             The cost center or None.
@@ -1106,10 +1115,12 @@ class ContaAzulClient:
             RetryableGatewayError: Transient failure.
         """
         wanted = normalize_name(name)
-        for center in await self.cost_centers():
-            if normalize_name(center.name) == wanted:
-                return center
-        return None
+        from_cache = self._cached(("cost_centers",)) is not None
+        found = next((c for c in await self.cost_centers() if normalize_name(c.name) == wanted), None)
+        if found is None and confirm_miss and from_cache:
+            self._cache.forget(("cost_centers",))
+            found = next((c for c in await self.cost_centers() if normalize_name(c.name) == wanted), None)
+        return found
 
     async def create_cost_center(self, name: str, code: str | None = None) -> CostCenter:
         """Create a cost center (any 2xx is success) and forget cached cost centers.

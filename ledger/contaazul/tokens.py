@@ -63,11 +63,13 @@ class TokenManager:
         self._memo: dict[str, tuple[str, datetime, datetime]] = {}  # team -> (token, expires_at, read_at)
         self.refresh_count = 0
 
-    async def access_token(self, team_id: str) -> str:
+    async def access_token(self, team_id: str, *, min_validity: timedelta | None = None) -> str:
         """A valid access token for the team, refreshing it first when it is (nearly) expired.
 
         Args:
             team_id: Slack team id.
+            min_validity: Refresh unless the token stays valid at least this long (the proactive refresh job
+                asks for minutes); the leeway when not given.
 
         Returns:
             The bearer token (never log it).
@@ -77,12 +79,13 @@ class TokenManager:
             ConnectionNeedsReconnect: The refresh token was refused; nothing is retried until a reconnect.
             RetryableGatewayError: The token endpoint failed transiently.
         """
-        token = self._remembered(team_id)
+        leeway = max(self._leeway, min_validity or self._leeway)
+        token = self._remembered(team_id, leeway)
         if token is not None:
             return token
         # One reader per team at a time: a burst of callers costs one query, and at most one refresh.
         async with self._lock(team_id):
-            token = self._remembered(team_id)
+            token = self._remembered(team_id, leeway)
             if token is not None:
                 return token
             async with self._session_factory() as session:
@@ -99,9 +102,9 @@ class TokenManager:
                 raise NotConnected(f"team {team_id} is not connected to Conta Azul")
             if row.status == STATUS_NEEDS_RECONNECT:
                 raise ConnectionNeedsReconnect(f"team {team_id} must reconnect Conta Azul")
-            if self._fresh(row.access_expires_at):
+            if self._fresh(row.access_expires_at, leeway):
                 return self._remember(team_id, self._cipher.decrypt(row.access_token_enc), row.access_expires_at)
-            return await self._refresh(team_id)
+            return await self._refresh(team_id, leeway)
 
     async def invalidate(self, team_id: str, rejected_token: str) -> None:
         """Mark ``rejected_token`` expired (the API answered 401) so the next ``access_token`` refreshes.
@@ -151,15 +154,15 @@ class TokenManager:
             )
         return int(getattr(result, "rowcount", 0) or 0) == 1
 
-    def _fresh(self, expires_at: datetime) -> bool:
-        return expires_at - self._leeway > self._clock.now()
+    def _fresh(self, expires_at: datetime, leeway: timedelta | None = None) -> bool:
+        return expires_at - (leeway or self._leeway) > self._clock.now()
 
-    def _remembered(self, team_id: str) -> str | None:
+    def _remembered(self, team_id: str, leeway: timedelta) -> str | None:
         memo = self._memo.get(team_id)
         if memo is None:
             return None
         token, expires_at, read_at = memo
-        if self._fresh(expires_at) and self._clock.now() - read_at < self._recheck_after:
+        if self._fresh(expires_at, leeway) and self._clock.now() - read_at < self._recheck_after:
             return token
         del self._memo[team_id]
         return None
@@ -175,7 +178,7 @@ class TokenManager:
             lock = self._locks[team_id] = asyncio.Lock()
         return lock
 
-    async def _refresh(self, team_id: str) -> str:
+    async def _refresh(self, team_id: str, leeway: timedelta) -> str:
         tokens: TokenSet | None = None
         async with self._session_factory() as session, session.begin():
             row = await lock_connection_row(session, team_id)
@@ -183,7 +186,7 @@ class TokenManager:
                 raise NotConnected(f"team {team_id} is not connected to Conta Azul")
             if row.status == STATUS_NEEDS_RECONNECT:
                 raise ConnectionNeedsReconnect(f"team {team_id} must reconnect Conta Azul")
-            if self._fresh(row.access_expires_at):
+            if self._fresh(row.access_expires_at, leeway):
                 # Another process refreshed while we waited for the row.
                 return self._remember(team_id, self._cipher.decrypt(row.access_token_enc), row.access_expires_at)
             now = self._clock.now()

@@ -43,6 +43,8 @@ def upgrade() -> None:
         sa.Column("contaazul_id", sa.String(length=64), nullable=True),
         sa.Column("error_code", sa.String(length=40), nullable=True),
         sa.Column("error_detail", sa.Text(), nullable=True),
+        sa.Column("announced_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("announce_lease_until", sa.DateTime(timezone=True), nullable=True),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(

@@ -72,7 +72,7 @@ def test_values_are_read_and_normalised():
     ("environ", "fragments"),
     [
         ({"PORT": "http"}, ["PORT", "'http'"]),
-        ({"PORT": "0"}, ["PORT", "'0'"]),
+        ({"PORT": "65536"}, ["PORT", "'65536'"]),
         ({"PORT": "70000"}, ["PORT", "'70000'"]),
         ({"PORT": "-1"}, ["PORT"]),
         ({"APROVA_TIMEZONE": "Brasil/Sao_Paulo"}, ["APROVA_TIMEZONE", "'Brasil/Sao_Paulo'", "time zone"]),

@@ -181,6 +181,29 @@ async def test_category_exact_name_ignoring_case_and_accents(env: Env) -> None:
 
 
 @pytest.mark.anyio
+async def test_confirmed_miss_looks_past_the_cache_once(env: Env) -> None:
+    client = env.make()
+    assert await client.find_category("Energia Elétrica", "DESPESA") is not None
+    assert await client.find_cost_center("Produção") is not None
+    env.sandbox.state.categories[CATEGORY_IDS["Energia Elétrica"]].nome = "Energia e Gás"  # renamed in the ERP
+    center = next(c for c in env.sandbox.state.cost_centers.values() if c.nome == "Produção")
+    center.nome = "Fábrica"
+    calls = env.api_calls()
+    # The type-ahead's plain lookups trust the cache; posting confirms a miss against Conta Azul, once.
+    assert await client.find_category("Energia e Gás", "DESPESA") is None and env.api_calls() == calls
+    renamed = await client.find_category("Energia e Gás", "DESPESA", confirm_miss=True)
+    assert renamed is not None and renamed.id == CATEGORY_IDS["Energia Elétrica"]
+    assert env.api_calls() == calls + 1
+    found = await client.find_cost_center("fabrica", confirm_miss=True)
+    assert found is not None and found.id == center.id and env.api_calls() == calls + 2
+    # A miss on a list this very call fetched is not fetched twice.
+    lookup_cache_for(TEAM).clear()
+    assert await client.find_category("Combustível", "DESPESA", confirm_miss=True) is None
+    assert await client.find_cost_center("Obra Y", confirm_miss=True) is None
+    assert env.api_calls() == calls + 4
+
+
+@pytest.mark.anyio
 async def test_vendor_by_cnpj_then_by_name(env: Env) -> None:
     client = env.make()
     enel_cnpj = PERSON_DOCUMENTS[ENEL]

@@ -257,9 +257,13 @@ class SandboxApp:
             raise ApiError(401, reason, error="invalid_token")
         return company_id
 
-    def _created(self, response: web.Response) -> web.Response:
+    async def _created(self, response: web.Response) -> web.Response:
         # "create_then_fail": the entity is already persisted; the client just never learns it.
         mode = self.state.faults.take_create_failure()
+        if mode == "hang":
+            # Hold the answer (real time, like slow_next) so a client process can die waiting for it.
+            await asyncio.sleep(self.state.faults.hang_seconds)
+            raise _Dropped
         if mode == "drop":
             raise _Dropped
         if mode == "error":
@@ -454,7 +458,7 @@ class SandboxApp:
         """POST /v1/centro-de-custo -> 200 with the created object."""
         nome, codigo = validate_cost_center(self.state, await _body(request))
         cc = self.state.create_cost_center(nome, codigo)
-        return self._created(_json(self.state.cost_center_json(cc), 200))
+        return await self._created(_json(self.state.cost_center_json(cc), 200))
 
     # --- people -------------------------------------------------------------------------------------------------------
 
@@ -502,7 +506,7 @@ class SandboxApp:
         """POST /v1/pessoas -> 201 with the full person."""
         fields_ = validate_person(self.state, await _body(request))
         person = self.state.create_person(fields_)
-        return self._created(_json(self.state.person_json(person, full=True), 201))
+        return await self._created(_json(self.state.person_json(person, full=True), 201))
 
     async def patch_person(self, request: web.Request) -> web.Response:
         """PATCH /v1/pessoas/{id}: partial update (perfis replaces the whole list) -> 204."""
@@ -539,7 +543,7 @@ class SandboxApp:
             except ApiError as exc:
                 entry, error = None, exc.message
             protocol = self.state.create_protocol(tipo, entry, error)
-            return self._created(_json(self.state.protocol_accepted_json(protocol), 202))
+            return await self._created(_json(self.state.protocol_accepted_json(protocol), 202))
 
         return handler
 
@@ -547,7 +551,7 @@ class SandboxApp:
         async def handler(request: web.Request) -> web.StreamResponse:
             entry = validate_entry(self.state, await _body(request), tipo, "sync")
             event = self.state.store_entry(entry, route="sync")
-            return self._created(_json(self.state.created_entry_json(event), 201))
+            return await self._created(_json(self.state.created_entry_json(event), 201))
 
         return handler
 
@@ -685,9 +689,9 @@ def apply_control(state: SandboxState, action: Any) -> None:
     """Apply one control action, e.g. {"action": "fail_next", "n": 2, "status": 503, "path_prefix": "/v1/pessoas"}.
 
     Actions: fail_next(n, status, retry_after, path_prefix), slow_next(n, seconds, path_prefix),
-    drop_next(n, path_prefix), create_then_fail_next(n, mode="error"|"drop"), protocols_stay_pending(value),
-    protocols_error_next(n), expire_all_access_tokens, revoke_refresh_tokens, clear_faults,
-    configure(<setting>=<value>...).
+    drop_next(n, path_prefix), create_then_fail_next(n, mode="error"|"drop"|"hang", seconds for "hang"),
+    protocols_stay_pending(value), protocols_error_next(n), expire_all_access_tokens, revoke_refresh_tokens,
+    clear_faults, configure(<setting>=<value>...).
     """
     if not isinstance(action, dict) or not isinstance(action.get("action"), str):
         raise bad('Cada ação deve ser um objeto com a chave "action".')
@@ -711,7 +715,12 @@ def apply_control(state: SandboxState, action: Any) -> None:
     elif name == "create_then_fail_next":
         mode = action.get("mode", "error")
         if mode not in CREATE_FAIL_MODES:
-            raise bad("'mode' deve ser 'error' ou 'drop'.")
+            raise bad("'mode' deve ser 'error', 'drop' ou 'hang'.")
+        seconds = action.get("seconds")
+        if seconds is not None:
+            if mode != "hang" or not isinstance(seconds, int | float) or isinstance(seconds, bool) or seconds < 0:
+                raise bad("'seconds' só vale para mode='hang' e deve ser um número >= 0.")
+            faults.hang_seconds = float(seconds)
         faults.create_then_fail.extend([mode] * _count(action))
     elif name == "protocols_stay_pending":
         value = action.get("value", True)

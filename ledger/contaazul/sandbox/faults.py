@@ -6,7 +6,8 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 FAULT_KINDS = ("fail", "slow", "drop")
-CREATE_FAIL_MODES = ("error", "drop")
+CREATE_FAIL_MODES = ("error", "drop", "hang")
+DEFAULT_HANG_SECONDS = 60.0
 
 
 @dataclass
@@ -31,6 +32,7 @@ class Faults:
 
     rules: list[FaultRule] = field(default_factory=list)
     create_then_fail: list[str] = field(default_factory=list)
+    hang_seconds: float = DEFAULT_HANG_SECONDS  # how long a "hang" create holds its answer before dropping
     protocols_stay_pending: bool = False
     protocols_error_remaining: int = 0
 
@@ -52,7 +54,7 @@ class Faults:
         return None
 
     def take_create_failure(self) -> str | None:
-        """Consume one create-then-fail mode ("error" | "drop"), if any is queued."""
+        """Consume one create-then-fail mode ("error" | "drop" | "hang"), if any is queued."""
         return self.create_then_fail.pop(0) if self.create_then_fail else None
 
     def take_protocol_error(self) -> bool:
@@ -66,6 +68,7 @@ class Faults:
         """Forget every pending fault."""
         self.rules.clear()
         self.create_then_fail.clear()
+        self.hang_seconds = DEFAULT_HANG_SECONDS
         self.protocols_stay_pending = False
         self.protocols_error_remaining = 0
 
@@ -74,6 +77,7 @@ class Faults:
         return {
             "rules": [asdict(r) for r in self.rules],
             "create_then_fail": list(self.create_then_fail),
+            "hang_seconds": self.hang_seconds,
             "protocols_stay_pending": self.protocols_stay_pending,
             "protocols_error_remaining": self.protocols_error_remaining,
         }

@@ -135,10 +135,16 @@ class Sandbox:
         """Close the connection of the next n matching requests without answering."""
         self.state.faults.add(FaultRule("drop", n, path_prefix))
 
-    def create_then_fail_next(self, n: int = 1, mode: str = "error") -> None:
-        """Next n successful creates persist their entity, then answer 500 ("error") or drop the connection."""
+    def create_then_fail_next(self, n: int = 1, mode: str = "error", *, seconds: float | None = None) -> None:
+        """Next n successful creates persist their entity, then answer 500 ("error"), drop the connection ("drop"),
+        or hold the answer for `seconds` of real time (default 60) and then drop it ("hang": the caller may die
+        waiting)."""
         if mode not in CREATE_FAIL_MODES:
-            raise ValueError("mode must be 'error' or 'drop'")
+            raise ValueError("mode must be 'error', 'drop' or 'hang'")
+        if seconds is not None:
+            if mode != "hang" or seconds < 0:
+                raise ValueError("seconds applies to mode='hang' and must be >= 0")
+            self.state.faults.hang_seconds = float(seconds)
         self.state.faults.create_then_fail.extend([mode] * n)
 
     def protocols_stay_pending(self, value: bool = True) -> None:

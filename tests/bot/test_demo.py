@@ -1,0 +1,133 @@
+"""``python -m bot demo``: the whole flow with no credentials, and against a Conta Azul given by the environment."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import re
+import threading
+from collections.abc import Iterator
+from concurrent.futures import Future
+from urllib.parse import urlsplit
+
+import httpx
+import pytest
+
+import bot.demo
+from bot.demo import run_demo
+from ledger.contaazul.sandbox import Sandbox
+
+POSTED = re.compile(
+    r"↳ @Ana Souza 📗 Lançado no Conta Azul: Distribuidora Trigo Bom Ltda · R\$ 1\.234,56 · vencimento "
+)
+
+
+class ExternalSandbox:
+    """A Conta Azul stand-in running in its own thread and loop, as a server the demo did not start."""
+
+    def __init__(self, *, auto_consent: bool) -> None:
+        self.sandbox = Sandbox(client_id="external-app", client_secret="external-secret", auto_consent=auto_consent)
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
+
+    def __enter__(self) -> Sandbox:
+        self._thread.start()
+        asyncio.run_coroutine_threadsafe(self.sandbox.start(port=0), self._loop).result(timeout=10)
+        return self.sandbox
+
+    def __exit__(self, *exc: object) -> None:
+        asyncio.run_coroutine_threadsafe(self.sandbox.stop(), self._loop).result(timeout=10)
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(timeout=10)
+        self._loop.close()
+
+
+@pytest.fixture(autouse=True)
+def keep_test_logging(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The demo quiets the root logger for a person at a terminal; the test runner keeps its own."""
+    monkeypatch.setattr(bot.demo, "configure_logging", lambda level: None)
+
+
+@pytest.fixture
+def external_sandbox(request: pytest.FixtureRequest) -> Iterator[Sandbox]:
+    with ExternalSandbox(auto_consent=request.param) as sandbox:
+        yield sandbox
+
+
+def environment_for(sandbox: Sandbox) -> dict[str, str]:
+    return {
+        "CONTAAZUL_CLIENT_ID": "external-app",
+        "CONTAAZUL_CLIENT_SECRET": "external-secret",
+        "CONTAAZUL_AUTH_URL": sandbox.auth_url,
+        "CONTAAZUL_API_URL": sandbox.api_url,
+        "PORT": "0",
+    }
+
+
+def test_demo_without_credentials_posts_the_payable_with_the_bundled_sandbox():
+    out = io.StringIO()
+    assert run_demo(environ={}, out=out) == 0
+    text = out.getvalue()
+    assert "the Conta Azul sandbox at http://127.0.0.1:" in text
+    assert "Conta Azul conectado: Padaria Pão Quente Ltda — Itaú Conta Corrente" in text
+    assert "picked “Matéria-Prima” from Conta Azul" in text
+    assert "PAG-2026-000001 · Distribuidora Trigo Bom Ltda · R$ 1.234,56 — ⏳ Aguardando aprovação" in text
+    assert "#pedidos  PAG-2026-000001 · Distribuidora Trigo Bom Ltda · R$ 1.234,56 — 📗 Lançado no Conta Azul" in text
+    assert len(POSTED.findall(text)) == 1
+    assert re.search(r"Posted \d+\.\d\d s after the click", text)
+
+
+@pytest.mark.parametrize("external_sandbox", [True], indirect=True)
+def test_demo_runs_against_the_conta_azul_in_the_environment(external_sandbox: Sandbox):
+    out = io.StringIO()
+    assert run_demo(environ=environment_for(external_sandbox), out=out) == 0, out.getvalue()
+    text = out.getvalue()
+    assert f"Conta Azul at {external_sandbox.api_url}" in text and "the Conta Azul sandbox" not in text
+    [event] = external_sandbox.state.events.values()
+    assert event.referencia_externa == "PAG-2026-000001"
+    assert len(POSTED.findall(text)) == 1
+
+
+class ConsentingPerson(io.StringIO):
+    """Reads the demo's output; when it prints a consent link, opens it and clicks Autorizar, like a person."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.done: Future[int] = Future()
+
+    def write(self, text: str) -> int:
+        link = re.search(r"^\s+(http://\S+/oauth2/authorize\?\S+)$", text, re.MULTILINE)
+        if link:
+            threading.Thread(target=self._consent, args=(link.group(1),), daemon=True).start()
+        return super().write(text)
+
+    def _consent(self, url: str) -> None:
+        try:
+            with httpx.Client(timeout=10) as browser:
+                page = browser.get(url)
+                request_id = re.search(r'name="request_id" value="([^"]+)"', page.text)
+                assert request_id, page.text
+                answer = browser.post(
+                    str(page.url.join("/oauth2/consent")),
+                    data={"request_id": request_id.group(1), "decisao": "autorizar"},
+                )
+                back = urlsplit(answer.headers["location"])  # http://localhost:PORT/contaazul/oauth/callback?...
+                callback = browser.get(f"http://127.0.0.1:{back.port}{back.path}?{back.query}")
+            self.done.set_result(callback.status_code)
+        except Exception as exc:  # surfaced by the test through the future
+            self.done.set_exception(exc)
+
+
+@pytest.mark.parametrize("external_sandbox", [False], indirect=True)
+def test_demo_prints_the_consent_link_and_waits_for_the_callback(external_sandbox: Sandbox):
+    person = ConsentingPerson()
+    assert run_demo(environ=environment_for(external_sandbox), out=person) == 0, person.getvalue()
+    assert person.done.result(timeout=10) == 200
+    text = person.getvalue()
+    assert "Open this link in a browser, sign in to Conta Azul and authorize Aprova:" in text
+    assert "Conta Azul conectado: Padaria Pão Quente Ltda" in text and len(POSTED.findall(text)) == 1
+
+
+def test_demo_refuses_a_conta_azul_url_without_credentials(capsys):
+    assert run_demo(environ={"CONTAAZUL_API_URL": "http://127.0.0.1:9"}, out=io.StringIO()) == 2
+    assert "set CONTAAZUL_CLIENT_ID and CONTAAZUL_CLIENT_SECRET" in capsys.readouterr().err

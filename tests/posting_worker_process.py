@@ -1,0 +1,54 @@
+"""A posting worker in a process of its own, for tests that kill it mid-post.
+
+It is the real :class:`ledger.outbox.PostingWorker` and Conta Azul connector, configured from the environment like the
+app (``DATABASE_URL``, ``CONTAAZUL_*``, ``APROVA_ENCRYPTION_KEY``), on a clock frozen at ``APROVA_WORKER_NOW`` so it
+agrees with the test's clock (and the sandbox's) about token expiry and due times. ``APROVA_WORKER_OWNER`` names its
+lease. It drains the outbox once and exits, unless the test kills it first.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from datetime import datetime, timedelta
+
+from ledger import db
+from ledger.clock import FixedClock
+from ledger.contaazul.connector import ContaAzul
+from ledger.contaazul.crypto import TokenCipher
+from ledger.contaazul.oauth import OAuthConfig
+from ledger.outbox import PostingWorker
+
+
+async def main() -> None:
+    clock = FixedClock(datetime.fromisoformat(os.environ["APROVA_WORKER_NOW"]))
+
+    async def sleep(seconds: float) -> None:  # waiting moves the frozen clock, as in the test process
+        clock.advance(timedelta(seconds=seconds))
+        await asyncio.sleep(0)
+
+    engine = db.create_engine(os.environ["DATABASE_URL"])
+    session_factory = db.create_session_factory(engine)
+    books = ContaAzul(
+        config=OAuthConfig(
+            client_id=os.environ["CONTAAZUL_CLIENT_ID"],
+            client_secret=os.environ["CONTAAZUL_CLIENT_SECRET"],
+            auth_url=os.environ["CONTAAZUL_AUTH_URL"],
+            api_url=os.environ["CONTAAZUL_API_URL"],
+            redirect_uri="http://127.0.0.1/contaazul/oauth/callback",
+        ),
+        session_factory=session_factory,
+        clock=clock,
+        cipher=TokenCipher(os.environ["APROVA_ENCRYPTION_KEY"]),
+        sleep=sleep,
+    )
+    worker = PostingWorker(session_factory, clock=clock, books=books, owner=os.environ["APROVA_WORKER_OWNER"])
+    try:
+        await worker.drain()
+    finally:
+        await books.aclose()
+        await engine.dispose()
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
