@@ -1,4 +1,4 @@
-# Two commands on a fresh machine: `make run` and `make test`.
+# Two commands on a fresh machine: `make demo` and `make test` (then `make run` with Slack credentials).
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
@@ -9,8 +9,11 @@ $(BIN)/activate: pyproject.toml
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $(BIN)/activate
 
-.PHONY: install run test check bench
+.PHONY: install demo run test check bench
 install: $(BIN)/activate
+
+demo: install  ## the whole flow on this machine: SQLite, the Conta Azul sandbox, a local Slack stand-in
+	$(BIN)/python -m bot demo
 
 run: install  ## run Aprova (reads .env if present)
 	set -a; [ -f .env ] && . ./.env; set +a; $(BIN)/python -m bot
