@@ -26,6 +26,7 @@ from bot.scheduler import Scheduler, build_scheduler
 from bot.settings import Settings
 from ledger import db, flows
 from ledger.clock import SystemClock
+from ledger.contaazul.client import Route
 from ledger.contaazul.connector import ContaAzul
 from ledger.contaazul.crypto import TokenCipher
 from ledger.contaazul.oauth import OAuthConfig, OAuthGrantError, OAuthStateError, consume_state
@@ -158,7 +159,8 @@ def build_contaazul(
         api_url=settings.contaazul_api_url,
         redirect_uri=settings.oauth_redirect_uri,
     )
-    return ContaAzul(config=config, session_factory=session_factory, clock=clock, cipher=cipher)
+    route: Route = "async" if settings.contaazul_create_route == "async" else "sync"
+    return ContaAzul(config=config, session_factory=session_factory, clock=clock, cipher=cipher, route=route)
 
 
 @asynccontextmanager

@@ -50,6 +50,7 @@ class Settings:
     contaazul_auth_url: str = "https://auth.contaazul.com"
     contaazul_api_url: str = "https://api-v2.contaazul.com"
     contaazul_api_url_set: bool = False  # the demo starts the bundled sandbox only when this is False
+    contaazul_create_route: str = "sync"  # "sync" (201 with the id) or "async" (202 and a protocol to follow)
     encryption_key: str | None = None
     log_level: str = "INFO"
     remind_after_hours: int = 24  # an open step's approvers get one reminder after this long
@@ -87,6 +88,9 @@ class Settings:
                 f"APROVA_ESCALATE_AFTER_HOURS ({escalate_after}) must be more than "
                 f"APROVA_REMIND_AFTER_HOURS ({remind_after}): approvers are reminded first, then the step escalates"
             )
+        route = (get("CONTAAZUL_CREATE_ROUTE") or defaults.contaazul_create_route).lower()
+        if route not in ("sync", "async"):
+            raise SettingsError(f"CONTAAZUL_CREATE_ROUTE must be sync or async (got {route!r})")
         digest_hour = _whole_number(get("APROVA_DIGEST_HOUR"), "APROVA_DIGEST_HOUR", 8, lowest=0, highest=23)
         return cls(
             database_url=get("DATABASE_URL") or defaults.database_url,
@@ -109,6 +113,7 @@ class Settings:
             contaazul_auth_url=(get("CONTAAZUL_AUTH_URL") or defaults.contaazul_auth_url).rstrip("/"),
             contaazul_api_url=(get("CONTAAZUL_API_URL") or defaults.contaazul_api_url).rstrip("/"),
             contaazul_api_url_set=get("CONTAAZUL_API_URL") is not None,
+            contaazul_create_route=route,
             encryption_key=get("APROVA_ENCRYPTION_KEY"),
             log_level=(get("LOG_LEVEL") or "INFO").upper(),
             remind_after_hours=remind_after,

@@ -243,6 +243,7 @@ async def running_aprova(
                 clock=clock,
                 cipher=TokenCipher(ENCRYPTION_KEY),
                 sleep=virtual_sleep(clock),
+                route="async" if settings.contaazul_create_route == "async" else "sync",
             )
             stack.push_async_callback(books.aclose)
         deps = Deps(

@@ -140,7 +140,7 @@ def buttons(message: dict[str, Any]) -> list[str]:
 
 
 async def assert_posted_once(
-    aprova: Aprova, tracking: dict[str, Any], *, vendor: str = "Moinho Anaconda Ltda"
+    aprova: Aprova, tracking: dict[str, Any], *, vendor: str = "Moinho Anaconda Ltda", route: str = "sync"
 ) -> Event:
     """Exactly one entry, the request posted with its id, one posted reply in the thread, the id on the tracking."""
     event, _ = the_entry(aprova)
@@ -148,7 +148,9 @@ async def assert_posted_once(
     assert request.status == RequestStatus.POSTED and request.contaazul_id == event.id
     posting = await posting_no(aprova)
     assert posting.status == PostingStatus.DONE and posting.contaazul_id == event.id
-    assert event.referencia_externa == request.reference and request.reference in event.descricao
+    # The older async route has no external reference field: the description carries ours alone.
+    assert event.referencia_externa == (request.reference if route == "sync" else None)
+    assert request.reference in event.descricao
     replies = [m["text"] for m in aprova.thread(tracking) if "Lançado no Conta Azul" in m["text"]]
     assert replies == [posted_reply(vendor, event.id)]
     shown = json.dumps(aprova.message(tracking["channel"], tracking["ts"])["blocks"], ensure_ascii=False)
@@ -394,6 +396,66 @@ async def test_no_default_account_fails_until_one_is_chosen_and_retried(session_
         assert result.outcome == "posted", result.posting.error_detail
         event = await assert_posted_once(aprova, tracking)
         assert event.conta_financeira_id == ACCOUNT_IDS[ACCOUNT_CAIXINHA]
+
+
+# --------------------------------------------------------------------------------------------------- async route
+
+PROTOCOL = "/v1/protocolo/"
+
+
+async def test_async_route_follows_the_protocol_to_the_entry(session_factory, clock):
+    async with running_aprova(
+        session_factory, clock, contaazul=True, auto_consent=True, contaazul_create_route="async"
+    ) as aprova:
+        sandbox_of(aprova).state.protocol_delay_seconds = 4  # Conta Azul takes a few seconds to process it
+        await aprova.connect_contaazul()
+        tracking = await approve(aprova)
+        [result] = await aprova.post()
+        assert result.outcome == "posted", result.posting.error_detail
+        assert [c.status for c in calls(aprova, CREATE_ASYNC)] == [202] and calls(aprova, CREATE) == []
+        polls = [r for r in sandbox_of(aprova).state.request_log if r.path.startswith(PROTOCOL)]
+        assert len(polls) >= 2  # polled until SUCCESS
+        event = await assert_posted_once(aprova, tracking, route="async")
+        assert event.id == result.request.contaazul_id
+
+
+async def test_protocol_still_pending_is_followed_later_never_posted_again(session_factory, clock):
+    async with running_aprova(
+        session_factory, clock, contaazul=True, auto_consent=True, contaazul_create_route="async"
+    ) as aprova:
+        sandbox = sandbox_of(aprova)
+        await aprova.connect_contaazul()
+        tracking = await approve(aprova)
+        sandbox.protocols_stay_pending(True)
+
+        [result] = await aprova.post()  # polled for 90 s of (virtual) time, then handed back
+        assert result.outcome == "retrying" and entries(aprova) == []
+        posting = await posting_no(aprova)
+        [protocol_id] = sandbox.state.protocols
+        assert posting.protocol_id == protocol_id and (await request_no(aprova)).status == RequestStatus.POSTING
+
+        sandbox.protocols_stay_pending(False)  # Conta Azul gets to it
+        [result] = await post_after_backoff(aprova)
+        assert result.outcome == "posted", result.posting.error_detail
+        assert len(calls(aprova, CREATE_ASYNC)) == 1  # the protocol was followed, nothing sent again
+        event = await assert_posted_once(aprova, tracking, route="async")
+        assert sandbox.state.protocols[protocol_id].evento_id == event.id
+
+
+async def test_protocol_error_fails_with_conta_azul_message(session_factory, clock):
+    async with running_aprova(
+        session_factory, clock, contaazul=True, auto_consent=True, contaazul_create_route="async"
+    ) as aprova:
+        sandbox = sandbox_of(aprova)
+        await aprova.connect_contaazul()
+        tracking = await approve(aprova)
+        sandbox.protocols_error_next(1)
+        [result] = await aprova.post()
+        assert result.outcome == "failed" and result.error_code == "rejected"
+        assert entries(aprova) == [] and (await request_no(aprova)).status == RequestStatus.POST_FAILED
+        assert aprova.thread(tracking)[-1]["text"].startswith(
+            f"<@{REQUESTER}> ⚠️ Não consegui lançar no Conta Azul: o Conta Azul recusou o lançamento ("
+        )
 
 
 # --------------------------------------------------------------------------------------------------- 4-6. faults

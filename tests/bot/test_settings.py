@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import inspect
 import re
+from datetime import timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -68,6 +69,20 @@ def test_values_are_read_and_normalised():
     assert Settings.from_env({"SLACK_API_URL": "http://x/api/"}).slack_api_url == "http://x/api/"
 
 
+def test_job_timing_and_create_route_are_read():
+    settings = Settings.from_env(
+        {
+            "APROVA_REMIND_AFTER_HOURS": "8",
+            "APROVA_ESCALATE_AFTER_HOURS": "30",
+            "APROVA_DIGEST_HOUR": "0",
+            "CONTAAZUL_CREATE_ROUTE": "ASYNC",
+            "PORT": "0",
+        }
+    )
+    assert (settings.remind_after, settings.escalate_after) == (timedelta(hours=8), timedelta(hours=30))
+    assert (settings.digest_hour, settings.contaazul_create_route, settings.port) == (0, "async", 0)
+
+
 @pytest.mark.parametrize(
     ("environ", "fragments"),
     [
@@ -79,6 +94,11 @@ def test_values_are_read_and_normalised():
         ({"APROVA_TIMEZONE": "../../etc/passwd"}, ["APROVA_TIMEZONE"]),
         ({"APROVA_DEFAULT_LOCALE": "pt-BR"}, ["APROVA_DEFAULT_LOCALE", "pt_BR or en"]),
         ({"APROVA_PAYMENT_COMMANDS": "/pagamento,payment"}, ["APROVA_PAYMENT_COMMANDS", "slash commands"]),
+        ({"CONTAAZUL_CREATE_ROUTE": "fast"}, ["CONTAAZUL_CREATE_ROUTE", "sync or async", "'fast'"]),
+        ({"APROVA_REMIND_AFTER_HOURS": "0"}, ["APROVA_REMIND_AFTER_HOURS", "at least 1"]),
+        ({"APROVA_REMIND_AFTER_HOURS": "12h"}, ["APROVA_REMIND_AFTER_HOURS", "'12h'"]),
+        ({"APROVA_REMIND_AFTER_HOURS": "72"}, ["APROVA_ESCALATE_AFTER_HOURS (72) must be more than"]),
+        ({"APROVA_DIGEST_HOUR": "24"}, ["APROVA_DIGEST_HOUR", "from 0 to 23"]),
     ],
 )
 def test_bad_values_are_named(environ, fragments):
