@@ -16,6 +16,7 @@ from ledger.contaazul.connector import has_connections
 from ledger.contaazul.crypto import TokenCipher
 from ledger.errors import PolicyError
 from ledger.policy import Policy, load_policy
+from ledger.receivables import ReceivableRules, load_receivable_rules
 
 log = logging.getLogger("bot")
 
@@ -61,6 +62,11 @@ def main(argv: list[str] | None = None) -> int:
     except PolicyError as exc:
         print(f"Approval policy error: {exc}", file=sys.stderr)
         return 2
+    try:
+        receivables = load_receivable_rules(settings.receivables_file)
+    except PolicyError as exc:
+        print(f"Receivables error: {exc}", file=sys.stderr)
+        return 2
     missing = settings.missing_for_slack()
     if missing:
         print(SLACK_HELP.format(missing="\n  ".join(missing)), file=sys.stderr)
@@ -70,14 +76,15 @@ def main(argv: list[str] | None = None) -> int:
         print(key_problem, file=sys.stderr)
         return 2
     if args.command == "check":
-        print("Configuration and approval policy are valid.")
+        rules = f"{settings.receivables_file} is valid" if receivables else "no receivables file (deal webhooks off)"
+        print(f"Configuration and approval policy are valid; {rules}.")
         return 0
     db.upgrade(settings.database_url)
     if not settings.encryption_key and asyncio.run(stores_tokens(settings.database_url)):
         print(ENCRYPTION_HELP, file=sys.stderr)
         return 2
     try:
-        asyncio.run(serve(settings, policy))
+        asyncio.run(serve(settings, policy, receivables))
     except StartupError as exc:
         print(str(exc), file=sys.stderr)
         return 2
@@ -104,9 +111,9 @@ async def stores_tokens(database_url: str) -> bool:
         await engine.dispose()
 
 
-async def serve(settings: Settings, policy: Policy) -> None:
+async def serve(settings: Settings, policy: Policy, receivables: ReceivableRules | None) -> None:
     """Run until SIGINT or SIGTERM."""
-    async with run_aprova(settings, policy):
+    async with run_aprova(settings, policy, receivables=receivables):
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):

@@ -14,6 +14,7 @@ from ledger.contaazul.connector import ContaAzul
 from ledger.flows import FinalApprovalHook
 from ledger.policy import Policy
 from ledger.ports import Clock
+from ledger.receivables import ReceivableRules
 
 
 @dataclass
@@ -29,6 +30,9 @@ class Deps:
     on_final_approval: FinalApprovalHook | None = None
     # Nudges the posting worker so a final approval is posted at once rather than at its next poll.
     wake_poster: Callable[[], None] = field(default=lambda: None)
+    # How won deals become receivables (APROVA_RECEIVABLES_FILE); None turns the deal webhooks off.
+    receivables: ReceivableRules | None = None
+    team_id: str | None = None  # the workspace this Aprova serves, once Slack has said it (auth.test)
 
     @property
     def default_locale(self) -> Locale:

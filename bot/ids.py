@@ -9,6 +9,7 @@ class CallbackId(enum.StrEnum):
     REQUEST_MODAL = "payment-request"
     REJECT_MODAL = "payment-reject"
     ACCOUNT_MODAL = "contaazul-account"
+    RECEIVABLE_MODAL = "contaazul-receivable"
 
 
 class ActionId(enum.StrEnum):
@@ -21,6 +22,8 @@ class ActionId(enum.StrEnum):
     CATEGORY_OPTIONS = "category-options"
     COST_CENTER_OPTIONS = "cost-center-options"
     VENDOR_OPTIONS = "vendor-options"
+    REVENUE_CATEGORY_OPTIONS = "revenue-category-options"
+    CUSTOMER_OPTIONS = "customer-options"
 
 
 class RequestField(enum.StrEnum):
@@ -36,6 +39,24 @@ class RequestField(enum.StrEnum):
     COST_CENTER = "cost_center"
     PAYMENT_METHOD = "payment_method"
     PAYMENT_CODE = "payment_code"
+    INVOICE_NUMBER = "invoice_number"
+    NOTES = "notes"
+
+
+class ReceivableField(enum.StrEnum):
+    """Block ids of the receivable modal (``/contaazul receivable``)."""
+
+    DESCRIPTION = "description"
+    CUSTOMER_NAME = "customer_name"
+    CUSTOMER_DOCUMENT = "customer_document"
+    CUSTOMER_EMAIL = "customer_email"
+    AMOUNT = "amount"
+    SALE_DATE = "sale_date"
+    DUE_DATE = "due_date"
+    INSTALLMENTS = "installments"
+    CATEGORY = "category"
+    COST_CENTER = "cost_center"
+    PAYMENT_METHOD = "payment_method"
     INVOICE_NUMBER = "invoice_number"
     NOTES = "notes"
 

@@ -13,6 +13,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.models.blocks import Block
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.blocks.fields import is_person
 from bot.blocks.i18n import Locale, t
 from bot.blocks.request_messages import (
     build_approval_message,
@@ -39,7 +40,7 @@ class Notifier:
     async def request_submitted(self, request: PaymentRequest) -> None:
         """Post the tracking message, then ask the first step's approvers."""
         locale = await self.tracking_locale(request)
-        channel = self.deps.settings.requests_channel or request.requester_id
+        channel = self.tracking_channel(request)
         text, blocks = build_tracking_message(request, locale=locale, tz=self.deps.settings.timezone)
         posted = await self._call(request, "chat_postMessage", channel=channel, text=text, blocks=blocks)
         if posted is not None:
@@ -47,7 +48,18 @@ class Notifier:
             await flows.record_tracking_message(
                 self.deps.session_factory, request_id=request.id, channel=posted["channel"], ts=posted["ts"]
             )
-        await self._ask_approvers(request, request.steps[0])
+        if request.steps:  # a receivable may need no approval
+            await self._ask_approvers(request, request.steps[0])
+
+    def tracking_channel(self, request: PaymentRequest) -> str:
+        """Payments: the requests channel, else the requester's DM. Receivables: the finance channel first."""
+        settings = self.deps.settings
+        if request.kind == "receivable":
+            choices = [settings.finance_channel, settings.requests_channel, *settings.finance_admins]
+        else:
+            choices = [settings.requests_channel]
+        choices.append(request.requester_id if is_person(request.requester_id) else None)
+        return next((c for c in choices if c), "")
 
     async def request_decided(self, decided: Decided) -> None:
         request = decided.request
@@ -143,10 +155,11 @@ class Notifier:
             )
 
     async def tracking_locale(self, request: PaymentRequest) -> Locale:
-        """A shared channel reads the team's language; a DM reads the requester's."""
-        if self.deps.settings.requests_channel:
+        """A shared channel reads the team's language; a DM reads its reader's."""
+        channel = self.tracking_channel(request)
+        if not channel or channel[:1] in ("C", "G"):
             return self.deps.default_locale
-        return await self.deps.people.get(self.client, request.requester_id)
+        return await self.deps.people.get(self.client, channel)
 
     async def _call(self, request: PaymentRequest, method: str, **kwargs: Any) -> Any:
         try:

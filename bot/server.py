@@ -16,6 +16,7 @@ from slack_sdk.errors import SlackApiError
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot import webhooks
 from bot.app import build_bolt_app
 from bot.blocks.contaazul import build_callback_page, company_line
 from bot.blocks.i18n import Locale
@@ -34,6 +35,7 @@ from ledger.errors import GatewayError
 from ledger.outbox import enqueue_posting
 from ledger.policy import Policy
 from ledger.ports import Clock
+from ledger.receivables import ReceivableRules
 
 log = logging.getLogger(__name__)
 
@@ -55,6 +57,7 @@ def create_web_app(deps: Deps, bolt_app: AsyncApp, *, slack_events: bool = True)
     if slack_events:
         web_app.router.add_post("/slack/events", handle_slack_events)
     web_app.router.add_get(OAUTH_CALLBACK_PATH, handle_oauth_callback)
+    webhooks.register(web_app, deps, bolt_app)
     web_app.router.add_get("/healthz", handle_healthz)
     web_app.router.add_get("/readyz", handle_readyz)
     return web_app
@@ -165,13 +168,18 @@ def build_contaazul(
 
 @asynccontextmanager
 async def run_aprova(
-    settings: Settings, policy: Policy, *, listener: socket.socket | None = None
+    settings: Settings,
+    policy: Policy,
+    *,
+    receivables: ReceivableRules | None = None,
+    listener: socket.socket | None = None,
 ) -> AsyncIterator[RunningAprova]:
     """Start the whole app (database migrated beforehand); stop everything in reverse order on exit.
 
     Args:
         settings: The process settings.
         policy: The approval policy.
+        receivables: How won deals become receivables (None: the deal webhooks answer 404).
         listener: An already bound socket to serve on (the demo binds first so the OAuth redirect URI can name
             its port); otherwise ``HOST``:``PORT``.
     """
@@ -191,6 +199,7 @@ async def run_aprova(
             people=People(clock, "en" if settings.default_locale == "en" else "pt_BR"),
             contaazul=contaazul,
             on_final_approval=enqueue_posting if contaazul is not None else None,
+            receivables=receivables,
         )
         bolt_app = build_bolt_app(deps)
         poster = PostingLoop(deps, bolt_app.client)

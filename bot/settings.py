@@ -53,6 +53,13 @@ class Settings:
     contaazul_create_route: str = "sync"  # "sync" (201 with the id) or "async" (202 and a protocol to follow)
     encryption_key: str | None = None
     log_level: str = "INFO"
+    receivables_file: Path = Path("receivables.toml")  # won-deal mapping rules; deal webhooks are off without it
+    webhook_secrets: tuple[str, ...] = ()  # APROVA_WEBHOOK_SECRET: signs the generic deal webhook (newest first)
+    pipedrive_webhook_user: str | None = None
+    pipedrive_webhook_password: str | None = None
+    pipedrive_api_url: str | None = None  # e.g. https://empresa.pipedrive.com, to read a v2 deal's organization
+    pipedrive_api_token: str | None = None
+    hubspot_client_secrets: tuple[str, ...] = ()  # the HubSpot app's client secret(s), for v3 signatures
     remind_after_hours: int = 24  # an open step's approvers get one reminder after this long
     escalate_after_hours: int = 72  # then the policy's fallback approvers are added to the step
     digest_hour: int = 8  # local hour (APROVA_TIMEZONE) of the daily digest in the finance channel
@@ -116,10 +123,22 @@ class Settings:
             contaazul_create_route=route,
             encryption_key=get("APROVA_ENCRYPTION_KEY"),
             log_level=(get("LOG_LEVEL") or "INFO").upper(),
+            receivables_file=Path(get("APROVA_RECEIVABLES_FILE") or defaults.receivables_file),
+            webhook_secrets=_split(get("APROVA_WEBHOOK_SECRET")),
+            pipedrive_webhook_user=get("PIPEDRIVE_WEBHOOK_USER"),
+            pipedrive_webhook_password=get("PIPEDRIVE_WEBHOOK_PASSWORD"),
+            pipedrive_api_url=(get("PIPEDRIVE_API_URL") or "").rstrip("/") or None,
+            pipedrive_api_token=get("PIPEDRIVE_API_TOKEN"),
+            hubspot_client_secrets=_split(get("HUBSPOT_CLIENT_SECRET")),
             remind_after_hours=remind_after,
             escalate_after_hours=escalate_after,
             digest_hour=digest_hour,
         )
+
+    @property
+    def public_base_url(self) -> str:
+        """Aprova's address as the outside world calls it (HubSpot signs the URI it called)."""
+        return self.public_url or f"http://localhost:{self.port}"
 
     @property
     def remind_after(self) -> timedelta:
@@ -136,8 +155,7 @@ class Settings:
     @property
     def oauth_redirect_uri(self) -> str:
         """Register exactly this URL as the redirect URI of the Conta Azul app."""
-        base = self.public_url or f"http://localhost:{self.port}"
-        return f"{base}/contaazul/oauth/callback"
+        return f"{self.public_base_url}/contaazul/oauth/callback"
 
     def missing_for_slack(self) -> list[str]:
         """Variables still needed to talk to Slack (Socket Mode needs the app token, not the signing secret)."""

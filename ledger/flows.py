@@ -27,6 +27,7 @@ SessionFactory = async_sessionmaker[AsyncSession]
 FinalApprovalHook = Callable[[AsyncSession, PaymentRequest], Awaitable[None]]
 
 REFERENCE_PREFIX = "PAG"
+RECEIVABLE_PREFIX = "REC"
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,9 +56,18 @@ async def submit_request(
     submission_key: str,
     draft: RequestDraft,
     steps: list[PlannedStep],
+    kind: str = "payable",
+    source: str = "slack",
+    counterparty_email: str | None = None,
+    installments: int = 1,
+    on_final_approval: FinalApprovalHook | None = None,
 ) -> Submitted:
-    """Store a request with its approval steps and an audit event, once per ``submission_key``."""
-    if not steps:
+    """Store a request with its approval steps and an audit event, once per ``submission_key``.
+
+    A receivable may have no steps: it is stored approved, and ``on_final_approval`` (the posting outbox) runs in
+    the same transaction, as for a final approval.
+    """
+    if not steps and kind != "receivable":
         raise ValueError("a request needs at least one approval step")
     now = clock.now()
     try:
@@ -65,9 +75,14 @@ async def submit_request(
             existing = await _by_submission(session, team_id, submission_key)
             if existing is not None:
                 return Submitted(existing, created=False)
-            reference = await _next_reference(session, clock.today().year)
+            prefix = RECEIVABLE_PREFIX if kind == "receivable" else REFERENCE_PREFIX
+            reference = await _next_reference(session, clock.today().year, prefix)
             request = PaymentRequest(
                 reference=reference,
+                kind=kind,
+                source=source,
+                counterparty_email=counterparty_email,
+                installments=installments,
                 team_id=team_id,
                 requester_id=requester_id,
                 submission_key=submission_key,
@@ -83,9 +98,10 @@ async def submit_request(
                 payment_code=draft.payment_code,
                 invoice_number=draft.invoice_number,
                 notes=draft.notes,
-                status=RequestStatus.PENDING.value,
+                status=(RequestStatus.PENDING if steps else RequestStatus.APPROVED).value,
                 version=1,
-                current_step=0,
+                current_step=0 if steps else None,
+                decided_at=None if steps else now,
                 created_at=now,
                 updated_at=now,
             )
@@ -103,7 +119,13 @@ async def submit_request(
                 step.messages = []
             session.add(request)
             await session.flush()
-            _audit(session, request, requester_id, "submitted", now, amount=str(draft.amount), steps=len(steps))
+            actor = requester_id or None  # a CRM deal has no person behind it
+            origin = source if source != "slack" else None
+            _audit(session, request, actor, "submitted", now, amount=str(draft.amount), steps=len(steps), source=origin)
+            if not steps:
+                _audit(session, request, actor, "approved", now, step=None, reason="no approval required")
+                if on_final_approval is not None:
+                    await on_final_approval(session, request)
             return Submitted(request, created=True)
     except IntegrityError:
         # The same submission raced us to the unique key: the other delivery stored it.
@@ -375,17 +397,17 @@ async def _by_submission(session: AsyncSession, team_id: str, key: str) -> Payme
     )
 
 
-async def _next_reference(session: AsyncSession, year: int) -> str:
-    """PAG-2026-000123: a gap-free per-year sequence, safe under concurrent submissions."""
+async def _next_reference(session: AsyncSession, year: int, prefix: str = REFERENCE_PREFIX) -> str:
+    """PAG-2026-000123 (REC-… for receivables): a gap-free per-year sequence, safe under concurrent submissions."""
     insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
     statement = (
         insert(ReferenceCounter)
-        .values(prefix=REFERENCE_PREFIX, year=year, last_value=1)
+        .values(prefix=prefix, year=year, last_value=1)
         .on_conflict_do_update(index_elements=["prefix", "year"], set_={"last_value": ReferenceCounter.last_value + 1})
         .returning(ReferenceCounter.last_value)
     )
     number = (await session.execute(statement)).scalar_one()
-    return f"{REFERENCE_PREFIX}-{year}-{number:06d}"
+    return f"{prefix}-{year}-{number:06d}"
 
 
 def _audit(

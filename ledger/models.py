@@ -88,7 +88,12 @@ class PaymentRequest(Base):
     requester_id: Mapped[str] = mapped_column(String(32))
     # One Slack modal submission creates at most one request, even if delivered twice.
     submission_key: Mapped[str] = mapped_column(String(64))
+    # "payable" (a payment request) or "receivable" (a won deal, or one an admin typed in).
+    kind: Mapped[str] = mapped_column(String(16), default="payable", server_default="payable")
+    # Where it came from: "slack" (the modal) or a CRM ("generic", "pipedrive", "hubspot").
+    source: Mapped[str] = mapped_column(String(16), default="slack", server_default="slack")
     description: Mapped[str] = mapped_column(String(300))
+    # The counterparty: the vendor of a payable, the customer of a receivable.
     vendor_name: Mapped[str] = mapped_column(String(200))
     vendor_document: Mapped[str | None] = mapped_column(String(14))
     amount: Mapped[Decimal] = mapped_column("amount_cents", Money)
@@ -100,6 +105,8 @@ class PaymentRequest(Base):
     payment_code: Mapped[str | None] = mapped_column(String(120))
     invoice_number: Mapped[str | None] = mapped_column(String(20))
     notes: Mapped[str | None] = mapped_column(Text)
+    counterparty_email: Mapped[str | None] = mapped_column(String(100))  # a new customer is created with it
+    installments: Mapped[int] = mapped_column(Integer, default=1, server_default="1")  # monthly, from due_date
     status: Mapped[str] = mapped_column(String(16))
     version: Mapped[int] = mapped_column(Integer, default=1)
     current_step: Mapped[int | None] = mapped_column(Integer)  # position of the open step; None when none is open

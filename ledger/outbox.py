@@ -29,7 +29,15 @@ from typing import Any, Literal
 from sqlalchemy import and_, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from ledger.contaazul.client import PAYMENT_METHODS, ContaAzulClient, EntryDraft, ProtocolPending
+from ledger.contaazul.client import (
+    PAYMENT_METHODS,
+    CategoryKind,
+    ContaAzulClient,
+    EntryDraft,
+    EntryKind,
+    Profile,
+    ProtocolPending,
+)
 from ledger.contaazul.connector import ContaAzul
 from ledger.contaazul.oauth import ConnectionNeedsReconnect, NotConnected
 from ledger.domain import RequestStatus
@@ -37,6 +45,7 @@ from ledger.errors import PermanentGatewayError, RetryableGatewayError, StaleDec
 from ledger.flows import change_status
 from ledger.models import AuditEvent, PaymentRequest, Posting
 from ledger.ports import Clock
+from ledger.receivables import split_installments
 
 log = logging.getLogger(__name__)
 
@@ -93,7 +102,7 @@ async def enqueue_posting(session: AsyncSession, request: PaymentRequest) -> Non
         Posting(
             request_id=request.id,
             team_id=request.team_id,
-            kind="payable",
+            kind=request.kind,
             reference=request.reference,
             status=PostingStatus.PENDING.value,
             attempts=0,
@@ -238,29 +247,33 @@ class PostingWorker:
         if adopted is not None:
             return adopted
 
-        category = await client.find_category(request.category, "DESPESA", confirm_miss=True)
+        receivable = posting.kind == "receivable"
+        category_kind: CategoryKind = "RECEITA" if receivable else "DESPESA"
+        category = await client.find_category(request.category, category_kind, confirm_miss=True)
         if category is None:
             raise PostingRefused(
                 "category_missing", f"category {request.category!r} does not exist in Conta Azul", name=request.category
             )
         async with self._creating(request.team_id):
-            vendor_id = await self._vendor(client, request)
+            person_id = await self._counterparty(client, request, "Cliente" if receivable else "Fornecedor")
             cost_center_id = await self._cost_center(client, request.cost_center) if request.cost_center else None
+        installments = split_installments(request.amount, request.due_date, request.installments)
         draft = EntryDraft(
             description=f"{request.description} — {request.vendor_name}",
             amount=request.amount,
             competence_date=request.competence_date,
             due_date=request.due_date,
-            person_id=vendor_id,
+            person_id=person_id,
             account_id=connection.default_account_id,
             category_id=category.id,
             cost_center_id=cost_center_id,
             payment_method=PAYMENT_METHODS[request.payment_method],
             external_reference=request.reference,
             notes=_notes(request),
+            installments=installments if len(installments) > 1 else (),
         )
         await self._mark_sent(posting)
-        created = await client.create_payable(draft)
+        created = await (client.create_receivable(draft) if receivable else client.create_payable(draft))
         return created.id
 
     def _creating(self, team_id: str) -> asyncio.Lock:
@@ -271,22 +284,22 @@ class PostingWorker:
             lock = self._creation_locks[team_id] = asyncio.Lock()
         return lock
 
-    async def _vendor(self, client: ContaAzulClient, request: PaymentRequest) -> str:
-        """The supplier's id: found by CPF/CNPJ, else exact name; created as a Fornecedor when missing."""
+    async def _counterparty(self, client: ContaAzulClient, request: PaymentRequest, profile: Profile) -> str:
+        """The supplier's (or customer's) id: found by CPF/CNPJ, else exact name; created when missing."""
         document, name = request.vendor_document, request.vendor_name
-        vendor = await client.find_person(document, name, "Fornecedor")
-        if vendor is not None:
-            return vendor.id
+        person = await client.find_person(document, name, profile)
+        if person is not None:
+            return person.id
         try:
-            return (await client.create_person(name, document, "Fornecedor")).id
+            return (await client.create_person(name, document, profile, email=request.counterparty_email)).id
         except ValueError as exc:
             raise PostingRefused("vendor_invalid", str(exc)) from exc
         except PermanentGatewayError:
             # Another instance created it a moment ago and Conta Azul refused a second one: use that one.
-            vendor = await client.find_person(document, name, "Fornecedor")
-            if vendor is None:
+            person = await client.find_person(document, name, profile)
+            if person is None:
                 raise
-            return vendor.id
+            return person.id
 
     async def _cost_center(self, client: ContaAzulClient, name: str) -> str:
         """The cost center's id, created when Conta Azul has none with this exact name."""
@@ -303,13 +316,14 @@ class PostingWorker:
 
     async def _reconcile(self, client: ContaAzulClient, posting: Posting, request: PaymentRequest) -> str | None:
         """An earlier attempt may have created the entry: find it by protocol or by our reference."""
+        kind: EntryKind = "receivable" if posting.kind == "receivable" else "payable"
         if posting.protocol_id:
             return await client.resolve_protocol(
-                posting.protocol_id, kind="payable", due_date=request.due_date, reference=request.reference
+                posting.protocol_id, kind=kind, due_date=request.due_date, reference=request.reference
             )
         if posting.create_sent_at is None:
             return None
-        found = await client.find_entry_by_reference("payable", request.reference, *_due_window(request.due_date))
+        found = await client.find_entry_by_reference(kind, request.reference, *_due_window(request.due_date))
         if found is None:
             return None
         detail = await client.installment(found.id)  # the search lists installments; we keep the entry's id

@@ -25,6 +25,28 @@ def escape(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
+def is_person(user_id: str) -> bool:
+    """A Slack user id; a request from a CRM has none (nobody to mention or to let cancel)."""
+    return user_id[:1] in ("U", "W")
+
+
+def mention(request: PaymentRequest) -> str:
+    """``<@U…> `` to start a thread reply that pings the requester, or nothing for a CRM deal."""
+    return f"<@{request.requester_id}> " if is_person(request.requester_id) else ""
+
+
+def requester(request: PaymentRequest, locale: Locale) -> str:
+    """Who asked: the person, or the CRM the deal came from."""
+    if is_person(request.requester_id):
+        return f"<@{request.requester_id}>"
+    return t(locale, f"source.{request.source}")
+
+
+def counterparty_key(request: PaymentRequest) -> str:
+    """The label of the other party: the vendor of a payable, the customer of a receivable."""
+    return "field.customer_name" if request.kind == "receivable" else "field.vendor_name"
+
+
 def vendor_label(request: PaymentRequest) -> str:
     if not request.vendor_document:
         return escape(request.vendor_name)
@@ -34,7 +56,7 @@ def vendor_label(request: PaymentRequest) -> str:
 def request_fields(request: PaymentRequest, locale: Locale) -> list[SectionBlock]:
     """Description, then every field formatted for ``locale`` (R$ 1.234,56, dd/mm/aaaa)."""
     pairs = [
-        ("field.vendor_name", vendor_label(request)),
+        (counterparty_key(request), vendor_label(request)),
         ("field.amount", f"*{money(request.amount, locale)}*"),
         ("field.due_date", day(request.due_date, locale)),
         ("field.competence_date", day(request.competence_date, locale)),
@@ -45,6 +67,8 @@ def request_fields(request: PaymentRequest, locale: Locale) -> list[SectionBlock
     ]
     if request.payment_code:
         pairs.append(("field.payment_code.short", f"`{escape(request.payment_code)}`"))
+    if (request.installments or 1) > 1:
+        pairs.append(("field.installments", t(locale, "installments.monthly", count=request.installments)))
     blocks = [
         SectionBlock(text=MarkdownTextObject(text=clip(f"*{escape(request.description)}*", SECTION_TEXT_LIMIT))),
         SectionBlock(

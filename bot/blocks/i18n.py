@@ -63,6 +63,9 @@ MESSAGES: dict[str, dict[Locale, str]] = {
     "field.description": {"pt_BR": "Descrição", "en": "Description"},
     "field.description.placeholder": {"pt_BR": "Ex.: Farinha de trigo — novembro", "en": "E.g. Wheat flour — November"},
     "field.vendor_name": {"pt_BR": "Fornecedor", "en": "Vendor"},
+    "field.customer_name": {"pt_BR": "Cliente", "en": "Customer"},
+    "field.installments": {"pt_BR": "Parcelas", "en": "Installments"},
+    "installments.monthly": {"pt_BR": "{count}× mensais", "en": "{count} monthly"},
     "field.vendor_document": {"pt_BR": "CNPJ/CPF do fornecedor", "en": "Vendor CNPJ/CPF"},
     "field.vendor_document.hint": {
         "pt_BR": "Opcional. Com ou sem pontuação; CNPJ alfanumérico aceito.",
@@ -162,9 +165,10 @@ MESSAGES: dict[str, dict[Locale, str]] = {
     "verb.pending": {"pt_BR": "atualizado", "en": "updated"},
     # Messages
     "approval.header": {"pt_BR": "Pedido de pagamento {reference}", "en": "Payment request {reference}"},
+    "approval.header_receivable": {"pt_BR": "Conta a receber {reference}", "en": "Receivable {reference}"},
     "approval.ask": {
-        "pt_BR": "<@{requester}> pede a sua aprovação — etapa *{step}* ({position} de {total}).",
-        "en": "<@{requester}> asks for your approval — step *{step}* ({position} of {total}).",
+        "pt_BR": "{requester} pede a sua aprovação — etapa *{step}* ({position} de {total}).",
+        "en": "{requester} asks for your approval — step *{step}* ({position} of {total}).",
     },
     "approval.text": {
         "pt_BR": "Aprovação pedida: {reference} · {vendor} · {amount}",
@@ -195,24 +199,24 @@ MESSAGES: dict[str, dict[Locale, str]] = {
     "tracking.waiting_for": {"pt_BR": "Aguardando *{step}*: {approvers}", "en": "Waiting for *{step}*: {approvers}"},
     "tracking.steps": {"pt_BR": "Etapas", "en": "Steps"},
     "tracking.submitted": {
-        "pt_BR": "{reference} · enviado por <@{requester}> em {when}",
-        "en": "{reference} · submitted by <@{requester}> on {when}",
+        "pt_BR": "{reference} · enviado por {requester} em {when}",
+        "en": "{reference} · submitted by {requester} on {when}",
     },
     "thread.step_approved": {
-        "pt_BR": "<@{requester}> ✅ Etapa *{step}* aprovada por <@{actor}>. Próxima etapa: *{next_step}*.",
-        "en": "<@{requester}> ✅ Step *{step}* approved by <@{actor}>. Next step: *{next_step}*.",
+        "pt_BR": "{mention}✅ Etapa *{step}* aprovada por <@{actor}>. Próxima etapa: *{next_step}*.",
+        "en": "{mention}✅ Step *{step}* approved by <@{actor}>. Next step: *{next_step}*.",
     },
     "thread.approved": {
-        "pt_BR": "<@{requester}> ✅ Pedido aprovado por <@{actor}> (etapa *{step}*). Segue para lançamento no Conta Azul.",
-        "en": "<@{requester}> ✅ Request approved by <@{actor}> (step *{step}*). It goes on to be posted to Conta Azul.",
+        "pt_BR": "{mention}✅ Pedido aprovado por <@{actor}> (etapa *{step}*). Segue para lançamento no Conta Azul.",
+        "en": "{mention}✅ Request approved by <@{actor}> (step *{step}*). It goes on to be posted to Conta Azul.",
     },
     "thread.rejected": {
-        "pt_BR": "<@{requester}> ❌ Pedido rejeitado por <@{actor}> (etapa *{step}*). Motivo: {reason}",
-        "en": "<@{requester}> ❌ Request rejected by <@{actor}> (step *{step}*). Reason: {reason}",
+        "pt_BR": "{mention}❌ Pedido rejeitado por <@{actor}> (etapa *{step}*). Motivo: {reason}",
+        "en": "{mention}❌ Request rejected by <@{actor}> (step *{step}*). Reason: {reason}",
     },
     "thread.cancelled": {
-        "pt_BR": "<@{requester}> 🚫 Pedido cancelado pelo solicitante.",
-        "en": "<@{requester}> 🚫 Request cancelled by the requester.",
+        "pt_BR": "{mention}🚫 Pedido cancelado pelo solicitante.",
+        "en": "{mention}🚫 Request cancelled by the requester.",
     },
     # Reject modal
     "reject.title": {"pt_BR": "Rejeitar pedido", "en": "Reject request"},
@@ -280,8 +284,8 @@ MESSAGES: dict[str, dict[Locale, str]] = {
     "home.none": {"pt_BR": "Nada por aqui.", "en": "Nothing here."},
     # Conta Azul connection (/contaazul)
     "ca.help": {
-        "pt_BR": "Uso: `/contaazul connect` (conectar), `status`, `account` (conta financeira padrão) ou `disconnect`.",
-        "en": "Usage: `/contaazul connect`, `status`, `account` (default financial account) or `disconnect`.",
+        "pt_BR": "Uso: `/contaazul connect` (conectar), `status`, `account` (conta financeira padrão), `receivable` (lançar uma conta a receber) ou `disconnect`.",
+        "en": "Usage: `/contaazul connect`, `status`, `account` (default financial account), `receivable` (post a receivable) or `disconnect`.",
     },
     "ca.not_admin": {
         "pt_BR": "Desculpe, só os administradores do financeiro podem gerenciar a conexão com o Conta Azul.",
@@ -353,6 +357,7 @@ MESSAGES: dict[str, dict[Locale, str]] = {
     },
     "options.new_cost_center": {"pt_BR": "➕ Criar centro de custo: {name}", "en": "➕ New cost center: {name}"},
     "options.new_vendor": {"pt_BR": "➕ Novo fornecedor: {name}", "en": "➕ New vendor: {name}"},
+    "options.new_customer": {"pt_BR": "➕ Novo cliente: {name}", "en": "➕ New customer: {name}"},
     "field.select.placeholder": {"pt_BR": "Digite para buscar", "en": "Type to search"},
     # OAuth callback page
     "page.title": {"pt_BR": "Aprova · Conta Azul", "en": "Aprova · Conta Azul"},
@@ -390,13 +395,17 @@ MESSAGES: dict[str, dict[Locale, str]] = {
     },
     # Posting to Conta Azul
     "tracking.contaazul_id": {"pt_BR": "Conta Azul: lançamento `{id}`", "en": "Conta Azul: entry `{id}`"},
+    "thread.posted_receivable": {
+        "pt_BR": "{mention}📗 Conta a receber lançada no Conta Azul: {vendor} · {amount} · vencimento {due} {installments}· id `{id}` · <{url}|abrir contas a receber>",
+        "en": "{mention}📗 Receivable posted to Conta Azul: {vendor} · {amount} · due {due} {installments}· id `{id}` · <{url}|open receivables>",
+    },
     "thread.posted": {
-        "pt_BR": "<@{requester}> 📗 Lançado no Conta Azul: {vendor} · {amount} · vencimento {due} · id `{id}` · <{url}|abrir contas a pagar>",
-        "en": "<@{requester}> 📗 Posted to Conta Azul: {vendor} · {amount} · due {due} · id `{id}` · <{url}|open payables>",
+        "pt_BR": "{mention}📗 Lançado no Conta Azul: {vendor} · {amount} · vencimento {due} · id `{id}` · <{url}|abrir contas a pagar>",
+        "en": "{mention}📗 Posted to Conta Azul: {vendor} · {amount} · due {due} · id `{id}` · <{url}|open payables>",
     },
     "thread.post_failed": {
-        "pt_BR": "<@{requester}> ⚠️ Não consegui lançar no Conta Azul: {reason}. O financeiro foi avisado.",
-        "en": "<@{requester}> ⚠️ I could not post this to Conta Azul: {reason}. The finance team has been told.",
+        "pt_BR": "{mention}⚠️ Não consegui lançar no Conta Azul: {reason}. O financeiro foi avisado.",
+        "en": "{mention}⚠️ I could not post this to Conta Azul: {reason}. The finance team has been told.",
     },
     "finance.post_failed": {
         "pt_BR": "⚠️ *{reference}* ({vendor}, {amount}) não foi lançado no Conta Azul: {reason}.\nCorrija a causa e clique em *Tentar de novo*.",
@@ -489,4 +498,29 @@ MESSAGES: dict[str, dict[Locale, str]] = {
     "digest.no_failures": {"pt_BR": "Nenhuma falha de lançamento.", "en": "No failed postings."},
     "digest.more": {"pt_BR": "e mais {count}", "en": "and {count} more"},
     "digest.generated": {"pt_BR": "Gerado em {when}", "en": "Generated on {when}"},
+    # Receivables (won deals and /contaazul receivable)
+    "source.generic": {"pt_BR": "o CRM", "en": "the CRM"},
+    "source.pipedrive": {"pt_BR": "o Pipedrive", "en": "Pipedrive"},
+    "source.hubspot": {"pt_BR": "o HubSpot", "en": "HubSpot"},
+    "source.manual": {"pt_BR": "o Aprova", "en": "Aprova"},
+    "source.slack": {"pt_BR": "o Slack", "en": "Slack"},
+    "tracking.no_steps": {"pt_BR": "sem aprovação (lançamento direto)", "en": "no approval (posted directly)"},
+    "error.installments_range": {"pt_BR": "De 1 a 60 parcelas.", "en": "From 1 to 60 installments."},
+    "receivable.modal.title": {"pt_BR": "Conta a receber", "en": "Receivable"},
+    "receivable.modal.intro": {
+        "pt_BR": "Lança uma conta a receber no Conta Azul (cliente criado se não existir).",
+        "en": "Posts a receivable to Conta Azul (the customer is created when missing).",
+    },
+    "field.customer_document": {"pt_BR": "CNPJ/CPF do cliente", "en": "Customer CNPJ/CPF"},
+    "field.customer_email": {"pt_BR": "E-mail do cliente", "en": "Customer e-mail"},
+    "field.sale_date": {"pt_BR": "Data da venda (competência)", "en": "Sale date (competence)"},
+    "error.email_invalid": {"pt_BR": "E-mail inválido.", "en": "Invalid e-mail."},
+    "notice.receivable_not_admin": {
+        "pt_BR": "Só os administradores do financeiro podem lançar contas a receber.",
+        "en": "Only finance admins can post receivables.",
+    },
+    "notice.receivable_not_connected": {
+        "pt_BR": "Conecte o Conta Azul primeiro (`/contaazul connect`): as contas a receber são lançadas lá.",
+        "en": "Connect Conta Azul first (`/contaazul connect`): receivables are posted there.",
+    },
 }

@@ -39,10 +39,12 @@ def cost_center_options(cost_centers: Sequence[CostCenter], typed: str, *, local
     return _with_new(names, typed, "options.new_cost_center", locale)
 
 
-def vendor_options(people: Sequence[Person], typed: str, *, locale: Locale) -> list[Option]:
-    """Suppliers matching what was typed, plus "new vendor" when the typed name is not one of them."""
+def vendor_options(
+    people: Sequence[Person], typed: str, *, locale: Locale, new_key: str = "options.new_vendor"
+) -> list[Option]:
+    """Suppliers (or customers) matching what was typed, plus "new …" when the typed name is not one of them."""
     names = sorted(dict.fromkeys(_matching([p.name for p in people], typed)), key=name_key)
-    return _with_new(names, typed, "options.new_vendor", locale)
+    return _with_new(names, typed, new_key, locale)
 
 
 def _with_new(names: list[str], typed: str, label_key: str, locale: Locale) -> list[Option]:

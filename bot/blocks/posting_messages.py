@@ -7,13 +7,14 @@ from zoneinfo import ZoneInfo
 
 from slack_sdk.models.blocks import ActionsBlock, Block, ButtonElement, ContextBlock, MarkdownTextObject, SectionBlock
 
-from bot.blocks.fields import SECTION_TEXT_LIMIT, StepRef, clip, escape
+from bot.blocks.fields import SECTION_TEXT_LIMIT, StepRef, clip, escape, mention
 from bot.blocks.i18n import Locale, day, moment, money, t
 from bot.ids import ActionId
 from ledger.models import PaymentRequest, Posting
 
 # No per-entry link exists in Conta Azul's web app; the payables list is the closest honest target.
 PAYABLES_URL = "https://pro.contaazul.com/#/ca/financeiro/contas-a-pagar"
+RECEIVABLES_URL = "https://app.contaazul.com/#/ca/financeiro/contas-a-receber"  # seen in use (reference §7)
 
 
 def failure_reason(request: PaymentRequest, posting: Posting, *, locale: Locale) -> str:
@@ -22,22 +23,26 @@ def failure_reason(request: PaymentRequest, posting: Posting, *, locale: Locale)
     return t(locale, f"reason.{code}", category=escape(request.category), detail=detail)
 
 
-def build_posted_reply(request: PaymentRequest, *, locale: Locale, payables_url: str = PAYABLES_URL) -> str:
+def build_posted_reply(request: PaymentRequest, *, locale: Locale) -> str:
+    receivable = request.kind == "receivable"
     return t(
         locale,
-        "thread.posted",
-        requester=request.requester_id,
+        "thread.posted_receivable" if receivable else "thread.posted",
+        mention=mention(request),
         vendor=escape(request.vendor_name),
         amount=money(request.amount, locale),
         due=day(request.due_date, locale),
+        installments=f"({t(locale, 'installments.monthly', count=request.installments)}) "
+        if (request.installments or 1) > 1
+        else "",
         id=request.contaazul_id or "—",
-        url=payables_url,
+        url=RECEIVABLES_URL if receivable else PAYABLES_URL,
     )
 
 
 def build_failed_reply(request: PaymentRequest, posting: Posting, *, locale: Locale) -> str:
     reason = failure_reason(request, posting, locale=locale)
-    return clip(t(locale, "thread.post_failed", requester=request.requester_id, reason=reason), SECTION_TEXT_LIMIT)
+    return clip(t(locale, "thread.post_failed", mention=mention(request), reason=reason), SECTION_TEXT_LIMIT)
 
 
 def build_finance_failure(

@@ -16,7 +16,7 @@ from slack_sdk.models.blocks import (
     SectionBlock,
 )
 
-from bot.blocks.fields import SECTION_TEXT_LIMIT, StepRef, clip, escape, request_fields
+from bot.blocks.fields import SECTION_TEXT_LIMIT, StepRef, clip, escape, is_person, mention, request_fields, requester
 from bot.blocks.i18n import Locale, moment, money, t
 from bot.ids import ActionId
 from ledger.domain import RequestStatus, StepStatus
@@ -40,13 +40,13 @@ def build_approval_message(request: PaymentRequest, step: ApprovalStep, *, local
         amount=money(request.amount, locale),
     )
     blocks: list[Block] = [
-        HeaderBlock(text=PlainTextObject(text=clip(t(locale, "approval.header", reference=request.reference), 150))),
+        HeaderBlock(text=PlainTextObject(text=clip(t(locale, _header_key(request), reference=request.reference), 150))),
         SectionBlock(
             text=MarkdownTextObject(
                 text=t(
                     locale,
                     "approval.ask",
-                    requester=request.requester_id,
+                    requester=requester(request, locale),
                     step=escape(step.name),
                     position=step.position + 1,
                     total=len(request.steps),
@@ -74,6 +74,10 @@ def build_approval_message(request: PaymentRequest, step: ApprovalStep, *, local
         blocks.append(SectionBlock(text=MarkdownTextObject(text=step_outcome(request, step, locale=locale, tz=tz))))
     blocks.append(_submitted_context(request, locale, tz))
     return text, blocks
+
+
+def _header_key(request: PaymentRequest) -> str:
+    return "approval.header_receivable" if request.kind == "receivable" else "approval.header"
 
 
 def step_outcome(request: PaymentRequest, step: ApprovalStep, *, locale: Locale, tz: ZoneInfo) -> str:
@@ -113,14 +117,14 @@ def build_tracking_message(request: PaymentRequest, *, locale: Locale, tz: ZoneI
         f"{t(locale, f'step.{s.status}')} {s.position + 1}. {escape(s.name)}"
         + (f" (<@{s.decided_by}>)" if s.decided_by else "")
         for s in request.steps
-    )
+    ) or t(locale, "tracking.no_steps")
     blocks: list[Block] = [
         HeaderBlock(text=PlainTextObject(text=clip(f"{request.reference} · {money(request.amount, locale)}", 150))),
         SectionBlock(text=MarkdownTextObject(text=clip(headline, SECTION_TEXT_LIMIT))),
         *request_fields(request, locale),
         ContextBlock(elements=[MarkdownTextObject(text=clip(f"*{t(locale, 'tracking.steps')}:* {steps_line}", 3000))]),
     ]
-    if request.status == RequestStatus.PENDING:
+    if request.status == RequestStatus.PENDING and is_person(request.requester_id):
         blocks.append(
             ActionsBlock(
                 block_id="tracking",
@@ -147,7 +151,7 @@ def build_tracking_message(request: PaymentRequest, *, locale: Locale, tz: ZoneI
 def build_decision_reply(decided: Decided, *, locale: Locale) -> str:
     """The thread reply after a decision, mentioning the requester."""
     request, step = decided.request, decided.step
-    common = {"requester": request.requester_id, "actor": step.decided_by, "step": escape(step.name)}
+    common = {"mention": mention(request), "actor": step.decided_by, "step": escape(step.name)}
     if step.status == StepStatus.REJECTED:
         return clip(t(locale, "thread.rejected", reason=escape(step.reason or ""), **common), SECTION_TEXT_LIMIT)
     if decided.next_step is not None:
@@ -156,7 +160,7 @@ def build_decision_reply(decided: Decided, *, locale: Locale) -> str:
 
 
 def build_cancel_reply(request: PaymentRequest, *, locale: Locale) -> str:
-    return t(locale, "thread.cancelled", requester=request.requester_id)
+    return t(locale, "thread.cancelled", mention=mention(request))
 
 
 def build_reminder_reply(request: PaymentRequest, *, hours: int, locale: Locale) -> str:
@@ -200,7 +204,7 @@ def _submitted_context(request: PaymentRequest, locale: Locale, tz: ZoneInfo) ->
                     locale,
                     "tracking.submitted",
                     reference=request.reference,
-                    requester=request.requester_id,
+                    requester=requester(request, locale),
                     when=moment(request.created_at, locale, tz),
                 )
             )

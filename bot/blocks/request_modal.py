@@ -143,7 +143,7 @@ def parse_request_modal(values: dict[str, Any], *, today: date) -> RequestDraft:
     errors: dict[str, str] = {}
 
     def text(field: RequestField, *, required: bool = True) -> str | None:
-        raw = _raw_value(values, field) or ""
+        raw = input_value(values, field) or ""
         cleaned = raw.strip() if field is RequestField.NOTES else " ".join(raw.split())
         if not cleaned:
             if required:
@@ -165,7 +165,7 @@ def parse_request_modal(values: dict[str, Any], *, today: date) -> RequestDraft:
             return None
 
     def picked_date(field: RequestField) -> date | None:
-        raw = _raw_value(values, field)
+        raw = input_value(values, field)
         if not raw:
             errors[field.value] = "required"
             return None
@@ -185,7 +185,7 @@ def parse_request_modal(values: dict[str, Any], *, today: date) -> RequestDraft:
         errors[RequestField.DUE_DATE.value] = "due_date_in_past"
     category = text(RequestField.CATEGORY)
     cost_center = text(RequestField.COST_CENTER, required=False)
-    method_raw = _raw_value(values, RequestField.PAYMENT_METHOD)
+    method_raw = input_value(values, RequestField.PAYMENT_METHOD)
     try:
         method: PaymentMethod | None = PaymentMethod(method_raw or "")
     except ValueError:
@@ -223,9 +223,9 @@ def _code_parser(method: PaymentMethod | None) -> Any:
     return lambda raw: raw
 
 
-def _raw_value(values: dict[str, Any], field: RequestField) -> str | None:
+def input_value(values: dict[str, Any], block_id: str) -> str | None:
     """The value of the block's input element, whatever its kind or action id: typed, picked or selected."""
-    block = values.get(field.value)
+    block = values.get(block_id)
     if not isinstance(block, dict) or not block:
         return None
     element = next(iter(block.values()))

@@ -1,4 +1,5 @@
-"""``/contaazul connect | status | account | disconnect``: finance admins manage the Conta Azul link."""
+"""``/contaazul connect | status | account | disconnect | receivable``: finance admins manage the Conta Azul link
+(and post a receivable by hand)."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from bot.blocks.contaazul import (
 from bot.blocks.i18n import Locale, t
 from bot.deps import Deps
 from bot.handlers.common import deps_of, ephemeral, is_finance_admin
+from bot.handlers.receivables import open_receivable_modal
 from bot.ids import CallbackId
 from bot.notifier import alert_needs_reconnect
 from bot.settings import Settings
@@ -28,7 +30,7 @@ from ledger.contaazul.oauth import ConnectionNeedsReconnect
 from ledger.errors import GatewayError, InvalidSubmission
 
 log = logging.getLogger(__name__)
-SUBCOMMANDS = ("connect", "status", "account", "disconnect")
+SUBCOMMANDS = ("connect", "status", "account", "disconnect", "receivable")
 
 
 async def handle_contaazul_command(
@@ -69,6 +71,10 @@ async def handle_contaazul_command(
         )
         log.info("team %s disconnected conta azul (by %s)", team_id, user_id)
         await reply(t(locale, "ca.disconnected"))
+    elif action == "receivable":
+        refusal = await open_receivable_modal(client, deps, body, team_id, locale)
+        if refusal:
+            await reply(refusal)
     else:
         await _open_account_picker(client, deps, books, body, team_id, locale)
 

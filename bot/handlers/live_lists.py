@@ -34,6 +34,16 @@ async def _categories(books: ContaAzulClient, typed: str, locale: Locale) -> lis
     return category_options(await books.categories("DESPESA"), typed)
 
 
+async def _revenue_categories(books: ContaAzulClient, typed: str, locale: Locale) -> list[Option]:
+    return category_options(await books.categories("RECEITA"), typed)
+
+
+async def _customers(books: ContaAzulClient, typed: str, locale: Locale) -> list[Option]:
+    return vendor_options(
+        await books.search_people(typed, profile="Cliente"), typed, locale=locale, new_key="options.new_customer"
+    )
+
+
 async def _cost_centers(books: ContaAzulClient, typed: str, locale: Locale) -> list[Option]:
     return cost_center_options(await books.cost_centers(), typed, locale=locale)
 
@@ -73,3 +83,5 @@ def register(app: AsyncApp, settings: Settings) -> None:
     app.options(ActionId.CATEGORY_OPTIONS.value)(_listener(_categories))
     app.options(ActionId.COST_CENTER_OPTIONS.value)(_listener(_cost_centers))
     app.options(ActionId.VENDOR_OPTIONS.value)(_listener(_vendors))
+    app.options(ActionId.REVENUE_CATEGORY_OPTIONS.value)(_listener(_revenue_categories))
+    app.options(ActionId.CUSTOMER_OPTIONS.value)(_listener(_customers))

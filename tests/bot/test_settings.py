@@ -186,5 +186,5 @@ def test_check_passes_when_all_is_set(environment, capsys):
     environment.setenv("SLACK_SIGNING_SECRET", "secret")
     assert bot.__main__.main(["check"]) == 0
     out, err = capsys.readouterr()
-    assert "Configuration and approval policy are valid." in out
+    assert "Configuration and approval policy are valid; no receivables file (deal webhooks off)." in out
     assert err == ""
