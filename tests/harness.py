@@ -28,6 +28,7 @@ from ledger.contaazul.oauth import OAuthConfig
 from ledger.contaazul.sandbox import Sandbox
 from ledger.outbox import PostingResult, enqueue_posting
 from ledger.policy import Policy, parse_policy
+from ledger.receivables import ReceivableRules
 from tests import slack_payloads as payloads
 
 REQUESTER, MANAGER, DIRECTOR_EN, DIRECTOR_PT, OUTSIDER, CFO = "U0REQ", "U0MGR", "U0DIR1", "U0DIR2", "U0OUT", "U0CFO"
@@ -198,6 +199,7 @@ async def running_aprova(
     policy: Policy = POLICY,
     contaazul: bool = False,
     auto_consent: bool = False,
+    receivables: ReceivableRules | None = None,
     **settings_overrides: Any,
 ) -> AsyncIterator[Aprova]:
     """Aprova on loopback with LocalSlack; with ``contaazul``, also the Conta Azul sandbox, connected to nothing yet."""
@@ -254,6 +256,7 @@ async def running_aprova(
             people=People(clock, "pt_BR"),
             contaazul=books,
             on_final_approval=enqueue_posting if books is not None else None,
+            receivables=receivables,
         )
         bolt_app = build_bolt_app(deps)
         runner = web.AppRunner(create_web_app(deps, bolt_app))
