@@ -142,7 +142,7 @@ def plan_receivable(deal: WonDeal, rules: ReceivableRules) -> ReceivableDraft:
             errors["customer_document"] = exc.code
     if not deal.customer_name.strip():
         errors["customer_name"] = "required"
-    installments = deal.installments or 1
+    installments = deal.installments if deal.installments is not None else 1
     if not 1 <= installments <= MAX_INSTALLMENTS:
         errors["installments"] = "installments_range"
     if errors:

@@ -188,3 +188,16 @@ def test_check_passes_when_all_is_set(environment, capsys):
     out, err = capsys.readouterr()
     assert "Configuration and approval policy are valid; no receivables file (deal webhooks off)." in out
     assert err == ""
+
+
+def test_check_reports_a_bad_receivables_file(environment, capsys, tmp_path):
+    environment.setenv("SLACK_BOT_TOKEN", "xoxb-1")
+    environment.setenv("SLACK_SIGNING_SECRET", "secret")
+    rules = tmp_path / "receivables.toml"
+    rules.write_text('category = "Vendas"\ndue_days = "thirty"\n', encoding="utf-8")
+    environment.setenv("APROVA_RECEIVABLES_FILE", str(rules))
+    assert bot.__main__.main(["check"]) == 2
+    assert "Receivables error: receivables file" in capsys.readouterr().err
+    rules.write_text('category = "Vendas de Produtos"\n', encoding="utf-8")
+    assert bot.__main__.main(["check"]) == 0
+    assert f"{rules} is valid" in capsys.readouterr().out
