@@ -297,9 +297,15 @@ class PostingWorker:
         except PermanentGatewayError:
             # Another instance created it a moment ago and Conta Azul refused a second one: use that one.
             person = await client.find_person(document, name, profile)
+            if person is not None:
+                return person.id
+            # Or it exists with the other profile (a supplier who is also a customer): add ours to it.
+            other: Profile = "Fornecedor" if profile == "Cliente" else "Cliente"
+            person = await client.find_person(document, name, other)
             if person is None:
                 raise
-            return person.id
+            log.info("%s: %s gets the %s profile in Conta Azul", request.reference, person.id, profile)
+            return (await client.add_profile(person, profile)).id
 
     async def _cost_center(self, client: ContaAzulClient, name: str) -> str:
         """The cost center's id, created when Conta Azul has none with this exact name."""

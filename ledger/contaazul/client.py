@@ -277,6 +277,9 @@ def format_document(text: str) -> str:
     return text
 
 
+PROFILE_NAMES = {"FORNECEDOR": "Fornecedor", "CLIENTE": "Cliente", "TRANSPORTADORA": "Transportadora"}
+
+
 def _profile_key(text: str) -> str:
     return normalize_name(text).upper()
 
@@ -1262,6 +1265,28 @@ class ContaAzulClient:
         if found is None:
             raise RetryableGatewayError(f"person {name!r} was accepted but is not listed yet")
         return found
+
+    async def add_profile(self, person: Person, profile: Profile) -> Person:
+        """Give an existing person one more profile (a supplier who also buys from us): PATCH the whole list.
+
+        Args:
+            person: The person as found (its current profiles are kept).
+            profile: ``"Fornecedor"`` or ``"Cliente"``.
+
+        Returns:
+            The person with the profile added.
+
+        Raises:
+            PermanentGatewayError: The API refused.
+            RetryableGatewayError: Transient failure (the PATCH is idempotent: retrying is safe).
+        """
+        wanted = tuple(sorted({*person.profiles, _profile_key(profile)}))
+        body = {"perfis": [{"tipo_perfil": PROFILE_NAMES.get(key, key.title())} for key in wanted]}
+        try:
+            await self._request("PATCH", f"/v1/pessoas/{person.id}", body=body)
+        finally:
+            self._cache.invalidate("people")
+        return Person(person.id, person.name, person.document, person.person_type, wanted, person.email)
 
     # ------------------------------------------------------------------ entries
 

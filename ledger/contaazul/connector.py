@@ -72,6 +72,7 @@ class ContaAzul:
             config=self.config,
             state=state,
             code=code,
+            sleep=self.sleep,
         )
         self.tokens.forget(info.team_id)
         if info.default_account_id is None:

@@ -21,7 +21,14 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from ledger.clock import SystemClock
-from ledger.contaazul.client import ConnectedCompany, ContaAzulClient, StaticTokenSource, clear_team_cache, loads
+from ledger.contaazul.client import (
+    ConnectedCompany,
+    ContaAzulClient,
+    Sleep,
+    StaticTokenSource,
+    clear_team_cache,
+    loads,
+)
 from ledger.contaazul.crypto import TokenCipher
 from ledger.errors import LedgerError, PermanentGatewayError, RetryableGatewayError
 from ledger.models import ContaAzulConnection, OAuthState
@@ -284,6 +291,7 @@ async def complete_connection(
     config: OAuthConfig,
     state: str,
     code: str,
+    sleep: Sleep | None = None,
 ) -> ConnectionInfo:
     """Finish the callback: use the state, exchange the code, read the company, store the connection.
 
@@ -295,6 +303,7 @@ async def complete_connection(
         config: OAuth settings.
         state: ``state`` from the callback.
         code: ``code`` from the callback.
+        sleep: How the client waits on the rate limit (tests move a fake clock); ``asyncio.sleep`` if None.
 
     Returns:
         The stored connection.
@@ -307,7 +316,12 @@ async def complete_connection(
     team_id, user_id = await consume_state(session_factory, clock=clock, state=state)
     tokens = await exchange_code(http, config=config, code=code, clock=clock)
     company = await ContaAzulClient(
-        http, api_url=config.api_url, tokens=StaticTokenSource(tokens.access_token), team_id=team_id, clock=clock
+        http,
+        api_url=config.api_url,
+        tokens=StaticTokenSource(tokens.access_token),
+        team_id=team_id,
+        clock=clock,
+        sleep=sleep,
     ).connected_company()
     info = await _store_connection(
         session_factory, clock=clock, cipher=cipher, team_id=team_id, user_id=user_id, tokens=tokens, company=company

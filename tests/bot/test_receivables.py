@@ -500,3 +500,17 @@ async def test_finance_admin_posts_a_receivable_from_the_modal(session_factory, 
         assert thread(aprova, tracking)[-1].startswith("<@U0CFO> 📗 Conta a receber lançada no Conta Azul")
         request = await flows.get_request(session_factory, request_id=1)
         assert (request.source, request.requester_id) == ("manual", CFO)
+
+
+async def test_a_supplier_who_buys_from_us_becomes_a_customer_too(session_factory, clock):
+    async with webhooks_app(session_factory, clock) as aprova:
+        await aprova.connect_contaazul()
+        people_before = len(sandbox_of(aprova).state.people)
+        moinho = {"name": "Moinho Anaconda Ltda", "document": PERSON_DOCUMENTS["Moinho Anaconda Ltda"]}
+        assert (await post_generic(aprova, generic_deal(deal_id="D-4004", customer=moinho))).status_code == 202
+        [result] = await aprova.post()
+        assert result.outcome == "posted", result.posting.error_detail
+        [event] = receivables_in(aprova)
+        person = sandbox_of(aprova).state.people[event.contato_id]
+        assert person.id == PERSON_IDS["Moinho Anaconda Ltda"] and len(sandbox_of(aprova).state.people) == people_before
+        assert sorted(person.perfis) == ["CLIENTE", "FORNECEDOR"]
