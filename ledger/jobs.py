@@ -51,6 +51,8 @@ class Digest:
     posted_total: Decimal
     rejected_count: int  # rejected during ``day``
     rejected_total: Decimal
+    receivables_posted_count: int  # receivables (won deals…) posted during ``day``; the rest counts payables only
+    receivables_posted_total: Decimal
     failed_references: tuple[str, ...]  # postings that failed and wait for an admin's Retry
     generated_at: datetime
 
@@ -61,6 +63,7 @@ class Digest:
             or self.awaiting_posting_count
             or self.posted_count
             or self.rejected_count
+            or self.receivables_posted_count
             or self.failed_references
         )
 
@@ -181,7 +184,8 @@ async def daily_digest(
     """
     start = datetime.combine(day, time.min, tzinfo=tz)
     end = datetime.combine(day + timedelta(days=1), time.min, tzinfo=tz)
-    team = PaymentRequest.team_id == team_id
+    team = and_(PaymentRequest.team_id == team_id, PaymentRequest.kind == "payable")
+    receivables = and_(PaymentRequest.team_id == team_id, PaymentRequest.kind == "receivable")
     async with session_factory() as session:
         pending = await _count_and_total(session, team, PaymentRequest.status == RequestStatus.PENDING.value)
         awaiting = await _count_and_total(
@@ -201,9 +205,16 @@ async def daily_digest(
             PaymentRequest.decided_at >= start,
             PaymentRequest.decided_at < end,
         )
+        received = await _count_and_total(
+            session,
+            receivables,
+            PaymentRequest.status == RequestStatus.POSTED.value,
+            PaymentRequest.posted_at >= start,
+            PaymentRequest.posted_at < end,
+        )
         failed = await session.scalars(
             select(PaymentRequest.reference)
-            .where(team, PaymentRequest.status == RequestStatus.POST_FAILED.value)
+            .where(PaymentRequest.team_id == team_id, PaymentRequest.status == RequestStatus.POST_FAILED.value)
             .order_by(PaymentRequest.id)
         )
         failed_references = tuple(failed)
@@ -218,6 +229,8 @@ async def daily_digest(
         posted_total=posted[1],
         rejected_count=rejected[0],
         rejected_total=rejected[1],
+        receivables_posted_count=received[0],
+        receivables_posted_total=received[1],
         failed_references=failed_references,
         generated_at=clock.now(),
     )

@@ -37,6 +37,7 @@ def build_digest(digest: Digest, *, locale: Locale, tz: ZoneInfo) -> tuple[str, 
                 figure("digest.awaiting_posting", digest.awaiting_posting_count, digest.awaiting_posting_total),
                 figure("digest.posted", digest.posted_count, digest.posted_total),
                 figure("digest.rejected", digest.rejected_count, digest.rejected_total),
+                figure("digest.receivables", digest.receivables_posted_count, digest.receivables_posted_total),
             ]
         ),
         SectionBlock(text=MarkdownTextObject(text=_failures(digest, locale))),

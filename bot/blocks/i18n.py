@@ -491,6 +491,10 @@ MESSAGES: dict[str, dict[Locale, str]] = {
         "pt_BR": "❌ *Rejeitados no dia*\n{count} · {total}",
         "en": "❌ *Rejected that day*\n{count} · {total}",
     },
+    "digest.receivables": {
+        "pt_BR": "📥 *Contas a receber lançadas no dia*\n{count} · {total}",
+        "en": "📥 *Receivables posted that day*\n{count} · {total}",
+    },
     "digest.failed": {
         "pt_BR": "⚠️ *Falhas de lançamento ({count})* — corrija e use *Tentar de novo*: {references}",
         "en": "⚠️ *Failed postings ({count})* — fix the cause and use *Retry*: {references}",

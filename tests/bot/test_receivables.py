@@ -15,6 +15,7 @@ import httpx
 import pytest
 from sqlalchemy import func, select
 
+from bot.scheduler import post_daily_digest
 from ledger import flows
 from ledger.contaazul.sandbox import Sandbox
 from ledger.contaazul.sandbox.documents import make_cnpj
@@ -176,6 +177,13 @@ async def test_same_deal_three_times_is_one_receivable_with_a_new_customer(sessi
         clock.advance(timedelta(minutes=1))
         assert (await post_generic(aprova, generic_deal())).json()["status"] == "duplicate"
         assert await aprova.post() == [] and len(receivables_in(aprova)) == 1
+
+        # The next morning's digest counts it apart from the payables.
+        clock.advance(timedelta(days=1))
+        assert await post_daily_digest(aprova.deps, aprova.poster.client, owner="a")  # type: ignore[union-attr]
+        digest = json.dumps(finance_messages(aprova)[-1]["blocks"], ensure_ascii=False)
+        assert "📥 *Contas a receber lançadas no dia*\\n1 · R$ 1.234,56" in digest
+        assert "📗 *Lançados no dia*\\n0 · R$ 0,00" in digest
 
 
 async def test_existing_customer_is_found_by_cnpj_and_installments_split_monthly(session_factory, clock):
