@@ -20,7 +20,7 @@ from bot.people import SlackDirectory
 from ledger import crm, flows
 from ledger.crm import Ignored, PipedriveDeal, WebhookRefused
 from ledger.errors import InvalidSubmission, PolicyError
-from ledger.receivables import ReceivableRules, WonDeal, plan_receivable
+from ledger.receivables import ReceivableRules, WonDeal, plan_receivable, record_receivable
 
 log = logging.getLogger(__name__)
 
@@ -140,18 +140,13 @@ async def _record(deal: WonDeal, rules: ReceivableRules, deps: Deps, bolt_app: A
         except PolicyError as exc:
             log.error("no approver for the receivable of %s deal %s: %s", deal.source, deal.deal_id, exc)
             return _answer(503, error="the approval policy names no approver for this receivable")
-    submitted = await flows.submit_request(
+    submitted = await record_receivable(
         deps.session_factory,
         clock=deps.clock,
         team_id=team_id,
         requester_id="",
-        submission_key=planned.submission_key,
-        draft=planned.draft,
+        planned=planned,
         steps=steps,
-        kind="receivable",
-        source=deal.source,
-        counterparty_email=planned.email,
-        installments=planned.installments,
         on_final_approval=deps.on_final_approval,
     )
     request = submitted.request

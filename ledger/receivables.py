@@ -31,9 +31,13 @@ from decimal import ROUND_DOWN, Decimal
 from pathlib import Path
 from typing import Any
 
-from ledger.domain import PaymentMethod, RequestDraft
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from ledger.domain import PaymentMethod, PlannedStep, RequestDraft
 from ledger.errors import InvalidSubmission, PolicyError
+from ledger.flows import FinalApprovalHook, Submitted, submit_request
 from ledger.policy import name_key
+from ledger.ports import Clock
 from ledger.validation import InvalidValue, parse_document
 
 MAX_INSTALLMENTS = 60
@@ -167,6 +171,34 @@ def plan_receivable(deal: WonDeal, rules: ReceivableRules) -> ReceivableDraft:
     email = deal.customer_email.strip()[:100] if deal.customer_email and "@" in deal.customer_email else None
     return ReceivableDraft(
         draft=draft, email=email, installments=installments, source=deal.source, submission_key=deal.submission_key
+    )
+
+
+async def record_receivable(
+    session_factory: async_sessionmaker[AsyncSession],
+    *,
+    clock: Clock,
+    team_id: str,
+    requester_id: str,
+    planned: ReceivableDraft,
+    steps: list[PlannedStep],
+    on_final_approval: FinalApprovalHook | None,
+) -> Submitted:
+    """Store a receivable once per submission key: pending when it has steps, else approved and queued for posting
+    in the same transaction. ``requester_id`` is empty for a CRM deal (nobody to mention)."""
+    return await submit_request(
+        session_factory,
+        clock=clock,
+        team_id=team_id,
+        requester_id=requester_id,
+        submission_key=planned.submission_key,
+        draft=planned.draft,
+        steps=steps,
+        kind="receivable",
+        source=planned.source,
+        counterparty_email=planned.email,
+        installments=planned.installments,
+        on_final_approval=on_final_approval,
     )
 
 

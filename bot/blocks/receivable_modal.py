@@ -25,16 +25,15 @@ from slack_sdk.models.blocks import (
 from slack_sdk.models.views import View
 
 from bot.blocks.i18n import Locale, t
-from bot.blocks.request_modal import input_value
+from bot.blocks.request_modal import FormReader, input_value
 from bot.ids import ActionId, CallbackId, ReceivableField
 from ledger.domain import PaymentMethod, RequestDraft
-from ledger.errors import InvalidSubmission
 from ledger.receivables import MAX_INSTALLMENTS, ReceivableDraft
-from ledger.validation import InvalidValue, parse_brl_amount, parse_document, parse_invoice_number
+from ledger.validation import parse_brl_amount, parse_document, parse_invoice_number
 
 INSTALLMENT_CHOICES = (1, 2, 3, 4, 5, 6, 10, 12, 18, 24)
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-MAX_LENGTHS = {
+MAX_LENGTHS: dict[str, int] = {
     ReceivableField.DESCRIPTION: 300,
     ReceivableField.CUSTOMER_NAME: 200,
     ReceivableField.CUSTOMER_DOCUMENT: 20,
@@ -138,67 +137,26 @@ def parse_receivable_modal(values: dict[str, Any], *, today: date, submission_ke
     Raises:
         InvalidSubmission: with ``errors`` mapping block ids to error codes (see ``bot.blocks.i18n``).
     """
-    errors: dict[str, str] = {}
-
-    def text(field: ReceivableField, *, required: bool = True) -> str | None:
-        raw = input_value(values, field) or ""
-        cleaned = raw.strip() if field is ReceivableField.NOTES else " ".join(raw.split())
-        if not cleaned:
-            if required:
-                errors[field.value] = "required"
-            return None
-        if len(cleaned) > MAX_LENGTHS[field]:
-            errors[field.value] = "too_long"
-            return None
-        return cleaned
-
-    def parsed(field: ReceivableField, parse: Any, *, required: bool = True) -> Any:
-        raw = text(field, required=required)
-        if raw is None:
-            return None
-        try:
-            return parse(raw)
-        except InvalidValue as exc:
-            errors[field.value] = exc.code
-            return None
-
-    def picked_date(field: ReceivableField) -> date | None:
-        raw = input_value(values, field)
-        if not raw:
-            errors[field.value] = "required"
-            return None
-        try:
-            return date.fromisoformat(raw)
-        except ValueError:
-            errors[field.value] = "date_invalid"
-            return None
-
-    description = text(ReceivableField.DESCRIPTION)
-    customer = text(ReceivableField.CUSTOMER_NAME)
-    document = parsed(ReceivableField.CUSTOMER_DOCUMENT, parse_document, required=False)
-    email = text(ReceivableField.CUSTOMER_EMAIL, required=False)
+    form = FormReader(values, MAX_LENGTHS, keep_lines=ReceivableField.NOTES)
+    description = form.text(ReceivableField.DESCRIPTION)
+    customer = form.text(ReceivableField.CUSTOMER_NAME)
+    document = form.parsed(ReceivableField.CUSTOMER_DOCUMENT, parse_document, required=False)
+    email = form.text(ReceivableField.CUSTOMER_EMAIL, required=False)
     if email is not None and not EMAIL.match(email):
-        errors[ReceivableField.CUSTOMER_EMAIL.value] = "email_invalid"
-    amount = parsed(ReceivableField.AMOUNT, parse_brl_amount)
-    sale = picked_date(ReceivableField.SALE_DATE)
-    due = picked_date(ReceivableField.DUE_DATE)
-    if due is not None and due < today:
-        errors[ReceivableField.DUE_DATE.value] = "due_date_in_past"
+        form.errors[ReceivableField.CUSTOMER_EMAIL] = "email_invalid"
+    amount = form.parsed(ReceivableField.AMOUNT, parse_brl_amount)
+    sale = form.day(ReceivableField.SALE_DATE)
+    due = form.due_date(ReceivableField.DUE_DATE, today=today)
     count_raw = input_value(values, ReceivableField.INSTALLMENTS) or "1"
     count = int(count_raw) if count_raw.isdigit() else 0
     if not 1 <= count <= MAX_INSTALLMENTS:
-        errors[ReceivableField.INSTALLMENTS.value] = "installments_range"
-    category = text(ReceivableField.CATEGORY)
-    cost_center = text(ReceivableField.COST_CENTER, required=False)
-    try:
-        method: PaymentMethod | None = PaymentMethod(input_value(values, ReceivableField.PAYMENT_METHOD) or "")
-    except ValueError:
-        method = None
-        errors[ReceivableField.PAYMENT_METHOD.value] = "method_invalid"
-    invoice = parsed(ReceivableField.INVOICE_NUMBER, parse_invoice_number, required=False)
-    notes = text(ReceivableField.NOTES, required=False)
-    if errors:
-        raise InvalidSubmission(errors)
+        form.errors[ReceivableField.INSTALLMENTS] = "installments_range"
+    category = form.text(ReceivableField.CATEGORY)
+    cost_center = form.text(ReceivableField.COST_CENTER, required=False)
+    method = form.method(ReceivableField.PAYMENT_METHOD)
+    invoice = form.parsed(ReceivableField.INVOICE_NUMBER, parse_invoice_number, required=False)
+    notes = form.text(ReceivableField.NOTES, required=False)
+    form.check()
     assert description and customer and amount and sale and due and category and method
     draft = RequestDraft(
         description=description,

@@ -7,6 +7,7 @@ alike, so swapping in an ``external_select`` fed by Conta Azul needs no change h
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date
 from typing import Any
 
@@ -37,7 +38,7 @@ from ledger.validation import (
     parse_pix_key,
 )
 
-MAX_LENGTHS = {
+MAX_LENGTHS: dict[str, int] = {
     RequestField.DESCRIPTION: 300,
     RequestField.VENDOR_NAME: 200,
     RequestField.VENDOR_DOCUMENT: 20,
@@ -134,69 +135,86 @@ def build_request_modal(*, locale: Locale, today: date, live: bool = False, priv
     )
 
 
+class FormReader:
+    """Reads a modal's ``state.values`` field by field, collecting every error at once (block id → error code)."""
+
+    def __init__(self, values: dict[str, Any], max_lengths: Mapping[str, int], *, keep_lines: str = "") -> None:
+        self.values = values
+        self.errors: dict[str, str] = {}
+        self._max_lengths, self._keep_lines = max_lengths, keep_lines
+
+    def text(self, block_id: str, *, required: bool = True) -> str | None:
+        raw = input_value(self.values, block_id) or ""
+        cleaned = raw.strip() if block_id == self._keep_lines else " ".join(raw.split())
+        if not cleaned:
+            if required:
+                self.errors[block_id] = "required"
+            return None
+        if len(cleaned) > self._max_lengths[block_id]:
+            self.errors[block_id] = "too_long"
+            return None
+        return cleaned
+
+    def parsed(self, block_id: str, parse: Any, *, required: bool = True) -> Any:
+        raw = self.text(block_id, required=required)
+        if raw is None:
+            return None
+        try:
+            return parse(raw)
+        except InvalidValue as exc:
+            self.errors[block_id] = exc.code
+            return None
+
+    def day(self, block_id: str) -> date | None:
+        raw = input_value(self.values, block_id)
+        if not raw:
+            self.errors[block_id] = "required"
+            return None
+        try:
+            return date.fromisoformat(raw)
+        except ValueError:
+            self.errors[block_id] = "date_invalid"
+            return None
+
+    def due_date(self, block_id: str, *, today: date) -> date | None:
+        due = self.day(block_id)
+        if due is not None and due < today:
+            self.errors[block_id] = "due_date_in_past"
+        return due
+
+    def method(self, block_id: str) -> PaymentMethod | None:
+        try:
+            return PaymentMethod(input_value(self.values, block_id) or "")
+        except ValueError:
+            self.errors[block_id] = "method_invalid"
+            return None
+
+    def check(self) -> None:
+        """Raises InvalidSubmission with every error found so far."""
+        if self.errors:
+            raise InvalidSubmission(self.errors)
+
+
 def parse_request_modal(values: dict[str, Any], *, today: date) -> RequestDraft:
     """Validate the modal's ``state.values``; every bad field is reported at once, keyed by block id.
 
     Raises:
         InvalidSubmission: with ``errors`` mapping block ids to error codes (see ``bot.blocks.i18n``).
     """
-    errors: dict[str, str] = {}
-
-    def text(field: RequestField, *, required: bool = True) -> str | None:
-        raw = input_value(values, field) or ""
-        cleaned = raw.strip() if field is RequestField.NOTES else " ".join(raw.split())
-        if not cleaned:
-            if required:
-                errors[field.value] = "required"
-            return None
-        if len(cleaned) > MAX_LENGTHS[field]:
-            errors[field.value] = "too_long"
-            return None
-        return cleaned
-
-    def parsed(field: RequestField, parse: Any, *, required: bool = True) -> Any:
-        raw = text(field, required=required)
-        if raw is None:
-            return None
-        try:
-            return parse(raw)
-        except InvalidValue as exc:
-            errors[field.value] = exc.code
-            return None
-
-    def picked_date(field: RequestField) -> date | None:
-        raw = input_value(values, field)
-        if not raw:
-            errors[field.value] = "required"
-            return None
-        try:
-            return date.fromisoformat(raw)
-        except ValueError:
-            errors[field.value] = "date_invalid"
-            return None
-
-    description = text(RequestField.DESCRIPTION)
-    vendor_name = text(RequestField.VENDOR_NAME)
-    document = parsed(RequestField.VENDOR_DOCUMENT, parse_document, required=False)
-    amount = parsed(RequestField.AMOUNT, parse_brl_amount)
-    competence = picked_date(RequestField.COMPETENCE_DATE)
-    due = picked_date(RequestField.DUE_DATE)
-    if due is not None and due < today:
-        errors[RequestField.DUE_DATE.value] = "due_date_in_past"
-    category = text(RequestField.CATEGORY)
-    cost_center = text(RequestField.COST_CENTER, required=False)
-    method_raw = input_value(values, RequestField.PAYMENT_METHOD)
-    try:
-        method: PaymentMethod | None = PaymentMethod(method_raw or "")
-    except ValueError:
-        method = None
-        errors[RequestField.PAYMENT_METHOD.value] = "method_invalid"
-    payment_code = parsed(RequestField.PAYMENT_CODE, _code_parser(method), required=False)
-    invoice = parsed(RequestField.INVOICE_NUMBER, parse_invoice_number, required=False)
-    notes = text(RequestField.NOTES, required=False)
-
-    if errors:
-        raise InvalidSubmission(errors)
+    form = FormReader(values, MAX_LENGTHS, keep_lines=RequestField.NOTES)
+    description = form.text(RequestField.DESCRIPTION)
+    vendor_name = form.text(RequestField.VENDOR_NAME)
+    document = form.parsed(RequestField.VENDOR_DOCUMENT, parse_document, required=False)
+    amount = form.parsed(RequestField.AMOUNT, parse_brl_amount)
+    competence = form.day(RequestField.COMPETENCE_DATE)
+    due = form.due_date(RequestField.DUE_DATE, today=today)
+    category = form.text(RequestField.CATEGORY)
+    cost_center = form.text(RequestField.COST_CENTER, required=False)
+    method = form.method(RequestField.PAYMENT_METHOD)
+    payment_code = form.parsed(RequestField.PAYMENT_CODE, _code_parser(method), required=False)
+    invoice = form.parsed(RequestField.INVOICE_NUMBER, parse_invoice_number, required=False)
+    notes = form.text(RequestField.NOTES, required=False)
+    form.check()
     assert description and vendor_name and amount and competence and due and category and method
     return RequestDraft(
         description=description,

@@ -20,8 +20,8 @@ from bot.ids import CallbackId
 from bot.notifier import Notifier
 from bot.people import SlackDirectory
 from bot.settings import Settings
-from ledger import flows
 from ledger.errors import InvalidSubmission, PolicyError
+from ledger.receivables import record_receivable
 
 log = logging.getLogger(__name__)
 
@@ -74,18 +74,13 @@ async def handle_receivable_submission(
             text = explain(exc, request=None, locale=locale, tz=deps.settings.timezone)
             await ack(response_action="update", view=build_notice_modal(text, locale=locale))
             return
-    submitted = await flows.submit_request(
+    submitted = await record_receivable(
         deps.session_factory,
         clock=deps.clock,
         team_id=team_id,
         requester_id=user_id,
-        submission_key=planned.submission_key,
-        draft=planned.draft,
+        planned=planned,
         steps=steps,
-        kind="receivable",
-        source=planned.source,
-        counterparty_email=planned.email,
-        installments=planned.installments,
         on_final_approval=deps.on_final_approval,
     )
     await ack()

@@ -634,7 +634,11 @@ def parser_error_codes() -> set[str]:
     for path in BLOCKS_DIR.glob("*.py"):
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
             if isinstance(node, ast.Assign) and any(
-                isinstance(t, ast.Subscript) and isinstance(t.value, ast.Name) and t.value.id == "errors"
+                isinstance(t, ast.Subscript)
+                and (
+                    (isinstance(t.value, ast.Name) and t.value.id == "errors")
+                    or (isinstance(t.value, ast.Attribute) and t.value.attr == "errors")  # form.errors[...]
+                )
                 for t in node.targets
             ):
                 codes |= _string_constants(node.value)
