@@ -17,6 +17,7 @@ class ActionId(enum.StrEnum):
     REJECT = "payment-reject"
     CANCEL = "payment-cancel"
     RETRY_POSTING = "posting-retry"
+    HISTORY = "request-history"
     FIELD = "value"  # every input block keeps its value under this action id
     CONNECT_LINK = "contaazul-connect-link"
     CATEGORY_OPTIONS = "category-options"

@@ -20,6 +20,7 @@ log = logging.getLogger(__name__)
 class Profile:
     locale: Locale
     is_workspace_admin: bool  # a Slack workspace admin or owner
+    name: str = ""  # the display name people know them by (exports); empty when unknown
 
 
 class People:
@@ -39,6 +40,9 @@ class People:
             profile = Profile(
                 locale=pick_locale(user.get("locale"), self._default),
                 is_workspace_admin=bool(user.get("is_admin") or user.get("is_owner")),
+                name=str(
+                    user.get("real_name") or (user.get("profile") or {}).get("real_name") or user.get("name") or ""
+                ),
             )
         except (SlackApiError, KeyError, TypeError) as exc:
             log.warning("users.info failed for %s, using defaults: %s", user_id, exc)
@@ -49,6 +53,10 @@ class People:
     async def get(self, client: AsyncWebClient, user_id: str) -> Locale:
         """The user's locale."""
         return (await self.profile(client, user_id)).locale
+
+    async def name(self, client: AsyncWebClient, user_id: str) -> str:
+        """The user's name, or their id when Slack does not say."""
+        return (await self.profile(client, user_id)).name or user_id
 
 
 class SlackDirectory:

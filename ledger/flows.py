@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import select, update
@@ -454,3 +454,34 @@ async def waiting_for(
         )
         # Approver lists are JSON; filtering them in SQL differs per database, and the set is small.
         return [r for r in rows if approver_id in r.steps[r.current_step or 0].approvers][:limit]
+
+
+async def requests_of_month(session_factory: SessionFactory, *, team_id: str, first_day: date) -> list[PaymentRequest]:
+    """Payables and receivables whose competence date falls in the month of ``first_day``: the monthly close."""
+    next_month = date(first_day.year + first_day.month // 12, first_day.month % 12 + 1, 1)
+    async with session_factory() as session:
+        rows = await session.scalars(
+            select(PaymentRequest)
+            .where(
+                PaymentRequest.team_id == team_id,
+                PaymentRequest.competence_date >= first_day,
+                PaymentRequest.competence_date < next_month,
+            )
+            .order_by(PaymentRequest.kind, PaymentRequest.reference)
+        )
+        return list(rows)
+
+
+async def audit_trails(session_factory: SessionFactory, *, request_ids: list[int]) -> dict[int, list[AuditEvent]]:
+    """Each request's audit events, oldest first."""
+    trails: dict[int, list[AuditEvent]] = {request_id: [] for request_id in request_ids}
+    async with session_factory() as session:
+        for start in range(0, len(request_ids), 500):  # keeps the IN list well under every database's limits
+            rows = await session.scalars(
+                select(AuditEvent)
+                .where(AuditEvent.request_id.in_(request_ids[start : start + 500]))
+                .order_by(AuditEvent.id)
+            )
+            for event in rows:
+                trails[event.request_id or 0].append(event)
+    return trails

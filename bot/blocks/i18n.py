@@ -56,6 +56,7 @@ MESSAGES: dict[str, dict[Locale, str]] = {
     "modal.title": {"pt_BR": "Pedido de pagamento", "en": "Payment request"},
     "modal.submit": {"pt_BR": "Enviar", "en": "Submit"},
     "modal.cancel": {"pt_BR": "Cancelar", "en": "Cancel"},
+    "modal.close": {"pt_BR": "Fechar", "en": "Close"},
     "modal.intro": {
         "pt_BR": "Preencha o pedido. Ele segue para aprovação e você acompanha tudo por aqui.",
         "en": "Fill in the request. It goes to approval and you can follow it here.",
@@ -526,5 +527,90 @@ MESSAGES: dict[str, dict[Locale, str]] = {
     "notice.receivable_not_connected": {
         "pt_BR": "Conecte o Conta Azul primeiro (`/contaazul connect`): as contas a receber são lançadas lá.",
         "en": "Connect Conta Azul first (`/contaazul connect`): receivables are posted there.",
+    },
+    # History (audit trail) and the monthly export
+    "button.history": {"pt_BR": "Histórico", "en": "History"},
+    "history.title": {"pt_BR": "Histórico", "en": "History"},
+    "history.header": {"pt_BR": "Histórico de {reference}", "en": "History of {reference}"},
+    "history.earlier": {
+        "pt_BR": "… e {count} eventos anteriores (veja a exportação)",
+        "en": "… and {count} earlier events (see the export)",
+    },
+    "history.system": {"pt_BR": "Aprova", "en": "Aprova"},
+    "history.other": {"pt_BR": "{who}: {action}", "en": "{who}: {action}"},
+    "history.submitted": {"pt_BR": "📝 Enviado por {who}", "en": "📝 Submitted by {who}"},
+    "history.step_approved": {
+        "pt_BR": "✅ Etapa *{step}* aprovada por {who}",
+        "en": "✅ Step *{step}* approved by {who}",
+    },
+    "history.approved": {
+        "pt_BR": "✅ Aprovado por {who} (etapa *{step}*)",
+        "en": "✅ Approved by {who} (step *{step}*)",
+    },
+    "history.approved_direct": {
+        "pt_BR": "✅ Aprovado sem etapas: lançamento direto",
+        "en": "✅ Approved with no steps: posted directly",
+    },
+    "history.rejected": {
+        "pt_BR": "❌ Rejeitado por {who} (etapa *{step}*): {reason}",
+        "en": "❌ Rejected by {who} (step *{step}*): {reason}",
+    },
+    "history.cancelled": {"pt_BR": "🚫 Cancelado por {who}", "en": "🚫 Cancelled by {who}"},
+    "history.reminded": {
+        "pt_BR": "⏰ Aprovadores da etapa *{step}* lembrados",
+        "en": "⏰ Approvers of step *{step}* reminded",
+    },
+    "history.escalated": {
+        "pt_BR": "⏫ Etapa *{step}* escalada para {added}",
+        "en": "⏫ Step *{step}* escalated to {added}",
+    },
+    "history.post_attempt_failed": {
+        "pt_BR": "⏳ Tentativa {attempt} de lançamento não deu certo: {detail}",
+        "en": "⏳ Posting attempt {attempt} did not go through: {detail}",
+    },
+    "history.post_failed": {
+        "pt_BR": "⚠️ Lançamento falhou ({code}): {detail}",
+        "en": "⚠️ Posting failed ({code}): {detail}",
+    },
+    "history.post_retry_requested": {
+        "pt_BR": "🔁 Nova tentativa pedida por {who}",
+        "en": "🔁 Retry requested by {who}",
+    },
+    "history.posted": {
+        "pt_BR": "📗 Lançado no Conta Azul: id `{id}` (tentativa {attempt})",
+        "en": "📗 Posted to Conta Azul: id `{id}` (attempt {attempt})",
+    },
+    "history.slack_call_failed": {
+        "pt_BR": "📵 Uma mensagem do Slack não pôde ser enviada",
+        "en": "📵 A Slack message could not be sent",
+    },
+    "notice.history_not_allowed": {
+        "pt_BR": "O histórico de {reference} é visível para quem pediu, para os aprovadores e para o financeiro.",
+        "en": "The history of {reference} is for its requester, its approvers and the finance team.",
+    },
+    "export.kind.payable": {"pt_BR": "A pagar", "en": "Payable"},
+    "export.kind.receivable": {"pt_BR": "A receber", "en": "Receivable"},
+    "export.status.pending": {"pt_BR": "Aguardando aprovação", "en": "Awaiting approval"},
+    "export.status.approved": {"pt_BR": "Aprovado", "en": "Approved"},
+    "export.status.posting": {"pt_BR": "Lançando", "en": "Posting"},
+    "export.status.posted": {"pt_BR": "Lançado", "en": "Posted"},
+    "export.status.post_failed": {"pt_BR": "Falha no lançamento", "en": "Posting failed"},
+    "export.status.rejected": {"pt_BR": "Rejeitado", "en": "Rejected"},
+    "export.status.cancelled": {"pt_BR": "Cancelado", "en": "Cancelled"},
+    "export.not_admin": {
+        "pt_BR": "Só os administradores do financeiro podem exportar.",
+        "en": "Only finance admins can export.",
+    },
+    "export.bad_month": {
+        "pt_BR": "Não entendi o mês. Use, por exemplo, `{command} export 2026-11` ou `{command} export 11/2026`.",
+        "en": "I did not understand the month. Use, for example, `{command} export 2026-11` or `{command} export 11/2026`.",
+    },
+    "export.comment": {
+        "pt_BR": "📊 Fechamento de {month}: {count} pedidos (competência no mês) e o histórico de cada um.",
+        "en": "📊 Close of {month}: {count} requests (competence in the month) and the history of each.",
+    },
+    "export.failed": {
+        "pt_BR": "Não consegui enviar o arquivo ({error}).",
+        "en": "I could not upload the file ({error}).",
     },
 }

@@ -124,26 +124,27 @@ def build_tracking_message(request: PaymentRequest, *, locale: Locale, tz: ZoneI
         *request_fields(request, locale),
         ContextBlock(elements=[MarkdownTextObject(text=clip(f"*{t(locale, 'tracking.steps')}:* {steps_line}", 3000))]),
     ]
+    buttons = [
+        ButtonElement(
+            action_id=ActionId.HISTORY.value, text=t(locale, "button.history"), value=StepRef(request.id).encode()
+        )
+    ]
     if request.status == RequestStatus.PENDING and is_person(request.requester_id):
-        blocks.append(
-            ActionsBlock(
-                block_id="tracking",
-                elements=[
-                    ButtonElement(
-                        action_id=ActionId.CANCEL.value,
-                        text=t(locale, "button.cancel_request"),
-                        value=StepRef(request.id).encode(),
-                        confirm=ConfirmObject(
-                            title=t(locale, "confirm.cancel.title"),
-                            text=t(locale, "confirm.cancel.text"),
-                            confirm=t(locale, "confirm.cancel.yes"),
-                            deny=t(locale, "confirm.cancel.no"),
-                            style="danger",
-                        ),
-                    )
-                ],
+        buttons.append(
+            ButtonElement(
+                action_id=ActionId.CANCEL.value,
+                text=t(locale, "button.cancel_request"),
+                value=StepRef(request.id).encode(),
+                confirm=ConfirmObject(
+                    title=t(locale, "confirm.cancel.title"),
+                    text=t(locale, "confirm.cancel.text"),
+                    confirm=t(locale, "confirm.cancel.yes"),
+                    deny=t(locale, "confirm.cancel.no"),
+                    style="danger",
+                ),
             )
         )
+    blocks.append(ActionsBlock(block_id="tracking", elements=buttons))
     blocks.append(_submitted_context(request, locale, tz))
     return text, blocks
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from slack_bolt.async_app import AsyncApp
 
-from bot.handlers import approvals, contaazul, home, live_lists, payment_request, posting, receivables
+from bot.handlers import approvals, contaazul, history, home, live_lists, payment_request, posting, receivables
 from bot.settings import Settings
 
 
@@ -16,3 +16,4 @@ def register_handlers(app: AsyncApp, settings: Settings) -> None:
     live_lists.register(app, settings)
     posting.register(app, settings)
     receivables.register(app, settings)
+    history.register(app, settings)

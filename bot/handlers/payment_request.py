@@ -13,6 +13,7 @@ from bot.blocks.notices import explain
 from bot.blocks.reject_modal import build_notice_modal
 from bot.blocks.request_modal import build_request_modal, field_errors, parse_request_modal
 from bot.handlers.common import deps_of
+from bot.handlers.history import export_month
 from bot.ids import CallbackId
 from bot.notifier import Notifier
 from bot.people import SlackDirectory
@@ -26,9 +27,13 @@ log = logging.getLogger(__name__)
 async def handle_payment_command(
     ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient, context: AsyncBoltContext
 ) -> None:
-    """Open the modal right away: the trigger id is only good for 3 seconds."""
+    """Open the modal right away: the trigger id is only good for 3 seconds. ``export <month>`` exports instead."""
     await ack()
     deps = deps_of(context)
+    words = (body.get("text") or "").split(maxsplit=1)
+    if words and words[0].lower() in ("export", "exportar"):
+        await export_month(client, deps, body, words[1] if len(words) > 1 else "")
+        return
     locale = await deps.people.get(client, body["user_id"])
     live = False
     if deps.contaazul is not None:

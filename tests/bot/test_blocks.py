@@ -248,14 +248,16 @@ def test_message_shapes(locale, extreme):
     text, blocks = build_approval_message(pending, decided_step, locale=locale, tz=TZ)
     assert not [b for b in blocks if b.to_dict()["type"] == "actions"]
     assert f"<@{decided_step.decided_by}>" in rendered(message((text, blocks)))
-    # The tracking message offers Cancel only while pending, and names who is awaited.
+    # The tracking message offers History always, Cancel only while pending, and names who is awaited.
     tracking = message(build_tracking_message(pending, locale=locale, tz=TZ))
-    [cancel] = [e for b in tracking["blocks"] if b["type"] == "actions" for e in b["elements"]]
+    history, cancel = [e for b in tracking["blocks"] if b["type"] == "actions" for e in b["elements"]]
     assert cancel["action_id"] == "payment-cancel" and StepRef.decode(cancel["value"]) == StepRef(42)
+    assert history["action_id"] == "request-history" and StepRef.decode(history["value"]) == StepRef(42)
     assert all(f"<@{a}>" in rendered(tracking) for a in open_step.approvers)
     for status in set(RequestStatus) - {RequestStatus.PENDING}:
         done = message(build_tracking_message(make_request(status, extreme=extreme), locale=locale, tz=TZ))
-        assert not [b for b in done["blocks"] if b["type"] == "actions"]
+        buttons = [e["action_id"] for b in done["blocks"] if b["type"] == "actions" for e in b["elements"]]
+        assert buttons == ["request-history"]
         assert i18n.t(locale, f"status.{status}") in done["text"]
 
 
