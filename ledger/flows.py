@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import and_, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from ledger.domain import PlannedStep, RequestDraft, RequestStatus, StepStatus
 from ledger.errors import NotAllowed, RequestNotFound, StaleDecision
 from ledger.models import ApprovalMessage, ApprovalStep, AuditEvent, PaymentRequest, ProcessedDelivery, ReferenceCounter
+from ledger.policy import name_key
 from ledger.ports import Clock
 
 SessionFactory = async_sessionmaker[AsyncSession]
@@ -61,6 +62,7 @@ async def submit_request(
     counterparty_email: str | None = None,
     installments: int = 1,
     on_final_approval: FinalApprovalHook | None = None,
+    possible_duplicates: str | None = None,
 ) -> Submitted:
     """Store a request with its approval steps and an audit event, once per ``submission_key``.
 
@@ -83,6 +85,7 @@ async def submit_request(
                 source=source,
                 counterparty_email=counterparty_email,
                 installments=installments,
+                possible_duplicates=possible_duplicates,
                 team_id=team_id,
                 requester_id=requester_id,
                 submission_key=submission_key,
@@ -121,7 +124,17 @@ async def submit_request(
             await session.flush()
             actor = requester_id or None  # a CRM deal has no person behind it
             origin = source if source != "slack" else None
-            _audit(session, request, actor, "submitted", now, amount=str(draft.amount), steps=len(steps), source=origin)
+            _audit(
+                session,
+                request,
+                actor,
+                "submitted",
+                now,
+                amount=str(draft.amount),
+                steps=len(steps),
+                source=origin,
+                possible_duplicates=possible_duplicates,
+            )
             if not steps:
                 _audit(session, request, actor, "approved", now, step=None, reason="no approval required")
                 if on_final_approval is not None:
@@ -485,3 +498,53 @@ async def audit_trails(session_factory: SessionFactory, *, request_ids: list[int
             for event in rows:
                 trails[event.request_id or 0].append(event)
     return trails
+
+
+DUPLICATE_WINDOW_DAYS = 90
+
+
+async def find_duplicates(
+    session_factory: SessionFactory, *, team_id: str, draft: RequestDraft, today: date
+) -> list[str]:
+    """References of live payment requests (not rejected or cancelled) from the last 90 days that look like this
+    one: the same vendor document, amount and due date, or the same NF number from the same vendor."""
+    since = datetime.combine(today - timedelta(days=DUPLICATE_WINDOW_DAYS), time.min, tzinfo=UTC)
+    same_payment = and_(
+        PaymentRequest.vendor_document == draft.vendor_document,
+        PaymentRequest.amount == draft.amount,
+        PaymentRequest.due_date == draft.due_date,
+    )
+    conditions = [same_payment] if draft.vendor_document else []
+    if draft.invoice_number:
+        conditions.append(PaymentRequest.invoice_number == draft.invoice_number)
+    if not conditions:
+        return []
+    async with session_factory() as session:
+        rows = await session.scalars(
+            select(PaymentRequest)
+            .where(
+                PaymentRequest.team_id == team_id,
+                PaymentRequest.kind == "payable",
+                PaymentRequest.status.notin_([RequestStatus.REJECTED.value, RequestStatus.CANCELLED.value]),
+                PaymentRequest.created_at >= since,
+                or_(*conditions),
+            )
+            .order_by(PaymentRequest.id)
+        )
+        found = list(rows)
+    same_vendor = {draft.vendor_document} if draft.vendor_document else set()
+    return [
+        r.reference
+        for r in found
+        # The same NF number only counts for the same vendor (by document, else by name).
+        if (
+            draft.vendor_document
+            and r.vendor_document == draft.vendor_document
+            and r.amount == draft.amount
+            and r.due_date == draft.due_date
+        )
+        or (
+            r.invoice_number == draft.invoice_number
+            and (r.vendor_document in same_vendor or name_key(r.vendor_name) == name_key(draft.vendor_name))
+        )
+    ]

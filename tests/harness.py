@@ -132,7 +132,12 @@ class Aprova:
     async def file_request(self, user_id: str = REQUESTER, **overrides: Any) -> dict[str, Any]:
         """Open the modal and submit a valid request; returns the tracking message once approvers are asked."""
         view = await self.open_modal(user_id)
-        response = await self.submit(view, user_id=user_id, **(VALID_ANSWERS | overrides))
+        answers = VALID_ANSWERS | overrides
+        response = await self.submit(view, user_id=user_id, **answers)
+        if response.text and '"duplicate_confirm"' in response.text:
+            # The same payment filed again (tests reuse one): confirm it is another one, as a person would.
+            warned = dict(response.json()["view"], id=view["id"])
+            response = await self.submit(warned, user_id=user_id, **(answers | {"duplicate_confirm": ["yes"]}))
         assert response.status_code == 200 and response.text == "", response.text
         await self.settle()
         return self.tracking_messages()[-1]

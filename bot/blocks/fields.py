@@ -69,7 +69,11 @@ def request_fields(request: PaymentRequest, locale: Locale) -> list[SectionBlock
         pairs.append(("field.payment_code.short", f"`{escape(request.payment_code)}`"))
     if (request.installments or 1) > 1:
         pairs.append(("field.installments", t(locale, "installments.monthly", count=request.installments)))
-    blocks = [
+    blocks = []
+    if request.possible_duplicates:
+        warning = t(locale, "duplicate.flag", found=escape(request.possible_duplicates))
+        blocks.append(SectionBlock(text=MarkdownTextObject(text=clip(warning, SECTION_TEXT_LIMIT))))
+    blocks += [
         SectionBlock(text=MarkdownTextObject(text=clip(f"*{escape(request.description)}*", SECTION_TEXT_LIMIT))),
         SectionBlock(
             fields=[

@@ -613,4 +613,19 @@ MESSAGES: dict[str, dict[Locale, str]] = {
         "pt_BR": "Não consegui enviar o arquivo ({error}).",
         "en": "I could not upload the file ({error}).",
     },
+    # Duplicate detection
+    "duplicate.warning": {
+        "pt_BR": "⚠️ *Possível duplicata:* {found}. Confira antes de enviar: mesmo fornecedor e valor com o mesmo vencimento, ou a mesma NF.",
+        "en": "⚠️ *Possible duplicate:* {found}. Check before submitting: same vendor and amount with the same due date, or the same invoice number.",
+    },
+    "duplicate.confirm_label": {"pt_BR": "Não é duplicata?", "en": "Not a duplicate?"},
+    "duplicate.confirm": {"pt_BR": "Confirmo: este pagamento é outro", "en": "I confirm: this is a different payment"},
+    "duplicate.in_books": {
+        "pt_BR": "no Conta Azul: {description} ({amount}, vencimento {due})",
+        "en": "in Conta Azul: {description} ({amount}, due {due})",
+    },
+    "duplicate.flag": {
+        "pt_BR": "⚠️ *Possível duplicata* de {found} — o solicitante confirmou que é outro pagamento.",
+        "en": "⚠️ *Possible duplicate* of {found} — the requester confirmed it is a different payment.",
+    },
 }

@@ -13,6 +13,7 @@ from typing import Any
 
 from slack_sdk.models.blocks import (
     Block,
+    CheckboxesElement,
     ContextBlock,
     DatePickerElement,
     ExternalDataSelectElement,
@@ -21,6 +22,7 @@ from slack_sdk.models.blocks import (
     Option,
     PlainTextInputElement,
     PlainTextObject,
+    SectionBlock,
     StaticSelectElement,
 )
 from slack_sdk.models.views import View
@@ -51,7 +53,17 @@ MAX_LENGTHS: dict[str, int] = {
 }
 
 
-def build_request_modal(*, locale: Locale, today: date, live: bool = False, private_metadata: str = "") -> View:
+DUPLICATE_CONFIRM = "duplicate_confirm"
+
+
+def build_request_modal(
+    *,
+    locale: Locale,
+    today: date,
+    live: bool = False,
+    private_metadata: str = "",
+    duplicate_warning: str | None = None,
+) -> View:
     """The modal opened by ``/pagamento``; competence defaults to today.
 
     ``live`` (Conta Azul connected): category, cost center and vendor are type-ahead lists fed by Conta Azul,
@@ -99,8 +111,18 @@ def build_request_modal(*, locale: Locale, today: date, live: bool = False, priv
 
     methods = [Option(value=m.value, text=t(locale, f"method.{m.value}")) for m in PaymentMethod]
     intro = t(locale, "modal.intro") if live else t(locale, "modal.intro") + "\n" + t(locale, "modal.not_connected")
-    blocks: list[Block] = [
-        ContextBlock(elements=[MarkdownTextObject(text=intro)]),
+    blocks: list[Block] = [ContextBlock(elements=[MarkdownTextObject(text=intro)])]
+    if duplicate_warning:
+        confirm = Option(value="yes", text=t(locale, "duplicate.confirm"))
+        blocks += [
+            SectionBlock(text=MarkdownTextObject(text=duplicate_warning)),
+            InputBlock(
+                block_id=DUPLICATE_CONFIRM,
+                label=t(locale, "duplicate.confirm_label"),
+                element=CheckboxesElement(action_id=ActionId.FIELD.value, options=[confirm]),
+            ),
+        ]
+    blocks += [
         text_input(RequestField.DESCRIPTION),
         live_select(RequestField.VENDOR_NAME, ActionId.VENDOR_OPTIONS, min_chars=1)
         if live
@@ -256,6 +278,31 @@ def input_value(values: dict[str, Any], block_id: str) -> str | None:
     if isinstance(option, dict) and isinstance(option.get("value"), str):
         return str(option["value"])
     return None
+
+
+def duplicate_confirmed(values: dict[str, Any]) -> bool:
+    """Whether the requester ticked "not a duplicate" on the warning."""
+    block = values.get(DUPLICATE_CONFIRM)
+    element: Any = next(iter(block.values()), None) if isinstance(block, dict) else None
+    return isinstance(element, dict) and bool(element.get("selected_options"))
+
+
+def prefill(view: dict[str, Any], values: dict[str, Any]) -> dict[str, Any]:
+    """The view with every input showing what was submitted (``state.values``), so nothing is typed twice."""
+    for block in view.get("blocks", []):
+        if block.get("type") != "input" or block["block_id"] == DUPLICATE_CONFIRM:
+            continue
+        state = next(iter((values.get(block["block_id"]) or {}).values()), None)
+        if not isinstance(state, dict):
+            continue
+        element = block["element"]
+        if element["type"] == "plain_text_input" and state.get("value"):
+            element["initial_value"] = state["value"]
+        elif element["type"] == "datepicker" and state.get("selected_date"):
+            element["initial_date"] = state["selected_date"]
+        elif element["type"] in ("static_select", "external_select") and isinstance(state.get("selected_option"), dict):
+            element["initial_option"] = state["selected_option"]
+    return view
 
 
 def field_errors(errors: dict[str, str], locale: Locale) -> dict[str, str]:

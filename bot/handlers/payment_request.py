@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import json
 import logging
 from typing import Any
 
@@ -9,9 +11,17 @@ from slack_bolt.async_app import AsyncAck, AsyncApp
 from slack_bolt.context.async_context import AsyncBoltContext
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.blocks.i18n import Locale, day, money, t
 from bot.blocks.notices import explain
 from bot.blocks.reject_modal import build_notice_modal
-from bot.blocks.request_modal import build_request_modal, field_errors, parse_request_modal
+from bot.blocks.request_modal import (
+    build_request_modal,
+    duplicate_confirmed,
+    field_errors,
+    parse_request_modal,
+    prefill,
+)
+from bot.deps import Deps
 from bot.handlers.common import deps_of
 from bot.handlers.history import export_month
 from bot.ids import CallbackId
@@ -19,9 +29,13 @@ from bot.notifier import Notifier
 from bot.people import SlackDirectory
 from bot.settings import Settings
 from ledger import flows
-from ledger.errors import InvalidSubmission, PolicyError
+from ledger.domain import RequestDraft
+from ledger.errors import GatewayError, InvalidSubmission, PolicyError
+from ledger.policy import name_key
 
 log = logging.getLogger(__name__)
+
+BOOKS_CHECK_SECONDS = 1.5
 
 
 async def handle_payment_command(
@@ -51,11 +65,32 @@ async def handle_request_submission(
     deps = deps_of(context)
     user_id = body["user"]["id"]
     locale = await deps.people.get(client, user_id)
+    values = view["state"]["values"]
     try:
-        draft = parse_request_modal(view["state"]["values"], today=deps.clock.today())
+        draft = parse_request_modal(values, today=deps.clock.today())
     except InvalidSubmission as exc:
         await ack(response_action="errors", errors=field_errors(exc.errors, locale))
         return
+    team_id = context.team_id or body["team"]["id"]
+    if duplicate_confirmed(values):
+        duplicates = _carried_duplicates(view)
+    else:
+        duplicates = await flows.find_duplicates(
+            deps.session_factory, team_id=team_id, draft=draft, today=deps.clock.today()
+        )
+        duplicates += await _duplicates_in_books(deps, team_id, draft, locale)
+        if duplicates:
+            log.info("possible duplicate submitted by %s: %s", user_id, ", ".join(duplicates))
+            live = any(b.get("element", {}).get("type") == "external_select" for b in view.get("blocks", []))
+            modal = build_request_modal(
+                locale=locale,
+                today=deps.clock.today(),
+                live=live,
+                private_metadata=json.dumps({"duplicates": duplicates})[:3000],
+                duplicate_warning=t(locale, "duplicate.warning", found=", ".join(duplicates)),
+            )
+            await ack(response_action="update", view=prefill(modal.to_dict(), values))
+            return
     try:
         steps = await deps.policy.plan(
             amount=draft.amount,
@@ -72,16 +107,53 @@ async def handle_request_submission(
     submitted = await flows.submit_request(
         deps.session_factory,
         clock=deps.clock,
-        team_id=context.team_id or body["team"]["id"],
+        team_id=team_id,
         requester_id=user_id,
         submission_key=view["id"],
         draft=draft,
         steps=steps,
+        possible_duplicates=", ".join(duplicates)[:1000] or None,
     )
     await ack()
     if submitted.created:
         log.info("request %s submitted by %s", submitted.request.reference, user_id)
         await Notifier(client, deps).request_submitted(submitted.request)
+
+
+def _carried_duplicates(view: dict[str, Any]) -> list[str]:
+    """What the warning named, carried in the modal's metadata to the confirmed submission."""
+    try:
+        found = json.loads(view.get("private_metadata") or "{}").get("duplicates", [])
+    except (ValueError, AttributeError):
+        return []
+    return [str(item) for item in found][:20] if isinstance(found, list) else []
+
+
+async def _duplicates_in_books(deps: Deps, team_id: str, draft: RequestDraft, locale: Locale) -> list[str]:
+    """Open payables in Conta Azul due the same day, for the same amount and vendor (within a short budget:
+    Slack waits 3 seconds for this answer, and a slow Conta Azul must not lose the request)."""
+    if deps.contaazul is None or await deps.contaazul.connection(team_id) is None:
+        return []
+    try:
+        entries = await asyncio.wait_for(
+            deps.contaazul.client(team_id).search_entries("payable", draft.due_date, draft.due_date),
+            BOOKS_CHECK_SECONDS,
+        )
+    except (TimeoutError, GatewayError) as exc:
+        log.info("skipped the duplicate check in conta azul: %s", type(exc).__name__)
+        return []
+    vendor = name_key(draft.vendor_name)
+    return [
+        t(
+            locale,
+            "duplicate.in_books",
+            description=e.description[:60],
+            amount=money(draft.amount, locale),
+            due=day(draft.due_date, locale),
+        )
+        for e in entries
+        if e.total == draft.amount and e.person_name and name_key(e.person_name) == vendor and e.status != "QUITADO"
+    ]
 
 
 def register(app: AsyncApp, settings: Settings) -> None:
