@@ -18,6 +18,8 @@ class ActionId(enum.StrEnum):
     CANCEL = "payment-cancel"
     RETRY_POSTING = "posting-retry"
     HISTORY = "request-history"
+    HOME_PAGE = "home-page-next"
+    HOME_PAGE_BACK = "home-page-back"  # a block's buttons need distinct action ids
     FIELD = "value"  # every input block keeps its value under this action id
     CONNECT_LINK = "contaazul-connect-link"
     CATEGORY_OPTIONS = "category-options"

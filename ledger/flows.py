@@ -548,3 +548,17 @@ async def find_duplicates(
             and (r.vendor_document in same_vendor or name_key(r.vendor_name) == name_key(draft.vendor_name))
         )
     ]
+
+
+async def requests_with_status(
+    session_factory: SessionFactory, *, team_id: str, status: RequestStatus, limit: int = 50
+) -> list[PaymentRequest]:
+    """The team's requests in one status, oldest first."""
+    async with session_factory() as session:
+        rows = await session.scalars(
+            select(PaymentRequest)
+            .where(PaymentRequest.team_id == team_id, PaymentRequest.status == status.value)
+            .order_by(PaymentRequest.id)
+            .limit(limit)
+        )
+        return list(rows)

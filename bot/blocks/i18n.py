@@ -628,4 +628,46 @@ MESSAGES: dict[str, dict[Locale, str]] = {
         "pt_BR": "⚠️ *Possível duplicata* de {found} — o solicitante confirmou que é outro pagamento.",
         "en": "⚠️ *Possible duplicate* of {found} — the requester confirmed it is a different payment.",
     },
+    # App Home
+    "home.next": {"pt_BR": "aguarda *{step}*: {approvers}", "en": "waiting for *{step}*: {approvers}"},
+    "home.previous": {"pt_BR": "◀ Anteriores", "en": "◀ Previous"},
+    "home.more": {"pt_BR": "Próximos ▶", "en": "Next ▶"},
+    "home.page": {
+        "pt_BR": "Página {page} de {pages} · {count} pedidos",
+        "en": "Page {page} of {pages} · {count} requests",
+    },
+    "home.admin": {"pt_BR": "Financeiro", "en": "Finance"},
+    "home.ca.not_configured": {
+        "pt_BR": "Conta Azul não configurado neste Aprova.",
+        "en": "Conta Azul is not configured in this Aprova.",
+    },
+    "home.ca.not_connected": {
+        "pt_BR": "🔌 Conta Azul não conectado: use `/contaazul connect`.",
+        "en": "🔌 Conta Azul is not connected: run `/contaazul connect`.",
+    },
+    "home.ca.reconnect": {
+        "pt_BR": "⚠️ A conexão com *{company}* expirou: use `/contaazul connect`.",
+        "en": "⚠️ The connection to *{company}* expired: run `/contaazul connect`.",
+    },
+    "home.ca.connected": {
+        "pt_BR": "✅ Conectado a *{company}* · conta {account}",
+        "en": "✅ Connected to *{company}* · account {account}",
+    },
+    "home.ca.no_account": {
+        "pt_BR": "padrão não escolhida (`/contaazul account`)",
+        "en": "not chosen (`/contaazul account`)",
+    },
+    "home.failed": {"pt_BR": "⚠️ Lançamentos com falha ({count})", "en": "⚠️ Failed postings ({count})"},
+    "home.failed_more": {"pt_BR": "… e mais {count}", "en": "… and {count} more"},
+    "home.by_category": {"pt_BR": "A pagar em {month}, por categoria", "en": "Payables in {month}, by category"},
+    "home.by_cost_center": {
+        "pt_BR": "A pagar em {month}, por centro de custo",
+        "en": "Payables in {month}, by cost center",
+    },
+    "home.totals_more": {"pt_BR": "… e mais {count}", "en": "… and {count} more"},
+    "home.receivables": {
+        "pt_BR": "📥 A receber no mês: {count} · {total}",
+        "en": "📥 Receivables this month: {count} · {total}",
+    },
+    "home.no_cost_center": {"pt_BR": "(sem centro de custo)", "en": "(no cost center)"},
 }

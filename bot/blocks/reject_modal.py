@@ -16,14 +16,15 @@ from ledger.models import PaymentRequest
 REASON_MAX_LENGTH = 1000
 
 
-def build_reject_modal(request: PaymentRequest, step: int, *, locale: Locale) -> View:
+def build_reject_modal(request: PaymentRequest, step: int, *, locale: Locale, from_home: bool = False) -> View:
     return View(
         type="modal",
         callback_id=CallbackId.REJECT_MODAL.value,
         title=PlainTextObject(text=t(locale, "reject.title")),
         submit=PlainTextObject(text=t(locale, "reject.submit")),
         close=PlainTextObject(text=t(locale, "modal.cancel")),
-        private_metadata=StepRef(request.id, step).encode(),
+        # The step to reject, and whether to refresh the Home tab it was clicked in.
+        private_metadata=StepRef(request.id, step).encode()[:-1] + (', "h": 1}' if from_home else "}"),
         blocks=[
             SectionBlock(
                 text=MarkdownTextObject(

@@ -13,6 +13,7 @@ from bot.blocks.fields import StepRef
 from bot.blocks.reject_modal import build_notice_modal, build_reject_modal, parse_reject_modal
 from bot.blocks.request_modal import field_errors
 from bot.handlers.common import deps_of, explain_error, tell
+from bot.handlers.home import from_home, publish_home
 from bot.ids import ActionId, CallbackId
 from bot.notifier import Notifier
 from bot.settings import Settings
@@ -56,6 +57,8 @@ async def handle_approve(
     if decided.final:
         deps.wake_poster()
     await Notifier(client, deps).request_decided(decided)
+    if from_home(body):
+        await publish_home(client, deps, user_id=body["user"]["id"], team_id=decided.request.team_id)
 
 
 async def handle_reject_click(
@@ -76,7 +79,8 @@ async def handle_reject_click(
         await tell(client, deps, body, exc, request_id=ref.request_id)
         return
     locale = await deps.people.get(client, body["user"]["id"])
-    await client.views_open(trigger_id=body["trigger_id"], view=build_reject_modal(request, ref.step, locale=locale))
+    view = build_reject_modal(request, ref.step, locale=locale, from_home=from_home(body))
+    await client.views_open(trigger_id=body["trigger_id"], view=view)
 
 
 async def handle_reject_submission(
@@ -111,6 +115,8 @@ async def handle_reject_submission(
     await ack()
     log.info("request %s rejected by %s", decided.request.reference, user_id)
     await Notifier(client, deps).request_decided(decided)
+    if '"h": 1' in (view.get("private_metadata") or ""):
+        await publish_home(client, deps, user_id=user_id, team_id=decided.request.team_id)
 
 
 async def handle_cancel(

@@ -50,9 +50,12 @@ async def tell(
     user_id = body["user"]["id"]
     text = await explain_error(client, deps, error, user_id=user_id, request_id=request_id)
     log.info("refused %s for %s on request %s: %s", body.get("type"), user_id, request_id, error.code)
-    channel = (body.get("channel") or {}).get("id") or user_id
+    channel = (body.get("channel") or {}).get("id")
     try:
-        await client.chat_postEphemeral(channel=channel, user=user_id, text=text)
+        if channel:
+            await client.chat_postEphemeral(channel=channel, user=user_id, text=text)
+        else:  # clicked in the Home tab or a modal: no conversation to whisper in, so their DM with Aprova
+            await client.chat_postMessage(channel=user_id, text=text)
     except SlackApiError as exc:
         log.warning("could not tell %s why (%s): %s", user_id, error.code, exc.response.get("error"))
 

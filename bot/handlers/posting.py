@@ -14,6 +14,7 @@ from bot.blocks.fields import StepRef
 from bot.blocks.i18n import t
 from bot.blocks.posting_messages import build_finance_failure
 from bot.handlers.common import deps_of, ephemeral, is_finance_admin
+from bot.handlers.home import from_home, publish_home
 from bot.ids import ActionId
 from bot.notifier import Notifier
 from bot.settings import Settings
@@ -63,6 +64,8 @@ async def handle_retry_posting(
         except SlackApiError as exc:
             log.warning("could not update the failure notice: %s", exc.response.get("error"))
     await Notifier(client, deps).refresh_tracking(request)
+    if from_home(body):
+        await publish_home(client, deps, user_id=user_id, team_id=request.team_id)
 
 
 def register(app: AsyncApp, settings: Settings) -> None:
