@@ -10,6 +10,7 @@ class CallbackId(enum.StrEnum):
     REJECT_MODAL = "payment-reject"
     ACCOUNT_MODAL = "contaazul-account"
     RECEIVABLE_MODAL = "contaazul-receivable"
+    EDIT_MODAL = "payment-edit"
 
 
 class ActionId(enum.StrEnum):
@@ -18,6 +19,7 @@ class ActionId(enum.StrEnum):
     CANCEL = "payment-cancel"
     RETRY_POSTING = "posting-retry"
     HISTORY = "request-history"
+    EDIT = "payment-edit"
     HOME_PAGE = "home-page-next"
     HOME_PAGE_BACK = "home-page-back"  # a block's buttons need distinct action ids
     FIELD = "value"  # every input block keeps its value under this action id

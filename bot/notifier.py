@@ -19,6 +19,7 @@ from bot.blocks.request_messages import (
     build_approval_message,
     build_cancel_reply,
     build_decision_reply,
+    build_edit_reply,
     build_escalation_message,
     build_escalation_reply,
     build_reminder_message,
@@ -27,7 +28,7 @@ from bot.blocks.request_messages import (
 )
 from bot.deps import Deps
 from ledger import flows
-from ledger.flows import Decided
+from ledger.flows import Decided, Edited
 from ledger.models import ApprovalStep, PaymentRequest
 
 log = logging.getLogger(__name__)
@@ -76,6 +77,23 @@ class Notifier:
                 await self._refresh_approval_messages(request, step)
         await self.refresh_tracking(request)
         await self.reply_in_thread(request, build_cancel_reply(request, locale=await self.tracking_locale(request)))
+
+    async def request_edited(self, edited: Edited) -> None:
+        """Retire the replaced approval messages, show the new values, say what changed, ask anew if it restarted."""
+        request = edited.request
+        locale = await self.tracking_locale(request)
+        for channel, ts in edited.retired:
+            text = t(locale, "approval.retired", reference=request.reference)
+            await self._call(request, "chat_update", channel=channel, ts=ts, text=text, blocks=[])
+        await self.refresh_tracking(request)
+        await self.reply_in_thread(request, build_edit_reply(edited, locale=locale))
+        open_step = request.steps[request.current_step or 0] if request.steps else None
+        if open_step is None:
+            return
+        if edited.restarted:
+            await self._ask_approvers(request, open_step)
+        else:
+            await self._refresh_approval_messages(request, open_step)
 
     async def remind(self, request: PaymentRequest, step: ApprovalStep, *, hours: int) -> None:
         """Nudge every approver of the open step once.

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import and_, delete, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
@@ -158,11 +158,16 @@ async def get_request(session_factory: SessionFactory, *, request_id: int) -> Pa
 
 
 async def check_can_decide(
-    session_factory: SessionFactory, *, request_id: int, step_position: int, actor_id: str
+    session_factory: SessionFactory,
+    *,
+    request_id: int,
+    step_position: int,
+    actor_id: str,
+    approval_round: int | None = None,
 ) -> PaymentRequest:
     """Raise unless ``actor_id`` may decide that step right now (used before opening the reject modal)."""
     request = await get_request(session_factory, request_id=request_id)
-    _authorise_decision(request, step_position, actor_id)
+    _authorise_decision(request, step_position, actor_id, approval_round)
     return request
 
 
@@ -176,12 +181,17 @@ async def decide(
     approve: bool,
     reason: str | None = None,
     on_final_approval: FinalApprovalHook | None = None,
+    approval_round: int | None = None,
 ) -> Decided:
-    """Approve or reject the open step. The last approval makes the request ``approved``."""
+    """Approve or reject the open step. The last approval makes the request ``approved``.
+
+    ``approval_round`` (from the button) must still be the request's: after an edit started approval over, a
+    button from before decides nothing.
+    """
     now = clock.now()
     async with session_factory.begin() as session:
         request = await _load(session, request_id)
-        step = _authorise_decision(request, step_position, actor_id)
+        step = _authorise_decision(request, step_position, actor_id, approval_round)
         next_step = request.steps[step_position + 1] if approve and step_position + 1 < len(request.steps) else None
         if not approve:
             new_status = RequestStatus.REJECTED
@@ -304,10 +314,14 @@ async def audit_trail(session_factory: SessionFactory, *, request_id: int) -> li
         return list(rows)
 
 
-def _authorise_decision(request: PaymentRequest, step_position: int, actor_id: str) -> ApprovalStep:
+def _authorise_decision(
+    request: PaymentRequest, step_position: int, actor_id: str, approval_round: int | None = None
+) -> ApprovalStep:
     if request.status != RequestStatus.PENDING or request.current_step != step_position:
         raise _stale(request, step_position)
     step = request.steps[step_position]
+    if approval_round is not None and request.approval_round != approval_round:
+        raise StaleDecision("the request was edited since", scope="edited", status=request.status)
     if actor_id == request.requester_id:
         raise NotAllowed("own_request", request_id=request.id)
     if actor_id not in step.approvers:
@@ -562,3 +576,122 @@ async def requests_with_status(
             .limit(limit)
         )
         return list(rows)
+
+
+MATERIAL_FIELDS = ("vendor_name", "vendor_document", "amount", "due_date", "category", "cost_center")
+EDITABLE_FIELDS = (
+    "description",
+    *MATERIAL_FIELDS,
+    "competence_date",
+    "payment_method",
+    "payment_code",
+    "invoice_number",
+    "notes",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Edited:
+    """What an edit did: the fields changed (old, new as text), whether approval starts over, and the approval
+    messages of the steps it replaced (channel, ts), which no longer decide anything."""
+
+    request: PaymentRequest
+    changes: dict[str, tuple[str, str]]
+    restarted: bool
+    retired: list[tuple[str, str]]
+
+
+async def edit_request(
+    session_factory: SessionFactory,
+    *,
+    clock: Clock,
+    request_id: int,
+    actor_id: str,
+    expected_version: int,
+    draft: RequestDraft,
+    steps: list[PlannedStep],
+) -> Edited:
+    """The requester changes a pending or rejected request.
+
+    A rejected request, or any change to what approvers weighed (vendor, amount, due date, category, cost
+    center), starts approval over with ``steps`` (planned for the new values): earlier approvals no longer count.
+    Other changes (description, notes…) keep the approvals given. Compare-and-set on the version the modal was
+    opened with: an edit racing a decision loses and is told.
+
+    Raises:
+        NotAllowed: ``not_the_requester``.
+        StaleDecision: The request was decided, posted or changed since the modal opened.
+    """
+    now = clock.now()
+    async with session_factory.begin() as session:
+        request = await _load(session, request_id)
+        if actor_id != request.requester_id:
+            raise NotAllowed("not_the_requester", request_id=request.id)
+        status = RequestStatus(request.status)
+        if status not in (RequestStatus.PENDING, RequestStatus.REJECTED) or request.version != expected_version:
+            raise _stale(request)
+        new_values: dict[str, Any] = {
+            name: (getattr(draft, name).value if name == "payment_method" else getattr(draft, name))
+            for name in EDITABLE_FIELDS
+        }
+        changes = {
+            name: (_shown(getattr(request, name)), _shown(value))
+            for name, value in new_values.items()
+            if getattr(request, name) != value
+        }
+        if not changes:
+            return Edited(request, {}, restarted=False, retired=[])
+        restart = status is RequestStatus.REJECTED or any(name in MATERIAL_FIELDS for name in changes)
+        if restart and not steps:
+            raise ValueError("a restarted approval needs at least one step")
+        retired = [(m.channel, m.ts) for step in request.steps for m in step.messages] if restart else []
+        extra: dict[str, Any] = {}
+        if restart:
+            extra = {
+                "current_step": 0,
+                "decided_by": None,
+                "decided_at": None,
+                "decision_reason": None,
+                "approval_round": request.approval_round + 1,
+            }
+        if not await change_status(
+            session, request, expected=status, new=RequestStatus.PENDING, now=now, **new_values, **extra
+        ):
+            raise _stale(request)
+        if restart:
+            step_ids = [step.id for step in request.steps]
+            await session.execute(delete(ApprovalMessage).where(ApprovalMessage.step_id.in_(step_ids)))
+            await session.execute(delete(ApprovalStep).where(ApprovalStep.request_id == request.id))
+            for position, planned in enumerate(steps):
+                session.add(
+                    ApprovalStep(
+                        request_id=request.id,
+                        position=position,
+                        name=planned.name,
+                        approvers=list(planned.approvers),
+                        status=(StepStatus.OPEN if position == 0 else StepStatus.WAITING).value,
+                        opened_at=now if position == 0 else None,
+                    )
+                )
+        _audit(
+            session,
+            request,
+            actor_id,
+            "edited",
+            now,
+            changes={name: list(pair) for name, pair in changes.items()},
+            restarted=restart,
+        )
+        await session.flush()
+        session.expire(request)
+        request = await _load(session, request_id)
+    return Edited(request, changes, restarted=restart, retired=retired)
+
+
+def _shown(value: Any) -> str:
+    """A field's value as text for the audit trail and the thread (dates ISO, money with cents)."""
+    if value is None:
+        return ""
+    if isinstance(value, date):
+        return value.isoformat()
+    return str(value)

@@ -109,6 +109,8 @@ class PaymentRequest(Base):
     installments: Mapped[int] = mapped_column(Integer, default=1, server_default="1")  # monthly, from due_date
     # What it may duplicate (earlier requests, Conta Azul entries), as the requester confirmed it anyway.
     possible_duplicates: Mapped[str | None] = mapped_column(Text)
+    # Goes up each time an edit starts approval over; a button from an earlier round decides nothing.
+    approval_round: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
     status: Mapped[str] = mapped_column(String(16))
     version: Mapped[int] = mapped_column(Integer, default=1)
     current_step: Mapped[int | None] = mapped_column(Integer)  # position of the open step; None when none is open

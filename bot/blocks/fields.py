@@ -98,18 +98,24 @@ class StepRef:
 
     request_id: int
     step: int | None = None
+    round: int | None = None  # the approval round: a button from before an edit restarted approval decides nothing
 
     def encode(self) -> str:
-        return json.dumps({"r": self.request_id, **({"s": self.step} if self.step is not None else {})})
+        data: dict[str, int] = {"r": self.request_id}
+        if self.step is not None:
+            data["s"] = self.step
+        if self.round is not None:
+            data["n"] = self.round
+        return json.dumps(data)
 
     @classmethod
     def decode(cls, value: str) -> StepRef:
         """Raises ValueError for anything that is not a value we wrote."""
         try:
             data = json.loads(value)
-            request_id, step = data["r"], data.get("s")
-        except (TypeError, ValueError, KeyError) as exc:
+            request_id, step, round_ = data["r"], data.get("s"), data.get("n")
+        except (TypeError, ValueError, KeyError, AttributeError) as exc:
             raise ValueError(f"not a request reference: {value[:80]!r}") from exc
-        if not isinstance(request_id, int) or not (step is None or isinstance(step, int)):
+        if not isinstance(request_id, int) or not all(v is None or isinstance(v, int) for v in (step, round_)):
             raise ValueError(f"not a request reference: {value[:80]!r}")
-        return cls(request_id=request_id, step=step)
+        return cls(request_id=request_id, step=step, round=round_)

@@ -9,6 +9,7 @@ from slack_sdk.models.views import View
 
 from bot.blocks.fields import SECTION_TEXT_LIMIT, clip, escape, request_fields
 from bot.blocks.i18n import Locale, moment, t
+from bot.blocks.request_messages import describe_changes
 from ledger.models import AuditEvent, PaymentRequest
 
 MAX_EVENTS = 80  # a modal holds 100 blocks; the header and fields take the rest
@@ -30,6 +31,9 @@ def describe_event(event: AuditEvent, *, locale: Locale, mention: bool = True) -
         "added": ", ".join((f"<@{u}>" if mention else u) for u in detail.get("added") or []),
         "source": escape(str(detail.get("source") or "")),
     }
+    changes = detail.get("changes")
+    if isinstance(changes, dict):
+        params["changes"] = describe_changes({k: (str(v[0]), str(v[1])) for k, v in changes.items()}, locale=locale)
     key = f"history.{event.action}"
     if event.action == "approved" and not detail.get("step"):
         key = "history.approved_direct"

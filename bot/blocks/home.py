@@ -81,7 +81,8 @@ def _waiting(requests: list[PaymentRequest], page: int, locale: Locale) -> list[
     page = min(page, pages - 1)
     blocks: list[Block] = []
     for request in requests[page * PAGE_SIZE : (page + 1) * PAGE_SIZE]:
-        ref = StepRef(request.id, request.current_step or 0).encode()
+        position = request.current_step or 0
+        ref = StepRef(request.id, position, request.approval_round).encode()
         blocks.append(SectionBlock(text=MarkdownTextObject(text=_line(request, locale))))
         blocks.append(
             ActionsBlock(

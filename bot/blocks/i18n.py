@@ -243,8 +243,8 @@ MESSAGES: dict[str, dict[Locale, str]] = {
         "en": "You cannot approve or reject your own request ({reference}).",
     },
     "notice.not_the_requester": {
-        "pt_BR": "Só quem fez o pedido {reference} pode cancelá-lo.",
-        "en": "Only the person who filed {reference} can cancel it.",
+        "pt_BR": "Só quem fez o pedido {reference} pode cancelá-lo ou alterá-lo.",
+        "en": "Only the person who filed {reference} can cancel or edit it.",
     },
     "notice.step_already_decided": {
         "pt_BR": "A etapa *{step}* de {reference} já foi {verb} por <@{actor}> em {when}.",
@@ -670,4 +670,30 @@ MESSAGES: dict[str, dict[Locale, str]] = {
         "en": "📥 Receivables this month: {count} · {total}",
     },
     "home.no_cost_center": {"pt_BR": "(sem centro de custo)", "en": "(no cost center)"},
+    # Editing a request
+    "button.edit": {"pt_BR": "Alterar", "en": "Edit"},
+    "edit.title": {"pt_BR": "Alterar pedido", "en": "Edit request"},
+    "edit.intro": {
+        "pt_BR": "Alterar fornecedor, valor, vencimento, categoria ou centro de custo recomeça a aprovação.",
+        "en": "Changing the vendor, amount, due date, category or cost center starts the approval over.",
+    },
+    "edit.save": {"pt_BR": "Salvar", "en": "Save"},
+    "notice.edited_since": {
+        "pt_BR": "{reference} foi alterado pelo solicitante depois desta mensagem: a aprovação recomeçou com uma mensagem nova.",
+        "en": "{reference} was edited by its requester after this message: approval started over with a new message.",
+    },
+    "notice.nothing_changed": {"pt_BR": "Nada mudou em {reference}.", "en": "Nothing changed in {reference}."},
+    "thread.edited": {
+        "pt_BR": "{mention}✏️ Pedido alterado: {changes}.",
+        "en": "{mention}✏️ Request edited: {changes}.",
+    },
+    "thread.edited_restart": {
+        "pt_BR": "{mention}✏️ Pedido alterado: {changes}. A aprovação recomeçou: *{step}* aguarda {approvers}.",
+        "en": "{mention}✏️ Request edited: {changes}. Approval started over: *{step}* waits for {approvers}.",
+    },
+    "approval.retired": {
+        "pt_BR": "✏️ {reference} foi alterado pelo solicitante: esta aprovação não vale mais e uma nova foi pedida.",
+        "en": "✏️ {reference} was edited by its requester: this approval no longer counts and a new one was asked.",
+    },
+    "history.edited": {"pt_BR": "✏️ Alterado por {who}: {changes}", "en": "✏️ Edited by {who}: {changes}"},
 }

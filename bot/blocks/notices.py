@@ -17,6 +17,8 @@ def explain(error: LedgerError, *, request: PaymentRequest | None, locale: Local
         return t(locale, "notice.request_not_found")
     if isinstance(error, NotAllowed):
         return t(locale, f"notice.{error.code}", reference=reference, step=error.params.get("step", ""))
+    if isinstance(error, StaleDecision) and error.params.get("scope") == "edited":
+        return t(locale, "notice.edited_since", reference=reference)
     if isinstance(error, StaleDecision):
         status, actor, at = error.params.get("status"), error.params.get("actor_id"), error.params.get("at")
         if actor and isinstance(at, datetime):

@@ -16,7 +16,9 @@ from ledger.models import PaymentRequest
 REASON_MAX_LENGTH = 1000
 
 
-def build_reject_modal(request: PaymentRequest, step: int, *, locale: Locale, from_home: bool = False) -> View:
+def build_reject_modal(
+    request: PaymentRequest, step: int, *, locale: Locale, from_home: bool = False, round_: int | None = None
+) -> View:
     return View(
         type="modal",
         callback_id=CallbackId.REJECT_MODAL.value,
@@ -24,7 +26,7 @@ def build_reject_modal(request: PaymentRequest, step: int, *, locale: Locale, fr
         submit=PlainTextObject(text=t(locale, "reject.submit")),
         close=PlainTextObject(text=t(locale, "modal.cancel")),
         # The step to reject, and whether to refresh the Home tab it was clicked in.
-        private_metadata=StepRef(request.id, step).encode()[:-1] + (', "h": 1}' if from_home else "}"),
+        private_metadata=StepRef(request.id, step, round_).encode()[:-1] + (', "h": 1}' if from_home else "}"),
         blocks=[
             SectionBlock(
                 text=MarkdownTextObject(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import date
+from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from slack_sdk.models.blocks import (
@@ -17,10 +19,10 @@ from slack_sdk.models.blocks import (
 )
 
 from bot.blocks.fields import SECTION_TEXT_LIMIT, StepRef, clip, escape, is_person, mention, request_fields, requester
-from bot.blocks.i18n import Locale, moment, money, t
+from bot.blocks.i18n import Locale, day, moment, money, t
 from bot.ids import ActionId
 from ledger.domain import RequestStatus, StepStatus
-from ledger.flows import Decided
+from ledger.flows import Decided, Edited
 from ledger.models import ApprovalStep, PaymentRequest
 
 Message = tuple[str, list[Block]]  # (notification text, blocks)
@@ -56,7 +58,7 @@ def build_approval_message(request: PaymentRequest, step: ApprovalStep, *, local
         *request_fields(request, locale),
     ]
     if step.status == StepStatus.OPEN and request.status == RequestStatus.PENDING:
-        ref = StepRef(request.id, step.position).encode()
+        ref = StepRef(request.id, step.position, request.approval_round).encode()
         blocks.append(
             ActionsBlock(
                 block_id="decision",
@@ -129,6 +131,13 @@ def build_tracking_message(request: PaymentRequest, *, locale: Locale, tz: ZoneI
             action_id=ActionId.HISTORY.value, text=t(locale, "button.history"), value=StepRef(request.id).encode()
         )
     ]
+    editable = request.status in (RequestStatus.PENDING, RequestStatus.REJECTED) and request.kind != "receivable"
+    if editable and is_person(request.requester_id):
+        buttons.append(
+            ButtonElement(
+                action_id=ActionId.EDIT.value, text=t(locale, "button.edit"), value=StepRef(request.id).encode()
+            )
+        )
     if request.status == RequestStatus.PENDING and is_person(request.requester_id):
         buttons.append(
             ButtonElement(
@@ -158,6 +167,64 @@ def build_decision_reply(decided: Decided, *, locale: Locale) -> str:
     if decided.next_step is not None:
         return t(locale, "thread.step_approved", next_step=escape(decided.next_step.name), **common)
     return t(locale, "thread.approved", **common)
+
+
+FIELD_LABELS = {
+    "description": "field.description",
+    "vendor_name": "field.vendor_name",
+    "vendor_document": "field.vendor_document",
+    "amount": "field.amount",
+    "competence_date": "field.competence_date",
+    "due_date": "field.due_date",
+    "category": "field.category",
+    "cost_center": "field.cost_center",
+    "payment_method": "field.payment_method",
+    "payment_code": "field.payment_code.short",
+    "invoice_number": "field.invoice_number",
+    "notes": "field.notes",
+}
+
+
+def describe_changes(changes: dict[str, tuple[str, str]], *, locale: Locale) -> str:
+    """``Valor (R$): R$ 1.234,56 → R$ 1.500,00; Vencimento: 10/12/2026 → 15/12/2026`` (long texts just named)."""
+
+    def shown(name: str, value: str) -> str:
+        if not value:
+            return "—"
+        if name == "amount":
+            return money(Decimal(value), locale)
+        if name in ("due_date", "competence_date"):
+            return day(date.fromisoformat(value), locale)
+        if name == "payment_method":
+            return t(locale, f"method.{value}")
+        return escape(value)
+
+    parts = []
+    for name, (old, new) in changes.items():
+        label = t(locale, FIELD_LABELS.get(name, name))
+        if name in ("description", "notes"):
+            parts.append(label)
+        else:
+            parts.append(f"{label}: {shown(name, old)} → {shown(name, new)}")
+    return "; ".join(parts)
+
+
+def build_edit_reply(edited: Edited, *, locale: Locale) -> str:
+    request = edited.request
+    changes = describe_changes(edited.changes, locale=locale)
+    if edited.restarted and request.steps:
+        step = request.steps[0]
+        text = t(
+            locale,
+            "thread.edited_restart",
+            mention=mention(request),
+            changes=changes,
+            step=escape(step.name),
+            approvers=mentions(step.approvers),
+        )
+    else:
+        text = t(locale, "thread.edited", mention=mention(request), changes=changes)
+    return clip(text, SECTION_TEXT_LIMIT)
 
 
 def build_cancel_reply(request: PaymentRequest, *, locale: Locale) -> str:

@@ -27,10 +27,11 @@ from slack_sdk.models.blocks import (
 )
 from slack_sdk.models.views import View
 
-from bot.blocks.i18n import Locale, t
+from bot.blocks.i18n import Locale, money, t
 from bot.ids import ActionId, CallbackId, RequestField
 from ledger.domain import PaymentMethod, RequestDraft
 from ledger.errors import InvalidSubmission
+from ledger.models import PaymentRequest
 from ledger.validation import (
     InvalidValue,
     parse_boleto_line,
@@ -63,6 +64,7 @@ def build_request_modal(
     live: bool = False,
     private_metadata: str = "",
     duplicate_warning: str | None = None,
+    editing: bool = False,
 ) -> View:
     """The modal opened by ``/pagamento``; competence defaults to today.
 
@@ -110,7 +112,9 @@ def build_request_modal(
         )
 
     methods = [Option(value=m.value, text=t(locale, f"method.{m.value}")) for m in PaymentMethod]
-    intro = t(locale, "modal.intro") if live else t(locale, "modal.intro") + "\n" + t(locale, "modal.not_connected")
+    intro = t(locale, "edit.intro" if editing else "modal.intro")
+    if not live:
+        intro += "\n" + t(locale, "modal.not_connected")
     blocks: list[Block] = [ContextBlock(elements=[MarkdownTextObject(text=intro)])]
     if duplicate_warning:
         confirm = Option(value="yes", text=t(locale, "duplicate.confirm"))
@@ -148,9 +152,9 @@ def build_request_modal(
     ]
     return View(
         type="modal",
-        callback_id=CallbackId.REQUEST_MODAL.value,
-        title=PlainTextObject(text=t(locale, "modal.title")),
-        submit=PlainTextObject(text=t(locale, "modal.submit")),
+        callback_id=(CallbackId.EDIT_MODAL if editing else CallbackId.REQUEST_MODAL).value,
+        title=PlainTextObject(text=t(locale, "edit.title" if editing else "modal.title")),
+        submit=PlainTextObject(text=t(locale, "edit.save" if editing else "modal.submit")),
         close=PlainTextObject(text=t(locale, "modal.cancel")),
         private_metadata=private_metadata,
         blocks=blocks,
@@ -301,8 +305,42 @@ def prefill(view: dict[str, Any], values: dict[str, Any]) -> dict[str, Any]:
         elif element["type"] == "datepicker" and state.get("selected_date"):
             element["initial_date"] = state["selected_date"]
         elif element["type"] in ("static_select", "external_select") and isinstance(state.get("selected_option"), dict):
-            element["initial_option"] = state["selected_option"]
+            chosen = state["selected_option"]
+            # A static select's initial option must be one of its options, exactly as listed.
+            listed = [o for o in element.get("options", []) if o.get("value") == chosen.get("value")]
+            element["initial_option"] = listed[0] if listed else chosen
     return view
+
+
+def request_state(request: PaymentRequest, locale: Locale) -> dict[str, Any]:
+    """A stored request as Slack's ``state.values``, to prefill the edit modal with ``prefill``."""
+
+    def typed(value: str | None) -> dict[str, Any]:
+        text = value or ""
+        return {
+            ActionId.FIELD.value: {
+                "value": text,
+                "selected_option": {"text": {"type": "plain_text", "text": text[:75]}, "value": text[:150]}
+                if text
+                else None,
+            }
+        }
+
+    document = parse_document(request.vendor_document).formatted if request.vendor_document else None
+    return {
+        RequestField.DESCRIPTION: typed(request.description),
+        RequestField.VENDOR_NAME: typed(request.vendor_name),
+        RequestField.VENDOR_DOCUMENT: typed(document),
+        RequestField.AMOUNT: typed(money(request.amount, "pt_BR").removeprefix("R$").strip()),
+        RequestField.COMPETENCE_DATE: {ActionId.FIELD.value: {"selected_date": request.competence_date.isoformat()}},
+        RequestField.DUE_DATE: {ActionId.FIELD.value: {"selected_date": request.due_date.isoformat()}},
+        RequestField.CATEGORY: typed(request.category),
+        RequestField.COST_CENTER: typed(request.cost_center),
+        RequestField.PAYMENT_METHOD: {ActionId.FIELD.value: {"selected_option": {"value": request.payment_method}}},
+        RequestField.PAYMENT_CODE: typed(request.payment_code),
+        RequestField.INVOICE_NUMBER: typed(request.invoice_number),
+        RequestField.NOTES: typed(request.notes),
+    }
 
 
 def field_errors(errors: dict[str, str], locale: Locale) -> dict[str, str]:

@@ -49,6 +49,7 @@ async def handle_approve(
             actor_id=body["user"]["id"],
             approve=True,
             on_final_approval=deps.on_final_approval,
+            approval_round=ref.round,
         )
     except LedgerError as exc:
         await tell(client, deps, body, exc, request_id=ref.request_id)
@@ -73,13 +74,17 @@ async def handle_reject_click(
         return
     try:
         request = await flows.check_can_decide(
-            deps.session_factory, request_id=ref.request_id, step_position=ref.step, actor_id=body["user"]["id"]
+            deps.session_factory,
+            request_id=ref.request_id,
+            step_position=ref.step,
+            actor_id=body["user"]["id"],
+            approval_round=ref.round,
         )
     except LedgerError as exc:
         await tell(client, deps, body, exc, request_id=ref.request_id)
         return
     locale = await deps.people.get(client, body["user"]["id"])
-    view = build_reject_modal(request, ref.step, locale=locale, from_home=from_home(body))
+    view = build_reject_modal(request, ref.step, locale=locale, from_home=from_home(body), round_=ref.round)
     await client.views_open(trigger_id=body["trigger_id"], view=view)
 
 
@@ -107,6 +112,7 @@ async def handle_reject_submission(
             actor_id=user_id,
             approve=False,
             reason=reason,
+            approval_round=ref.round,
         )
     except LedgerError as exc:
         text = await explain_error(client, deps, exc, user_id=user_id, request_id=ref.request_id)

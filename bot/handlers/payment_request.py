@@ -11,6 +11,7 @@ from slack_bolt.async_app import AsyncAck, AsyncApp
 from slack_bolt.context.async_context import AsyncBoltContext
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.blocks.fields import StepRef
 from bot.blocks.i18n import Locale, day, money, t
 from bot.blocks.notices import explain
 from bot.blocks.reject_modal import build_notice_modal
@@ -20,17 +21,26 @@ from bot.blocks.request_modal import (
     field_errors,
     parse_request_modal,
     prefill,
+    request_state,
 )
 from bot.deps import Deps
-from bot.handlers.common import deps_of
+from bot.handlers.common import deps_of, explain_error, tell
 from bot.handlers.history import export_month
-from bot.ids import CallbackId
+from bot.ids import ActionId, CallbackId
 from bot.notifier import Notifier
 from bot.people import SlackDirectory
 from bot.settings import Settings
 from ledger import flows
-from ledger.domain import RequestDraft
-from ledger.errors import GatewayError, InvalidSubmission, PolicyError
+from ledger.domain import RequestDraft, RequestStatus
+from ledger.errors import (
+    GatewayError,
+    InvalidSubmission,
+    LedgerError,
+    NotAllowed,
+    PolicyError,
+    RequestNotFound,
+    StaleDecision,
+)
 from ledger.policy import name_key
 
 log = logging.getLogger(__name__)
@@ -120,6 +130,88 @@ async def handle_request_submission(
         await Notifier(client, deps).request_submitted(submitted.request)
 
 
+async def handle_edit_click(
+    ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], client: AsyncWebClient, context: AsyncBoltContext
+) -> None:
+    """The requester's Edit button: open the modal with the request as it is (the trigger id lasts 3 s)."""
+    await ack()
+    deps = deps_of(context)
+    user_id = body["user"]["id"]
+    try:
+        request = await flows.get_request(
+            deps.session_factory, request_id=StepRef.decode(action.get("value") or "").request_id
+        )
+    except (ValueError, RequestNotFound):
+        log.warning("ignoring an Edit button with an unknown value")
+        return
+    if user_id != request.requester_id:
+        await tell(client, deps, body, NotAllowed("not_the_requester"), request_id=request.id)
+        return
+    if request.status not in (RequestStatus.PENDING, RequestStatus.REJECTED):
+        await tell(client, deps, body, StaleDecision("not editable", status=request.status), request_id=request.id)
+        return
+    locale = await deps.people.get(client, user_id)
+    live = False
+    if deps.contaazul is not None:
+        connection = await deps.contaazul.connection(request.team_id)
+        live = connection is not None and not connection.needs_reconnect
+    modal = build_request_modal(
+        locale=locale,
+        today=deps.clock.today(),
+        live=live,
+        editing=True,
+        private_metadata=json.dumps({"r": request.id, "v": request.version}),
+    )
+    view = prefill(modal.to_dict(), request_state(request, locale))
+    await client.views_open(trigger_id=body["trigger_id"], view=view)
+
+
+async def handle_edit_submission(
+    ack: AsyncAck, body: dict[str, Any], view: dict[str, Any], client: AsyncWebClient, context: AsyncBoltContext
+) -> None:
+    """Validate like a new request, then change it (restarting approval when what approvers weighed changed)."""
+    deps = deps_of(context)
+    user_id = body["user"]["id"]
+    locale = await deps.people.get(client, user_id)
+    try:
+        meta = json.loads(view.get("private_metadata") or "")
+        request_id, version = int(meta["r"]), int(meta["v"])
+    except (ValueError, KeyError, TypeError):
+        await ack(response_action="clear")
+        return
+    try:
+        draft = parse_request_modal(view["state"]["values"], today=deps.clock.today())
+    except InvalidSubmission as exc:
+        await ack(response_action="errors", errors=field_errors(exc.errors, locale))
+        return
+    try:
+        steps = await deps.policy.plan(
+            amount=draft.amount,
+            category=draft.category,
+            cost_center=draft.cost_center,
+            requester_id=user_id,
+            directory=SlackDirectory(client),
+        )
+        edited = await flows.edit_request(
+            deps.session_factory,
+            clock=deps.clock,
+            request_id=request_id,
+            actor_id=user_id,
+            expected_version=version,
+            draft=draft,
+            steps=steps,
+        )
+    except LedgerError as exc:
+        text = await explain_error(client, deps, exc, user_id=user_id, request_id=request_id)
+        await ack(response_action="update", view=build_notice_modal(text, locale=locale))
+        return
+    await ack()
+    if not edited.changes:
+        return
+    log.info("request %s edited by %s (approval restarted: %s)", edited.request.reference, user_id, edited.restarted)
+    await Notifier(client, deps).request_edited(edited)
+
+
 def _carried_duplicates(view: dict[str, Any]) -> list[str]:
     """What the warning named, carried in the modal's metadata to the confirmed submission."""
     try:
@@ -160,3 +252,5 @@ def register(app: AsyncApp, settings: Settings) -> None:
     for command in settings.payment_commands:
         app.command(command)(handle_payment_command)
     app.view(CallbackId.REQUEST_MODAL.value)(handle_request_submission)
+    app.action(ActionId.EDIT.value)(handle_edit_click)
+    app.view(CallbackId.EDIT_MODAL.value)(handle_edit_submission)

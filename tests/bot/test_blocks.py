@@ -84,6 +84,7 @@ def make_request(
         notes=fill("<@U123> &<> <!here>\n", 2000) if extreme else None,  # escapes to far over 3000 characters
         status=status.value,
         version=3,
+        approval_round=1,
         current_step=None,
         created_at=CREATED,
         updated_at=CREATED,
@@ -242,7 +243,7 @@ def test_message_shapes(locale, extreme):
     [actions] = [b.to_dict() for b in blocks if b.to_dict()["type"] == "actions"]
     approve, reject = actions["elements"]
     assert (approve["action_id"], reject["action_id"]) == ("payment-approve", "payment-reject")
-    assert StepRef.decode(approve["value"]) == StepRef(42, open_step.position) == StepRef.decode(reject["value"])
+    assert StepRef.decode(approve["value"]) == StepRef(42, open_step.position, 1) == StepRef.decode(reject["value"])
     # A decided step shows who decided and no buttons.
     decided_step = pending.steps[0]
     text, blocks = build_approval_message(pending, decided_step, locale=locale, tz=TZ)
@@ -250,14 +251,17 @@ def test_message_shapes(locale, extreme):
     assert f"<@{decided_step.decided_by}>" in rendered(message((text, blocks)))
     # The tracking message offers History always, Cancel only while pending, and names who is awaited.
     tracking = message(build_tracking_message(pending, locale=locale, tz=TZ))
-    history, cancel = [e for b in tracking["blocks"] if b["type"] == "actions" for e in b["elements"]]
+    history, edit, cancel = [e for b in tracking["blocks"] if b["type"] == "actions" for e in b["elements"]]
+    assert edit["action_id"] == "payment-edit" and StepRef.decode(edit["value"]) == StepRef(42)
     assert cancel["action_id"] == "payment-cancel" and StepRef.decode(cancel["value"]) == StepRef(42)
     assert history["action_id"] == "request-history" and StepRef.decode(history["value"]) == StepRef(42)
     assert all(f"<@{a}>" in rendered(tracking) for a in open_step.approvers)
     for status in set(RequestStatus) - {RequestStatus.PENDING}:
         done = message(build_tracking_message(make_request(status, extreme=extreme), locale=locale, tz=TZ))
         buttons = [e["action_id"] for b in done["blocks"] if b["type"] == "actions" for e in b["elements"]]
-        assert buttons == ["request-history"]
+        assert (
+            buttons == ["request-history", "payment-edit"] if status == RequestStatus.REJECTED else ["request-history"]
+        )
         assert i18n.t(locale, f"status.{status}") in done["text"]
 
 
@@ -594,7 +598,7 @@ def test_field_errors_are_translated():
 # --------------------------------------------------------------------------- StepRef
 
 
-@pytest.mark.parametrize("ref", [StepRef(1), StepRef(42, 0), StepRef(2**40, 4)])
+@pytest.mark.parametrize("ref", [StepRef(1), StepRef(42, 0), StepRef(2**40, 4), StepRef(7, 1, 99)])
 def test_step_ref_round_trip(ref):
     encoded = ref.encode()
     assert len(encoded) <= 2000
