@@ -46,6 +46,7 @@ class RequestField(enum.StrEnum):
     PAYMENT_CODE = "payment_code"
     INVOICE_NUMBER = "invoice_number"
     NOTES = "notes"
+    ATTACHMENTS = "attachments"
 
 
 class ReceivableField(enum.StrEnum):

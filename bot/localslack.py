@@ -49,6 +49,7 @@ class SlackUpload:
     initial_comment: str | None = None
     thread_ts: str | None = None
     completed: bool = False
+    uploaded_by: str | None = None  # a person's file (from a file input); else the bot's
 
 
 @dataclass
@@ -150,6 +151,7 @@ class LocalSlack:
         # users.info and usergroups.users.list are sent as GET by slack_sdk.
         app.router.add_get("/api/{method}", self._handle_api)
         app.router.add_post("/upload/{file_id}", self._handle_upload)
+        app.router.add_get("/files/{file_id}/{name}", self._handle_download)
         runner = web.AppRunner(app, access_log=None)
         await runner.setup()
         try:
@@ -340,6 +342,25 @@ class LocalSlack:
             return web.Response(status=404, text="file not found")
         upload.content = await request.read()
         return web.Response(text=f"OK - {len(upload.content)}")
+
+    async def _handle_download(self, request: web.Request) -> web.Response:
+        """url_private_download: the file's bytes, for a request with the bot token (as files.slack.com does)."""
+        if request.headers.get("Authorization") != f"Bearer {self.bot_token}":
+            return web.Response(status=403, text="forbidden")
+        upload = self._uploads.get(request.match_info["file_id"])
+        if upload is None or upload.content is None:
+            return web.Response(status=404, text="file not found")
+        return web.Response(
+            body=upload.content, content_type=mimetypes.guess_type(upload.filename)[0] or "application/octet-stream"
+        )
+
+    def add_user_file(self, user_id: str, filename: str, content: bytes) -> JSONDict:
+        """A file a person uploaded in a modal's file input: the object Slack puts in ``state.values``."""
+        file_id = self._new_id("F")
+        upload = SlackUpload(file_id=file_id, filename=filename, length=len(content), content=content, completed=True)
+        upload.uploaded_by = user_id
+        self._uploads[file_id] = upload
+        return self._file_object(upload)
 
     # -- helpers -----------------------------------------------------------
 
@@ -652,6 +673,7 @@ class LocalSlack:
         now = int(time.time())
         extension = upload.filename.rpartition(".")[2] if "." in upload.filename else ""
         private_url = f"https://files.slack.com/files-pri/{self.team_id}-{upload.file_id}/{upload.filename}"
+        download_url = f"{self._require_base_url()}files/{upload.file_id}/{upload.filename}"
         return {
             "id": upload.file_id,
             "created": now,
@@ -660,14 +682,14 @@ class LocalSlack:
             "title": upload.title,
             "mimetype": mimetypes.guess_type(upload.filename)[0] or "application/octet-stream",
             "filetype": extension.lower() or "binary",
-            "user": self.bot_user_id,
+            "user": upload.uploaded_by or self.bot_user_id,
             "user_team": self.team_id,
             "size": len(upload.content or b""),
             "mode": "hosted",
             "is_external": False,
             "is_public": any(c.startswith("C") for c in upload.channels),
             "url_private": private_url,
-            "url_private_download": f"{private_url}?download=1",
+            "url_private_download": download_url,  # served here, with the bot token, like files.slack.com
             "permalink": f"https://local-slack.slack.com/files/{self.bot_user_id}/{upload.file_id}/{upload.filename}",
         }
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+import httpx
 from slack_sdk.errors import SlackApiError
 from slack_sdk.models.blocks import Block
 from slack_sdk.web.async_client import AsyncWebClient
@@ -33,10 +34,14 @@ from ledger.models import ApprovalStep, PaymentRequest
 
 log = logging.getLogger(__name__)
 
+DOWNLOAD_TIMEOUT = httpx.Timeout(20.0, connect=5.0)
+MAX_ATTACHMENT_BYTES = 10 * 1024 * 1024  # Slack's own limit for a file input
+
 
 class Notifier:
     def __init__(self, client: AsyncWebClient, deps: Deps) -> None:
         self.client, self.deps = client, deps
+        self._files: dict[str, bytes] = {}  # attachments fetched once per notification, shared with each approver
 
     async def request_submitted(self, request: PaymentRequest) -> None:
         """Post the tracking message, then ask the first step's approvers."""
@@ -150,6 +155,37 @@ class Notifier:
                 channel=posted["channel"],
                 ts=posted["ts"],
             )
+            await self._share_attachments(request, channel=posted["channel"], thread_ts=posted["ts"])
+
+    async def _share_attachments(self, request: PaymentRequest, *, channel: str, thread_ts: str) -> None:
+        """A copy of each attached file in the thread of the approver's message: a file uploaded in a modal is
+        the uploader's alone, so a link would not open for the approver."""
+        uploads = []
+        for attachment in request.attachments or []:
+            content = await self._download(request, attachment)
+            if content is not None:
+                uploads.append({"content": content, "filename": attachment["name"], "title": attachment["name"]})
+        if uploads:
+            await self._call(request, "files_upload_v2", channel=channel, thread_ts=thread_ts, file_uploads=uploads)
+
+    async def _download(self, request: PaymentRequest, attachment: dict[str, Any]) -> bytes | None:
+        url, file_id = attachment.get("download_url"), str(attachment.get("id"))
+        if file_id in self._files:
+            return self._files[file_id]
+        if not url:
+            return None
+        headers = {"Authorization": f"Bearer {self.deps.settings.slack_bot_token}"}
+        try:
+            async with httpx.AsyncClient(timeout=DOWNLOAD_TIMEOUT, follow_redirects=True) as http:
+                response = await http.get(str(url), headers=headers)
+        except httpx.HTTPError as exc:
+            log.error("could not fetch attachment %s of %s: %s", file_id, request.reference, type(exc).__name__)
+            return None
+        if response.status_code != 200 or len(response.content) > MAX_ATTACHMENT_BYTES:
+            log.error("could not fetch attachment %s of %s: HTTP %s", file_id, request.reference, response.status_code)
+            return None
+        self._files[file_id] = response.content
+        return response.content
 
     async def _refresh_approval_messages(self, request: PaymentRequest, step: ApprovalStep) -> None:
         for message in step.messages:

@@ -83,6 +83,8 @@ def state_values(view: dict[str, Any], answers: dict[str, Any]) -> dict[str, Any
                     {"text": {"type": "plain_text", "text": str(answer)}, "value": answer},
                 )
             state = {"type": kind, "selected_option": option}
+        elif kind == "file_input":
+            state = {"type": kind, "files": list(answer or [])}
         elif kind == "checkboxes":
             chosen = answer if isinstance(answer, list) else element.get("initial_options", [])
             picked = [o for o in element.get("options", []) if o["value"] in chosen or o in chosen]

@@ -39,6 +39,24 @@ class PaymentMethod(enum.StrEnum):
 
 
 @dataclass(frozen=True, slots=True)
+class Attachment:
+    """A file attached to a request (an invoice, a boleto): where Slack keeps it."""
+
+    file_id: str
+    name: str
+    permalink: str
+    download_url: str | None = None  # url_private_download: the bot fetches it to share it with approvers
+
+    def as_dict(self) -> dict[str, str | None]:
+        return {"id": self.file_id, "name": self.name, "permalink": self.permalink, "download_url": self.download_url}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, object]) -> Attachment:
+        download = data.get("download_url")
+        return cls(str(data["id"]), str(data["name"]), str(data["permalink"]), str(download) if download else None)
+
+
+@dataclass(frozen=True, slots=True)
 class RequestDraft:
     """A payment request as the requester typed it, already validated and normalised."""
 
@@ -54,6 +72,7 @@ class RequestDraft:
     payment_code: str | None = None  # boleto line (digits) or PIX key (normalised)
     invoice_number: str | None = None
     notes: str | None = None
+    attachments: tuple[Attachment, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -86,6 +86,7 @@ async def submit_request(
                 counterparty_email=counterparty_email,
                 installments=installments,
                 possible_duplicates=possible_duplicates,
+                attachments=[a.as_dict() for a in draft.attachments] or None,
                 team_id=team_id,
                 requester_id=requester_id,
                 submission_key=submission_key,
@@ -134,6 +135,7 @@ async def submit_request(
                 steps=len(steps),
                 source=origin,
                 possible_duplicates=possible_duplicates,
+                attachments=[{"name": a.name, "permalink": a.permalink} for a in draft.attachments] or None,
             )
             if not steps:
                 _audit(session, request, actor, "approved", now, step=None, reason="no approval required")
@@ -639,6 +641,14 @@ async def edit_request(
             for name, value in new_values.items()
             if getattr(request, name) != value
         }
+        kept = list(request.attachments or [])
+        added = [a.as_dict() for a in draft.attachments if a.file_id not in {k.get("id") for k in kept}]
+        if added:
+            new_values["attachments"] = kept + added
+            changes["attachments"] = (
+                ", ".join(k["name"] for k in kept),
+                ", ".join(a["name"] or "" for a in kept + added),
+            )
         if not changes:
             return Edited(request, {}, restarted=False, retired=[])
         restart = status is RequestStatus.REJECTED or any(name in MATERIAL_FIELDS for name in changes)

@@ -111,6 +111,8 @@ class PaymentRequest(Base):
     possible_duplicates: Mapped[str | None] = mapped_column(Text)
     # Goes up each time an edit starts approval over; a button from an earlier round decides nothing.
     approval_round: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+    # Files attached in the modal: [{"id", "name", "permalink", "download_url"}] (see ledger.domain.Attachment).
+    attachments: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)
     status: Mapped[str] = mapped_column(String(16))
     version: Mapped[int] = mapped_column(Integer, default=1)
     current_step: Mapped[int | None] = mapped_column(Integer)  # position of the open step; None when none is open

@@ -81,6 +81,18 @@ def request_fields(request: PaymentRequest, locale: Locale) -> list[SectionBlock
             ]
         ),
     ]
+    if request.attachments:
+        links = ", ".join(
+            f"<{a['permalink']}|{escape(str(a['name']))}>" if a.get("permalink") else escape(str(a["name"]))
+            for a in request.attachments
+        )
+        blocks.append(
+            SectionBlock(
+                text=MarkdownTextObject(
+                    text=clip(f"📎 *{t(locale, 'field.attachments')}*: {links}", SECTION_TEXT_LIMIT)
+                )
+            )
+        )
     if request.notes:
         blocks.append(
             SectionBlock(

@@ -696,4 +696,10 @@ MESSAGES: dict[str, dict[Locale, str]] = {
         "en": "✏️ {reference} was edited by its requester: this approval no longer counts and a new one was asked.",
     },
     "history.edited": {"pt_BR": "✏️ Alterado por {who}: {changes}", "en": "✏️ Edited by {who}: {changes}"},
+    # Attachments
+    "field.attachments": {"pt_BR": "Anexos (NF, boleto)", "en": "Attachments (invoice, boleto)"},
+    "field.attachments.hint": {
+        "pt_BR": "Opcional. PDF, imagem ou XML da NF-e, até 5 arquivos; os aprovadores recebem uma cópia.",
+        "en": "Optional. PDF, image or NF-e XML, up to 5 files; approvers get a copy.",
+    },
 }

@@ -182,6 +182,7 @@ FIELD_LABELS = {
     "payment_code": "field.payment_code.short",
     "invoice_number": "field.invoice_number",
     "notes": "field.notes",
+    "attachments": "field.attachments",
 }
 
 
@@ -202,7 +203,7 @@ def describe_changes(changes: dict[str, tuple[str, str]], *, locale: Locale) -> 
     parts = []
     for name, (old, new) in changes.items():
         label = t(locale, FIELD_LABELS.get(name, name))
-        if name in ("description", "notes"):
+        if name in ("description", "notes", "attachments"):
             parts.append(label)
         else:
             parts.append(f"{label}: {shown(name, old)} → {shown(name, new)}")

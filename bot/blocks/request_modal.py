@@ -25,11 +25,12 @@ from slack_sdk.models.blocks import (
     SectionBlock,
     StaticSelectElement,
 )
+from slack_sdk.models.blocks.block_elements import FileInputElement
 from slack_sdk.models.views import View
 
 from bot.blocks.i18n import Locale, money, t
 from bot.ids import ActionId, CallbackId, RequestField
-from ledger.domain import PaymentMethod, RequestDraft
+from ledger.domain import Attachment, PaymentMethod, RequestDraft
 from ledger.errors import InvalidSubmission
 from ledger.models import PaymentRequest
 from ledger.validation import (
@@ -55,6 +56,7 @@ MAX_LENGTHS: dict[str, int] = {
 
 
 DUPLICATE_CONFIRM = "duplicate_confirm"
+ATTACHMENT_TYPES = ("pdf", "png", "jpg", "jpeg", "xml", "txt")
 
 
 def build_request_modal(
@@ -149,6 +151,13 @@ def build_request_modal(
         text_input(RequestField.PAYMENT_CODE, optional=True, hint=True),
         text_input(RequestField.INVOICE_NUMBER, optional=True),
         text_input(RequestField.NOTES, optional=True, multiline=True),
+        InputBlock(
+            block_id=RequestField.ATTACHMENTS.value,
+            label=t(locale, "field.attachments"),
+            optional=True,
+            hint=t(locale, "field.attachments.hint"),
+            element=FileInputElement(action_id=ActionId.FIELD.value, filetypes=list(ATTACHMENT_TYPES), max_files=5),
+        ),
     ]
     return View(
         type="modal",
@@ -242,6 +251,7 @@ def parse_request_modal(values: dict[str, Any], *, today: date) -> RequestDraft:
     notes = form.text(RequestField.NOTES, required=False)
     form.check()
     assert description and vendor_name and amount and competence and due and category and method
+    attachments = attached_files(values)
     return RequestDraft(
         description=description,
         vendor_name=vendor_name,
@@ -255,6 +265,7 @@ def parse_request_modal(values: dict[str, Any], *, today: date) -> RequestDraft:
         payment_code=payment_code,
         invoice_number=invoice,
         notes=notes,
+        attachments=attachments,
     )
 
 
@@ -282,6 +293,21 @@ def input_value(values: dict[str, Any], block_id: str) -> str | None:
     if isinstance(option, dict) and isinstance(option.get("value"), str):
         return str(option["value"])
     return None
+
+
+def attached_files(values: dict[str, Any]) -> tuple[Attachment, ...]:
+    """The files of the file input (what Slack uploaded for the person), in order."""
+    block = values.get(RequestField.ATTACHMENTS)
+    element: Any = next(iter(block.values()), None) if isinstance(block, dict) else None
+    files = element.get("files") if isinstance(element, dict) else None
+    found = []
+    for item in files if isinstance(files, list) else []:
+        if isinstance(item, dict) and item.get("id"):
+            name = str(item.get("name") or item.get("title") or item["id"])[:200]
+            permalink = str(item.get("permalink") or item.get("url_private") or "")
+            download = item.get("url_private_download") or item.get("url_private")
+            found.append(Attachment(str(item["id"]), name, permalink, str(download) if download else None))
+    return tuple(found)
 
 
 def duplicate_confirmed(values: dict[str, Any]) -> bool:

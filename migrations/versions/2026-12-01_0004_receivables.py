@@ -1,4 +1,4 @@
-"""receivables (request kind, customer e-mail, installments), possible duplicates, approval rounds
+"""receivables (request kind, customer e-mail, installments), possible duplicates, approval rounds, attachments
 
 Revision ID: 0004
 Revises: 0003
@@ -26,10 +26,12 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column("installments", sa.Integer(), nullable=False, server_default="1"))
         batch_op.add_column(sa.Column("possible_duplicates", sa.Text(), nullable=True))
         batch_op.add_column(sa.Column("approval_round", sa.Integer(), nullable=False, server_default="1"))
+        batch_op.add_column(sa.Column("attachments", sa.JSON(), nullable=True))
 
 
 def downgrade() -> None:
     with op.batch_alter_table("payment_requests", schema=None) as batch_op:
+        batch_op.drop_column("attachments")
         batch_op.drop_column("approval_round")
         batch_op.drop_column("possible_duplicates")
         batch_op.drop_column("installments")

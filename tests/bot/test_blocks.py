@@ -340,8 +340,10 @@ def test_request_modal_fits_slack(locale):
         "payment_code",
         "invoice_number",
         "notes",
+        "attachments",
     ]
     assert all(b["element"]["action_id"] == "value" for b in inputs.values())
+    assert inputs["attachments"]["element"]["type"] == "file_input" and inputs["attachments"]["optional"]
     assert inputs["competence_date"]["element"]["initial_date"] == "2026-11-25"
     methods = [o["value"] for o in inputs["payment_method"]["element"]["options"]]
     assert methods == [m.value for m in PaymentMethod]
