@@ -79,12 +79,17 @@ async def send_reminders(deps: Deps, client: AsyncWebClient) -> int:
     Returns:
         How many steps this call reminded (another instance may have taken the others).
     """
-    to_remind, _ = await jobs.due_reminders(
-        deps.session_factory,
-        clock=deps.clock,
-        remind_after=deps.settings.remind_after,
-        escalate_after=deps.settings.escalate_after,
-    )
+    to_remind: list[jobs.DueStep] = []
+    for team_id in await jobs.digest_teams(deps.session_factory):
+        rules = await deps.rules_for(team_id)  # the times may have been changed in Slack
+        found, _ = await jobs.due_reminders(
+            deps.session_factory,
+            clock=deps.clock,
+            remind_after=timedelta(hours=rules.remind_after_hours),
+            escalate_after=timedelta(hours=rules.escalate_after_hours),
+            team_id=team_id,
+        )
+        to_remind += found
     reminded = 0
     for due in to_remind:
         if not await jobs.mark_reminded(deps.session_factory, clock=deps.clock, step_id=due.step.id):
@@ -100,15 +105,25 @@ async def escalate_waiting_steps(deps: Deps, client: AsyncWebClient) -> int:
     Returns:
         How many steps this call escalated to somebody.
     """
-    _, to_escalate = await jobs.due_reminders(
-        deps.session_factory,
-        clock=deps.clock,
-        remind_after=deps.settings.remind_after,
-        escalate_after=deps.settings.escalate_after,
-    )
-    if not to_escalate:
-        return 0
-    fallback = tuple(await deps.policy.fallback_approvers(SlackDirectory(client)))
+    escalated = 0
+    for team_id in await jobs.digest_teams(deps.session_factory):
+        rules = await deps.rules_for(team_id)
+        _, to_escalate = await jobs.due_reminders(
+            deps.session_factory,
+            clock=deps.clock,
+            remind_after=timedelta(hours=rules.remind_after_hours),
+            escalate_after=timedelta(hours=rules.escalate_after_hours),
+            team_id=team_id,
+        )
+        if to_escalate:
+            fallback = tuple(await rules.policy.fallback_approvers(SlackDirectory(client)))
+            escalated += await _escalate(deps, client, to_escalate, fallback)
+    return escalated
+
+
+async def _escalate(
+    deps: Deps, client: AsyncWebClient, to_escalate: list[jobs.DueStep], fallback: tuple[str, ...]
+) -> int:
     escalated = 0
     for due in to_escalate:
         added = await jobs.escalate(deps.session_factory, clock=deps.clock, step_id=due.step.id, fallback=fallback)

@@ -130,13 +130,7 @@ async def _record(deal: WonDeal, rules: ReceivableRules, deps: Deps, bolt_app: A
     if rules.require_approval:
         draft = planned.draft
         try:
-            steps = await deps.policy.plan(
-                amount=draft.amount,
-                category=draft.category,
-                cost_center=draft.cost_center,
-                requester_id="",
-                directory=SlackDirectory(bolt_app.client),
-            )
+            steps = await deps.plan(team_id, draft=draft, requester_id="", directory=SlackDirectory(bolt_app.client))
         except PolicyError as exc:
             log.error("no approver for the receivable of %s deal %s: %s", deal.source, deal.deal_id, exc)
             return _answer(503, error="the approval policy names no approver for this receivable")

@@ -13,7 +13,7 @@ from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import and_, func, or_, select, true, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -79,7 +79,12 @@ async def claim_run(session_factory: SessionFactory, *, clock: Clock, name: str,
 
 
 async def due_reminders(
-    session_factory: SessionFactory, *, clock: Clock, remind_after: timedelta, escalate_after: timedelta
+    session_factory: SessionFactory,
+    *,
+    clock: Clock,
+    remind_after: timedelta,
+    escalate_after: timedelta,
+    team_id: str | None = None,
 ) -> tuple[list[DueStep], list[DueStep]]:
     """Open steps of pending requests to remind (not reminded yet) and to escalate (not escalated yet).
 
@@ -96,6 +101,7 @@ async def due_reminders(
             )
             .where(
                 PaymentRequest.status == RequestStatus.PENDING.value,
+                PaymentRequest.team_id == team_id if team_id is not None else true(),
                 ApprovalStep.opened_at <= now - min(remind_after, escalate_after),
                 or_(ApprovalStep.reminded_at.is_(None), ApprovalStep.escalated_at.is_(None)),
             )

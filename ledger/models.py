@@ -280,3 +280,36 @@ class JobRun(Base):
     run_key: Mapped[str] = mapped_column(String(64), primary_key=True)
     owner: Mapped[str] = mapped_column(String(64))
     started_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class PolicyVersion(Base):
+    """One saved version of a team's approval rules (edited in Slack): the newest applies; all are kept."""
+
+    __tablename__ = "policy_versions"
+    __table_args__ = (Index("ix_policy_versions_team", "team_id", "id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    team_id: Mapped[str] = mapped_column(String(32))
+    policy: Mapped[dict[str, Any]] = mapped_column(JSON)  # the TOML file's shape: fallback, rules, default
+    remind_after_hours: Mapped[int] = mapped_column(Integer)
+    escalate_after_hours: Mapped[int] = mapped_column(Integer)
+    summary: Mapped[str] = mapped_column(String(300))  # what changed, in words
+    changed_by: Mapped[str] = mapped_column(String(32))
+    changed_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class Delegation(Base):
+    """While ``approver_id`` is away (from ``starts_on`` to ``ends_on``, inclusive), ``delegate_id`` decides."""
+
+    __tablename__ = "delegations"
+    __table_args__ = (Index("ix_delegations_team", "team_id", "ends_on"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    team_id: Mapped[str] = mapped_column(String(32))
+    approver_id: Mapped[str] = mapped_column(String(32))
+    delegate_id: Mapped[str] = mapped_column(String(32))
+    starts_on: Mapped[date] = mapped_column(Date)
+    ends_on: Mapped[date] = mapped_column(Date)
+    created_by: Mapped[str] = mapped_column(String(32))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -19,10 +19,12 @@ Example (see ``approval-policy.example.toml``)::
 
 from __future__ import annotations
 
+import copy
 import re
 import tomllib
 import unicodedata
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
@@ -71,6 +73,8 @@ class Policy:
     rules: tuple[Rule, ...]
     default: tuple[StepRule, ...]
     fallback: tuple[str, ...] = ()
+    # The policy as written (TOML's shape, names as typed): what the rules editor in Slack starts from.
+    source: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
 
     def rule_for(self, amount: Decimal, category: str, cost_center: str | None) -> Rule:
         for rule in self.rules:
@@ -86,14 +90,19 @@ class Policy:
         cost_center: str | None,
         requester_id: str,
         directory: Directory,
+        delegates: Mapping[str, str] | None = None,
     ) -> list[PlannedStep]:
         """The steps for a request, approvers resolved, the requester removed from every step.
 
         A step left empty goes to the fallback approvers; with nobody left at all, it is a PolicyError.
+        ``delegates`` maps an approver who is away to who decides instead.
         """
+        delegates = delegates or {}
         planned: list[PlannedStep] = []
         for step in self.rule_for(amount, category, cost_center).steps:
-            people = [p for p in await _resolve(step.approvers, directory) if p != requester_id]
+            # Someone away hands their approvals to their delegate for the time being.
+            resolved = [delegates.get(p, p) for p in await _resolve(step.approvers, directory)]
+            people = [p for p in dict.fromkeys(resolved) if p != requester_id]
             if not people:
                 people = [p for p in await _resolve(self.fallback, directory) if p != requester_id]
             if not people:
@@ -147,6 +156,7 @@ def parse_policy(raw: dict[str, Any]) -> Policy:
         rules=rules,
         default=_parse_steps(default.get("steps"), "default.steps"),
         fallback=_parse_approvers(raw.get("fallback", []), "fallback", allow_empty=True),
+        source=copy.deepcopy(raw),
     )
 
 

@@ -102,13 +102,7 @@ async def handle_request_submission(
             await ack(response_action="update", view=prefill(modal.to_dict(), values))
             return
     try:
-        steps = await deps.policy.plan(
-            amount=draft.amount,
-            category=draft.category,
-            cost_center=draft.cost_center,
-            requester_id=user_id,
-            directory=SlackDirectory(client),
-        )
+        steps = await deps.plan(team_id, draft=draft, requester_id=user_id, directory=SlackDirectory(client))
     except PolicyError as exc:
         log.error("no approval path for a request by %s: %s", user_id, exc)
         text = explain(exc, request=None, locale=locale, tz=deps.settings.timezone)
@@ -185,12 +179,8 @@ async def handle_edit_submission(
         await ack(response_action="errors", errors=field_errors(exc.errors, locale))
         return
     try:
-        steps = await deps.policy.plan(
-            amount=draft.amount,
-            category=draft.category,
-            cost_center=draft.cost_center,
-            requester_id=user_id,
-            directory=SlackDirectory(client),
+        steps = await deps.plan(
+            context.team_id or body["team"]["id"], draft=draft, requester_id=user_id, directory=SlackDirectory(client)
         )
         edited = await flows.edit_request(
             deps.session_factory,

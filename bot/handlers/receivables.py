@@ -62,13 +62,7 @@ async def handle_receivable_submission(
     if deps.receivables is not None and deps.receivables.require_approval:
         draft = planned.draft
         try:
-            steps = await deps.policy.plan(
-                amount=draft.amount,
-                category=draft.category,
-                cost_center=draft.cost_center,
-                requester_id=user_id,
-                directory=SlackDirectory(client),
-            )
+            steps = await deps.plan(team_id, draft=draft, requester_id=user_id, directory=SlackDirectory(client))
         except PolicyError as exc:
             log.error("no approval path for a receivable by %s: %s", user_id, exc)
             text = explain(exc, request=None, locale=locale, tz=deps.settings.timezone)

@@ -1,0 +1,205 @@
+"""Approval rules edited in Slack: versions kept with who changed what and when, delegations while someone is away,
+and the reminder and escalation times.
+
+The approval policy file (``APROVA_POLICY_FILE``) seeds a team until its first edit in Slack; from then on the newest
+saved version applies. Every version is validated by the same parser as the file, so the editor can never store
+rules the file would refuse. Saving is a compare-and-set on the version the editor started from: two admins editing
+at once cannot silently overwrite each other.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import select, text, update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from ledger.errors import PolicyError, StaleDecision
+from ledger.models import Delegation, PolicyVersion
+from ledger.policy import Policy, parse_policy
+from ledger.ports import Clock
+
+SessionFactory = async_sessionmaker[AsyncSession]
+
+
+@dataclass(frozen=True, slots=True)
+class Rules:
+    """The rules in force for a team: the policy, the reminder times, and which version they come from."""
+
+    policy: Policy
+    remind_after_hours: int
+    escalate_after_hours: int
+    version_id: int | None  # None: still the policy file's
+    changed_by: str | None = None
+    changed_at: datetime | None = None
+
+    @property
+    def source(self) -> dict[str, Any]:
+        """A copy of the policy as written, for an editor to change."""
+        return copy.deepcopy(self.policy.source)
+
+
+async def current_rules(
+    session_factory: SessionFactory, *, team_id: str, seed: Policy, remind_after_hours: int, escalate_after_hours: int
+) -> Rules:
+    """The newest saved version for the team, else the policy file (``seed``) with the settings' times."""
+    async with session_factory() as session:
+        version = await session.scalar(
+            select(PolicyVersion).where(PolicyVersion.team_id == team_id).order_by(PolicyVersion.id.desc()).limit(1)
+        )
+    if version is None:
+        return Rules(seed, remind_after_hours, escalate_after_hours, None)
+    return _rules(version)
+
+
+def _rules(version: PolicyVersion) -> Rules:
+    return Rules(
+        policy=parse_policy(version.policy),
+        remind_after_hours=version.remind_after_hours,
+        escalate_after_hours=version.escalate_after_hours,
+        version_id=version.id,
+        changed_by=version.changed_by,
+        changed_at=version.changed_at,
+    )
+
+
+def check_times(remind_after_hours: int, escalate_after_hours: int) -> None:
+    """Raises PolicyError unless reminders come first and both are sensible."""
+    if not 1 <= remind_after_hours <= 720:
+        raise PolicyError("remind_after_hours must be from 1 to 720", field="remind_after_hours")
+    if not remind_after_hours < escalate_after_hours <= 2160:
+        raise PolicyError(
+            "escalate_after_hours must be more than remind_after_hours and at most 2160", field="escalate_after_hours"
+        )
+
+
+async def save_rules(
+    session_factory: SessionFactory,
+    *,
+    clock: Clock,
+    team_id: str,
+    actor_id: str,
+    based_on: int | None,
+    policy: dict[str, Any],
+    remind_after_hours: int,
+    escalate_after_hours: int,
+    summary: str,
+) -> Rules:
+    """Validate and store a new version.
+
+    Args:
+        based_on: The version id the editor started from (None: the policy file). Someone else's newer save in
+            between makes this one fail rather than overwrite it.
+
+    Raises:
+        PolicyError: The rules are invalid; the message names the rule and key.
+        StaleDecision: Another admin saved first; reopen and edit again.
+    """
+    parse_policy(policy)
+    check_times(remind_after_hours, escalate_after_hours)
+    async with session_factory.begin() as session:
+        if session.get_bind().dialect.name == "postgresql":
+            # Saves of one team queue up here, so the check below and the insert act as one step.
+            await session.execute(text("SELECT pg_advisory_xact_lock(hashtext(:key))"), {"key": f"rules:{team_id}"})
+        latest = await session.scalar(
+            select(PolicyVersion.id).where(PolicyVersion.team_id == team_id).order_by(PolicyVersion.id.desc()).limit(1)
+        )
+        if latest != based_on:
+            raise StaleDecision("the rules changed meanwhile", scope="rules", status="changed")
+        version = PolicyVersion(
+            team_id=team_id,
+            policy=copy.deepcopy(policy),
+            remind_after_hours=remind_after_hours,
+            escalate_after_hours=escalate_after_hours,
+            summary=summary[:300],
+            changed_by=actor_id,
+            changed_at=clock.now(),
+        )
+        session.add(version)
+        await session.flush()
+        return _rules(version)
+
+
+async def rules_history(session_factory: SessionFactory, *, team_id: str, limit: int = 30) -> list[PolicyVersion]:
+    """Saved versions, newest first."""
+    async with session_factory() as session:
+        rows = await session.scalars(
+            select(PolicyVersion).where(PolicyVersion.team_id == team_id).order_by(PolicyVersion.id.desc()).limit(limit)
+        )
+        return list(rows)
+
+
+async def add_delegation(
+    session_factory: SessionFactory,
+    *,
+    clock: Clock,
+    team_id: str,
+    actor_id: str,
+    approver_id: str,
+    delegate_id: str,
+    starts_on: date,
+    ends_on: date,
+) -> Delegation:
+    """Someone is away: their delegate decides for them from ``starts_on`` to ``ends_on`` (inclusive).
+
+    Raises:
+        PolicyError: The dates are reversed or past, or someone would delegate to themselves.
+    """
+    if approver_id == delegate_id:
+        raise PolicyError("an approver cannot delegate to themselves", field="delegate")
+    if ends_on < starts_on:
+        raise PolicyError("the delegation ends before it starts", field="ends_on")
+    if ends_on < clock.today():
+        raise PolicyError("the delegation is over already", field="ends_on")
+    async with session_factory.begin() as session:
+        delegation = Delegation(
+            team_id=team_id,
+            approver_id=approver_id,
+            delegate_id=delegate_id,
+            starts_on=starts_on,
+            ends_on=ends_on,
+            created_by=actor_id,
+            created_at=clock.now(),
+        )
+        session.add(delegation)
+    return delegation
+
+
+async def cancel_delegation(session_factory: SessionFactory, *, clock: Clock, team_id: str, delegation_id: int) -> bool:
+    """Ends a delegation now; False when it was cancelled already (compare-and-set)."""
+    async with session_factory.begin() as session:
+        result = await session.execute(
+            update(Delegation)
+            .where(Delegation.id == delegation_id, Delegation.team_id == team_id, Delegation.cancelled_at.is_(None))
+            .values(cancelled_at=clock.now())
+            .execution_options(synchronize_session=False)
+        )
+        return int(getattr(result, "rowcount", 0) or 0) == 1
+
+
+async def delegations(session_factory: SessionFactory, *, team_id: str, on_or_after: date) -> list[Delegation]:
+    """Delegations not cancelled that have not ended before ``on_or_after``, soonest first."""
+    async with session_factory() as session:
+        rows = await session.scalars(
+            select(Delegation)
+            .where(
+                Delegation.team_id == team_id,
+                Delegation.cancelled_at.is_(None),
+                Delegation.ends_on >= on_or_after,
+            )
+            .order_by(Delegation.starts_on, Delegation.id)
+        )
+        return list(rows)
+
+
+async def active_delegates(session_factory: SessionFactory, *, team_id: str, on: date) -> dict[str, str]:
+    """Who decides for whom today: approver id → delegate id (a delegate who is away too passes it on, once)."""
+    active = {
+        d.approver_id: d.delegate_id
+        for d in await delegations(session_factory, team_id=team_id, on_or_after=on)
+        if d.starts_on <= on
+    }
+    return {approver: active.get(delegate, delegate) for approver, delegate in active.items()}
