@@ -11,6 +11,10 @@ class CallbackId(enum.StrEnum):
     ACCOUNT_MODAL = "contaazul-account"
     RECEIVABLE_MODAL = "contaazul-receivable"
     EDIT_MODAL = "payment-edit"
+    RULE_MODAL = "rules-rule"
+    DEFAULT_MODAL = "rules-default"
+    TIMES_MODAL = "rules-times"
+    DELEGATION_MODAL = "rules-delegation"
 
 
 class ActionId(enum.StrEnum):
@@ -20,6 +24,13 @@ class ActionId(enum.StrEnum):
     RETRY_POSTING = "posting-retry"
     HISTORY = "request-history"
     EDIT = "payment-edit"
+    RULES_MENU = "rules-menu"
+    RULES_ADD = "rules-add"
+    RULES_DEFAULT = "rules-edit-default"
+    RULES_TIMES = "rules-edit-times"
+    RULES_DELEGATE = "rules-delegate"
+    RULES_UNDELEGATE = "rules-undelegate"
+    RULES_HISTORY = "rules-history"
     HOME_PAGE = "home-page-next"
     HOME_PAGE_BACK = "home-page-back"  # a block's buttons need distinct action ids
     FIELD = "value"  # every input block keeps its value under this action id

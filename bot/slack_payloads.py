@@ -83,6 +83,11 @@ def state_values(view: dict[str, Any], answers: dict[str, Any]) -> dict[str, Any
                     {"text": {"type": "plain_text", "text": str(answer)}, "value": answer},
                 )
             state = {"type": kind, "selected_option": option}
+        elif kind == "multi_users_select":
+            users = answer if answer is not None else element.get("initial_users", [])
+            state = {"type": kind, "selected_users": list(users or [])}
+        elif kind == "users_select":
+            state = {"type": kind, "selected_user": answer if answer is not None else element.get("initial_user")}
         elif kind == "file_input":
             state = {"type": kind, "files": list(answer or [])}
         elif kind == "checkboxes":

@@ -27,12 +27,14 @@ from slack_sdk.models.views import View
 from bot.blocks.fields import StepRef, clip, escape
 from bot.blocks.i18n import Locale, day, money, t
 from bot.blocks.request_messages import mentions
+from bot.blocks.rules import build_rules_section
 from bot.ids import ActionId
 from ledger.contaazul.oauth import ConnectionInfo
 from ledger.domain import RequestStatus, StepStatus
-from ledger.models import PaymentRequest
+from ledger.models import Delegation, PaymentRequest
+from ledger.rules import Rules
 
-MAX_LISTED = 20  # my requests; kept far under Slack's 100-block limit
+MAX_LISTED = 10  # my requests; with the rest, kept under Slack's 100-block limit
 PAGE_SIZE = 8  # requests waiting for me, each a section and its buttons
 MAX_FAILED = 5
 MAX_TOTALS = 8
@@ -49,6 +51,8 @@ class AdminPanel:
     by_category: list[tuple[str, int, Decimal]] = field(default_factory=list)
     by_cost_center: list[tuple[str, int, Decimal]] = field(default_factory=list)
     receivables: tuple[int, Decimal] = (0, Decimal("0.00"))
+    rules: Rules | None = None
+    delegations: list[Delegation] = field(default_factory=list)
 
 
 def page_value(page: int) -> str:
@@ -126,7 +130,7 @@ def _waiting(requests: list[PaymentRequest], page: int, locale: Locale) -> list[
     return blocks
 
 
-def _admin(panel: AdminPanel, locale: Locale) -> list[Block]:
+def _admin(panel: AdminPanel, locale: Locale, tz: ZoneInfo) -> list[Block]:
     if not panel.contaazul_configured:
         status = t(locale, "home.ca.not_configured")
     elif panel.connection is None:
@@ -177,6 +181,8 @@ def _admin(panel: AdminPanel, locale: Locale) -> list[Block]:
                 ]
             )
         )
+    if panel.rules is not None:
+        blocks += [DividerBlock(), *build_rules_section(panel.rules, panel.delegations, locale=locale, tz=tz)]
     return blocks
 
 
@@ -195,7 +201,7 @@ def build_home(
         ContextBlock(elements=[MarkdownTextObject(text=t(locale, "home.how_to", command=command))]),
     ]
     if admin is not None:
-        blocks += _admin(admin, locale)
+        blocks += _admin(admin, locale, tz)
     blocks += [DividerBlock(), SectionBlock(text=MarkdownTextObject(text=f"*{t(locale, 'home.waiting')}*"))]
     if waiting:
         blocks += _waiting(waiting, page, locale)

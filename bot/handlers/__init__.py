@@ -4,7 +4,17 @@ from __future__ import annotations
 
 from slack_bolt.async_app import AsyncApp
 
-from bot.handlers import approvals, contaazul, history, home, live_lists, payment_request, posting, receivables
+from bot.handlers import (
+    approvals,
+    contaazul,
+    history,
+    home,
+    live_lists,
+    payment_request,
+    posting,
+    receivables,
+    rules,
+)
 from bot.settings import Settings
 
 
@@ -17,3 +27,4 @@ def register_handlers(app: AsyncApp, settings: Settings) -> None:
     posting.register(app, settings)
     receivables.register(app, settings)
     history.register(app, settings)
+    rules.register(app, settings)

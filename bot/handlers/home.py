@@ -20,7 +20,7 @@ from bot.deps import Deps
 from bot.handlers.common import deps_of, is_finance_admin
 from bot.ids import ActionId
 from bot.settings import Settings
-from ledger import flows, outbox
+from ledger import flows, outbox, rules
 from ledger.domain import RequestStatus
 from ledger.models import PaymentRequest
 
@@ -73,6 +73,8 @@ async def admin_panel(deps: Deps, team_id: str, locale: Locale) -> AdminPanel:
         by_category=_totals(payables, lambda r: r.category),
         by_cost_center=_totals(payables, lambda r: r.cost_center or t(locale, "home.no_cost_center")),
         receivables=(len(receivables), sum((r.amount for r in receivables), Decimal("0.00"))),
+        rules=await deps.rules_for(team_id),
+        delegations=await rules.delegations(deps.session_factory, team_id=team_id, on_or_after=today),
     )
 
 

@@ -1,0 +1,400 @@
+"""Finance admins edit the approval rules from the App Home: rules, the default step, reminder times, absences.
+
+Every button and every modal checks the person is a finance admin; every save is a new version (who, when, what)
+validated by the ledger, and a save based on an outdated version is refused rather than overwriting someone else's.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import logging
+from typing import Any
+
+from slack_bolt.async_app import AsyncAck, AsyncApp
+from slack_bolt.context.async_context import AsyncBoltContext
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.blocks.i18n import Locale, t
+from bot.blocks.request_modal import field_errors
+from bot.blocks.rules import (
+    STEP_SLOTS,
+    build_default_modal,
+    build_delegation_modal,
+    build_rule_modal,
+    build_rules_history_modal,
+    build_times_modal,
+    parse_default_modal,
+    parse_delegation_modal,
+    parse_meta,
+    parse_rule_modal,
+    parse_times_modal,
+)
+from bot.deps import Deps
+from bot.handlers.common import deps_of, is_finance_admin
+from bot.handlers.home import publish_home
+from bot.ids import ActionId, CallbackId
+from bot.settings import Settings
+from ledger import flows, rules
+from ledger.errors import InvalidSubmission, PolicyError, StaleDecision
+
+log = logging.getLogger(__name__)
+
+
+def _team(body: dict[str, Any], context: AsyncBoltContext) -> str:
+    return context.team_id or (body.get("team") or {}).get("id") or ""
+
+
+async def _refuse_non_admin(client: AsyncWebClient, deps: Deps, user_id: str) -> bool:
+    """True (and the person told, in their DM) when they may not change the rules."""
+    if await is_finance_admin(client, deps, user_id):
+        return False
+    log.info("refused a rules change to non-admin %s", user_id)
+    locale = await deps.people.get(client, user_id)
+    await client.chat_postMessage(channel=user_id, text=t(locale, "rules.not_admin"))
+    return True
+
+
+async def _save(
+    client: AsyncWebClient,
+    deps: Deps,
+    *,
+    team_id: str,
+    user_id: str,
+    based_on: int | None,
+    policy: dict[str, Any],
+    summary: str,
+    times: tuple[int, int] | None = None,
+) -> None:
+    """Store a version (raising PolicyError or StaleDecision for the caller to show), audit it, refresh the tab."""
+    current = await deps.rules_for(team_id)
+    remind, escalate = times or (current.remind_after_hours, current.escalate_after_hours)
+    await rules.save_rules(
+        deps.session_factory,
+        clock=deps.clock,
+        team_id=team_id,
+        actor_id=user_id,
+        based_on=based_on,
+        policy=policy,
+        remind_after_hours=remind,
+        escalate_after_hours=escalate,
+        summary=summary,
+    )
+    await flows.audit(
+        deps.session_factory,
+        clock=deps.clock,
+        team_id=team_id,
+        actor_id=user_id,
+        action="rules_changed",
+        summary=summary,
+    )
+    log.info("approval rules of %s changed by %s: %s", team_id, user_id, summary)
+    await publish_home(client, deps, user_id=user_id, team_id=team_id)
+
+
+def _save_errors(exc: Exception, locale: Locale, *, field: str) -> dict[str, str]:
+    """A refused save, shown under the field it concerns."""
+    if isinstance(exc, StaleDecision):
+        return {field: t(locale, "rules.stale")}
+    message = str(exc)
+    if "min_amount must be less than max_amount" in message:
+        return {"max_amount": t(locale, "rules.invalid", error=message)}
+    target = exc.params.get("field", field) if isinstance(exc, PolicyError) else field
+    return {str(target): t(locale, "rules.invalid", error=message)}
+
+
+async def handle_rules_menu(
+    ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], client: AsyncWebClient, context: AsyncBoltContext
+) -> None:
+    """A rule's menu in the Home tab: edit (a modal), move up or down, delete (saved at once)."""
+    await ack()
+    deps, user_id, team_id = deps_of(context), body["user"]["id"], _team(body, context)
+    if await _refuse_non_admin(client, deps, user_id):
+        return
+    try:
+        chosen = json.loads((action.get("selected_option") or {}).get("value") or "{}")
+        op, index = str(chosen["op"]), int(chosen["i"])
+    except (ValueError, KeyError, TypeError):
+        log.warning("ignoring a rules menu choice with an unknown value")
+        return
+    current = await deps.rules_for(team_id)
+    source = current.source
+    rule_list: list[dict[str, Any]] = source.setdefault("rules", [])
+    if not 0 <= index < len(rule_list):
+        await publish_home(client, deps, user_id=user_id, team_id=team_id)  # the tab was outdated
+        return
+    locale = await deps.people.get(client, user_id)
+    name = str(rule_list[index].get("name", ""))
+    if op == "edit":
+        view = build_rule_modal(rule_list[index], index=index, version_id=current.version_id, locale=locale)
+        await client.views_open(trigger_id=body["trigger_id"], view=view)
+        return
+    if op == "delete":
+        rule_list.pop(index)
+        summary = t(locale, "rules.summary.deleted", name=name)
+    elif op in ("up", "down"):
+        target = index - 1 if op == "up" else index + 1
+        if not 0 <= target < len(rule_list):
+            return
+        rule_list[index], rule_list[target] = rule_list[target], rule_list[index]
+        summary = t(locale, "rules.summary.moved", name=name, position=target + 1)
+    else:
+        return
+    try:
+        await _save(
+            client, deps, team_id=team_id, user_id=user_id, based_on=current.version_id, policy=source, summary=summary
+        )
+    except (PolicyError, StaleDecision) as exc:
+        text = (
+            t(locale, "rules.stale") if isinstance(exc, StaleDecision) else t(locale, "rules.invalid", error=str(exc))
+        )
+        await client.chat_postMessage(channel=user_id, text=text)
+
+
+async def handle_rules_add(
+    ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient, context: AsyncBoltContext
+) -> None:
+    await ack()
+    deps, user_id = deps_of(context), body["user"]["id"]
+    if await _refuse_non_admin(client, deps, user_id):
+        return
+    current = await deps.rules_for(_team(body, context))
+    locale = await deps.people.get(client, user_id)
+    view = build_rule_modal(None, index=None, version_id=current.version_id, locale=locale)
+    await client.views_open(trigger_id=body["trigger_id"], view=view)
+
+
+async def handle_rule_submission(
+    ack: AsyncAck, body: dict[str, Any], view: dict[str, Any], client: AsyncWebClient, context: AsyncBoltContext
+) -> None:
+    deps, user_id, team_id = deps_of(context), body["user"]["id"], _team(body, context)
+    locale = await deps.people.get(client, user_id)
+    if not await is_finance_admin(client, deps, user_id):
+        await ack(response_action="errors", errors={"name": t(locale, "rules.not_admin")})
+        return
+    try:
+        rule = parse_rule_modal(view["state"]["values"])
+    except InvalidSubmission as exc:
+        await ack(response_action="errors", errors=field_errors(exc.errors, locale))
+        return
+    meta = parse_meta(view)
+    current = await deps.rules_for(team_id)
+    source = current.source
+    rule_list: list[dict[str, Any]] = source.setdefault("rules", [])
+    index = meta.get("i")
+    if isinstance(index, int) and 0 <= index < len(rule_list):
+        extra_steps = rule_list[index].get("steps", [])[STEP_SLOTS:]  # steps the editor does not show stay
+        rule["steps"] = rule["steps"] + copy.deepcopy(extra_steps)
+        rule_list[index] = rule
+        summary = t(locale, "rules.summary.edited", name=rule["name"])
+    else:
+        rule_list.append(rule)
+        summary = t(locale, "rules.summary.added", name=rule["name"])
+    try:
+        await _save(
+            client, deps, team_id=team_id, user_id=user_id, based_on=meta.get("v"), policy=source, summary=summary
+        )
+    except (PolicyError, StaleDecision) as exc:
+        await ack(response_action="errors", errors=_save_errors(exc, locale, field="name"))
+        return
+    await ack()
+
+
+async def handle_default_open(
+    ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient, context: AsyncBoltContext
+) -> None:
+    await ack()
+    deps, user_id = deps_of(context), body["user"]["id"]
+    if await _refuse_non_admin(client, deps, user_id):
+        return
+    current = await deps.rules_for(_team(body, context))
+    locale = await deps.people.get(client, user_id)
+    view = build_default_modal(current.source, version_id=current.version_id, locale=locale)
+    await client.views_open(trigger_id=body["trigger_id"], view=view)
+
+
+async def handle_default_submission(
+    ack: AsyncAck, body: dict[str, Any], view: dict[str, Any], client: AsyncWebClient, context: AsyncBoltContext
+) -> None:
+    deps, user_id, team_id = deps_of(context), body["user"]["id"], _team(body, context)
+    locale = await deps.people.get(client, user_id)
+    if not await is_finance_admin(client, deps, user_id):
+        await ack(response_action="errors", errors={"step0_name": t(locale, "rules.not_admin")})
+        return
+    try:
+        steps, fallback = parse_default_modal(view["state"]["values"])
+    except InvalidSubmission as exc:
+        await ack(response_action="errors", errors=field_errors(exc.errors, locale))
+        return
+    current = await deps.rules_for(team_id)
+    source = current.source
+    source["default"] = {"steps": steps}
+    groups = [r for r in source.get("fallback", []) if str(r).startswith("S")]  # groups set in the file stay
+    source["fallback"] = fallback + groups
+    summary = t(locale, "rules.summary.default")
+    try:
+        await _save(
+            client,
+            deps,
+            team_id=team_id,
+            user_id=user_id,
+            based_on=parse_meta(view).get("v"),
+            policy=source,
+            summary=summary,
+        )
+    except (PolicyError, StaleDecision) as exc:
+        await ack(response_action="errors", errors=_save_errors(exc, locale, field="step0_name"))
+        return
+    await ack()
+
+
+async def handle_times_open(
+    ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient, context: AsyncBoltContext
+) -> None:
+    await ack()
+    deps, user_id = deps_of(context), body["user"]["id"]
+    if await _refuse_non_admin(client, deps, user_id):
+        return
+    current = await deps.rules_for(_team(body, context))
+    locale = await deps.people.get(client, user_id)
+    await client.views_open(trigger_id=body["trigger_id"], view=build_times_modal(current, locale=locale))
+
+
+async def handle_times_submission(
+    ack: AsyncAck, body: dict[str, Any], view: dict[str, Any], client: AsyncWebClient, context: AsyncBoltContext
+) -> None:
+    deps, user_id, team_id = deps_of(context), body["user"]["id"], _team(body, context)
+    locale = await deps.people.get(client, user_id)
+    if not await is_finance_admin(client, deps, user_id):
+        await ack(response_action="errors", errors={"remind": t(locale, "rules.not_admin")})
+        return
+    try:
+        remind, escalate = parse_times_modal(view["state"]["values"])
+        rules.check_times(remind, escalate)
+    except InvalidSubmission as exc:
+        await ack(response_action="errors", errors=field_errors(exc.errors, locale))
+        return
+    except PolicyError as exc:
+        field = "remind" if exc.params.get("field") == "remind_after_hours" else "escalate"
+        await ack(response_action="errors", errors={field: t(locale, "rules.invalid", error=str(exc))})
+        return
+    current = await deps.rules_for(team_id)
+    summary = t(locale, "rules.summary.times", remind=remind, escalate=escalate)
+    try:
+        await _save(
+            client,
+            deps,
+            team_id=team_id,
+            user_id=user_id,
+            based_on=parse_meta(view).get("v"),
+            policy=current.source,
+            summary=summary,
+            times=(remind, escalate),
+        )
+    except (PolicyError, StaleDecision) as exc:
+        await ack(response_action="errors", errors=_save_errors(exc, locale, field="remind"))
+        return
+    await ack()
+
+
+async def handle_delegate_open(
+    ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient, context: AsyncBoltContext
+) -> None:
+    await ack()
+    deps, user_id = deps_of(context), body["user"]["id"]
+    if await _refuse_non_admin(client, deps, user_id):
+        return
+    locale = await deps.people.get(client, user_id)
+    view = build_delegation_modal(locale=locale, today=deps.clock.today())
+    await client.views_open(trigger_id=body["trigger_id"], view=view)
+
+
+async def handle_delegation_submission(
+    ack: AsyncAck, body: dict[str, Any], view: dict[str, Any], client: AsyncWebClient, context: AsyncBoltContext
+) -> None:
+    deps, user_id, team_id = deps_of(context), body["user"]["id"], _team(body, context)
+    locale = await deps.people.get(client, user_id)
+    if not await is_finance_admin(client, deps, user_id):
+        await ack(response_action="errors", errors={"approver": t(locale, "rules.not_admin")})
+        return
+    try:
+        approver, delegate, starts_on, ends_on = parse_delegation_modal(view["state"]["values"])
+        await rules.add_delegation(
+            deps.session_factory,
+            clock=deps.clock,
+            team_id=team_id,
+            actor_id=user_id,
+            approver_id=approver,
+            delegate_id=delegate,
+            starts_on=starts_on,
+            ends_on=ends_on,
+        )
+    except InvalidSubmission as exc:
+        await ack(response_action="errors", errors=field_errors(exc.errors, locale))
+        return
+    except PolicyError as exc:
+        field = str(exc.params.get("field") or "ends_on")
+        await ack(response_action="errors", errors={field: t(locale, "rules.invalid", error=str(exc))})
+        return
+    await ack()
+    await flows.audit(
+        deps.session_factory,
+        clock=deps.clock,
+        team_id=team_id,
+        actor_id=user_id,
+        action="delegation_added",
+        approver=approver,
+        delegate=delegate,
+        starts_on=starts_on.isoformat(),
+        ends_on=ends_on.isoformat(),
+    )
+    await publish_home(client, deps, user_id=user_id, team_id=team_id)
+
+
+async def handle_undelegate(
+    ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], client: AsyncWebClient, context: AsyncBoltContext
+) -> None:
+    await ack()
+    deps, user_id, team_id = deps_of(context), body["user"]["id"], _team(body, context)
+    if await _refuse_non_admin(client, deps, user_id):
+        return
+    value = (action.get("selected_option") or {}).get("value") or ""
+    if value.isdigit() and await rules.cancel_delegation(
+        deps.session_factory, clock=deps.clock, team_id=team_id, delegation_id=int(value)
+    ):
+        await flows.audit(
+            deps.session_factory,
+            clock=deps.clock,
+            team_id=team_id,
+            actor_id=user_id,
+            action="delegation_cancelled",
+            id=int(value),
+        )
+    await publish_home(client, deps, user_id=user_id, team_id=team_id)
+
+
+async def handle_rules_history(
+    ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient, context: AsyncBoltContext
+) -> None:
+    await ack()
+    deps, user_id = deps_of(context), body["user"]["id"]
+    if await _refuse_non_admin(client, deps, user_id):
+        return
+    versions = await rules.rules_history(deps.session_factory, team_id=_team(body, context))
+    locale = await deps.people.get(client, user_id)
+    view = build_rules_history_modal(versions, locale=locale, tz=deps.settings.timezone)
+    await client.views_open(trigger_id=body["trigger_id"], view=view)
+
+
+def register(app: AsyncApp, settings: Settings) -> None:
+    app.action(ActionId.RULES_MENU.value)(handle_rules_menu)
+    app.action(ActionId.RULES_ADD.value)(handle_rules_add)
+    app.view(CallbackId.RULE_MODAL.value)(handle_rule_submission)
+    app.action(ActionId.RULES_DEFAULT.value)(handle_default_open)
+    app.view(CallbackId.DEFAULT_MODAL.value)(handle_default_submission)
+    app.action(ActionId.RULES_TIMES.value)(handle_times_open)
+    app.view(CallbackId.TIMES_MODAL.value)(handle_times_submission)
+    app.action(ActionId.RULES_DELEGATE.value)(handle_delegate_open)
+    app.view(CallbackId.DELEGATION_MODAL.value)(handle_delegation_submission)
+    app.action(ActionId.RULES_UNDELEGATE.value)(handle_undelegate)
+    app.action(ActionId.RULES_HISTORY.value)(handle_rules_history)

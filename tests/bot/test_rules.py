@@ -1,0 +1,215 @@
+"""Approval rules edited in Slack by finance admins, through the real app: the Home tab, its menus and modals."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+from typing import Any
+from urllib.parse import urlencode
+
+import pytest
+
+from bot.scheduler import send_reminders
+from ledger import flows, rules
+from tests import slack_payloads as payloads
+from tests.bot.test_home import buttons, home_of, open_home, shown
+from tests.harness import CFO, DIRECTOR_EN, DIRECTOR_PT, MANAGER, OUTSIDER, Aprova, running_aprova
+
+pytestmark = pytest.mark.anyio
+
+
+async def act(aprova: Aprova, user_id: str, action: dict[str, Any], view: dict[str, Any]) -> None:
+    """A click in the Home tab: a button, or a choice in an overflow menu."""
+    payload = {
+        "type": "block_actions",
+        "team": {"id": payloads.TEAM_ID, "domain": "padaria"},
+        "user": {"id": user_id, "username": user_id.lower(), "team_id": payloads.TEAM_ID},
+        "api_app_id": "A0001",
+        "token": "legacy-verification-token",
+        "container": {"type": "view", "view_id": view["id"]},
+        "trigger_id": aprova.slack.new_trigger_id(),
+        "view": view,
+        "actions": [action | {"block_id": "b", "action_ts": "1.1"}],
+        "is_enterprise_install": False,
+    }
+    response = await aprova.send_form(urlencode({"payload": json.dumps(payload)}))
+    assert response.status_code == 200
+    await aprova.settle()
+
+
+async def press(aprova: Aprova, user_id: str, action_id: str, view: dict[str, Any] | None = None) -> None:
+    view = view or home_of(aprova, user_id)
+    button = next(b for b in buttons(view) if b["action_id"] == action_id)
+    await act(aprova, user_id, {"type": "button", "action_id": action_id, "value": button.get("value")}, view)
+
+
+def menu_of(view: dict[str, Any], rule_name: str) -> list[dict[str, Any]]:
+    for block in view["blocks"]:
+        accessory = block.get("accessory") or {}
+        if accessory.get("action_id") == "rules-menu" and rule_name in block["text"]["text"]:
+            return list(accessory["options"])
+    raise AssertionError(f"no menu for rule {rule_name}")
+
+
+async def choose(aprova: Aprova, user_id: str, rule_name: str, op: str) -> None:
+    view = home_of(aprova, user_id)
+    [option] = [o for o in menu_of(view, rule_name) if json.loads(o["value"])["op"] == op]
+    await act(aprova, user_id, {"type": "overflow", "action_id": "rules-menu", "selected_option": option}, view)
+
+
+MARKETING = {
+    "name": "Marketing",
+    "categories": "Marketing e Publicidade",
+    "step0_name": "Marketing",
+    "step0_users": [DIRECTOR_PT],
+}
+
+
+async def test_an_admin_adds_moves_and_deletes_rules_and_requests_follow(session_factory, clock):
+    async with running_aprova(session_factory, clock) as aprova:
+        home = await open_home(aprova, CFO)
+        text = shown(home)
+        assert "*Regras de aprovação*\\nDo arquivo de política" in text
+        assert (
+            "*1. Alto valor* — a partir de R$ 10.000,00\\nGestor: <@U0MGR> → Diretoria: <!subteam^S0DIRETORIA>" in text
+        )
+
+        await press(aprova, CFO, "rules-add")
+        modal = aprova.latest_view("rules-rule")
+        # Field by field checks first: a step with nobody, a range the wrong way round.
+        refused = await aprova.submit(
+            modal, user_id=CFO, **(MARKETING | {"step0_users": [], "min_amount": "10.000,00", "max_amount": "5000"})
+        )
+        assert set(refused.json()["errors"]) == {"step0_users"}
+        refused = await aprova.submit(
+            modal, user_id=CFO, **(MARKETING | {"min_amount": "10.000,00", "max_amount": "5000"})
+        )
+        assert "min_amount must be less than max_amount" in refused.json()["errors"]["max_amount"]
+        assert await rules.rules_history(session_factory, team_id=payloads.TEAM_ID) == []
+
+        assert (await aprova.submit(modal, user_id=CFO, **MARKETING)).text == ""
+        await aprova.settle()
+        text = shown(home_of(aprova, CFO))
+        assert "Alteradas por <@U0CFO>" in text and "*2. Marketing* — categorias: Marketing e Publicidade" in text
+
+        # A Marketing request now goes to Diretor PT; others as before.
+        await aprova.file_request(category="Marketing e Publicidade", invoice_number="NF 1")
+        await aprova.file_request(invoice_number="NF 2")
+        assert [
+            r.steps[0].approvers for r in [await flows.get_request(session_factory, request_id=i) for i in (1, 2)]
+        ] == [
+            [DIRECTOR_PT],
+            [MANAGER],
+        ]
+
+        await choose(aprova, CFO, "Marketing", "up")
+        assert "*1. Marketing*" in shown(home_of(aprova, CFO))
+        await choose(aprova, CFO, "Alto valor", "delete")
+        text = shown(home_of(aprova, CFO))
+        assert "Alto valor" not in text and "*1. Marketing*" in text
+
+        await press(aprova, CFO, "rules-history")
+        [history_view] = [
+            v for v in aprova.slack.views.values() if v.get("title", {}).get("text") == "Histórico das regras"
+        ]
+        history = json.dumps(history_view["blocks"], ensure_ascii=False)
+        for summary in (
+            "Regra “Alto valor” excluída",
+            "Regra “Marketing” movida para a posição 1",
+            "Regra “Marketing” criada",
+        ):
+            assert summary in history
+        versions = await rules.rules_history(session_factory, team_id=payloads.TEAM_ID)
+        assert [v.changed_by for v in versions] == [CFO, CFO, CFO]
+
+
+async def test_two_admins_editing_at_once_never_overwrite_each_other(session_factory, clock):
+    async with running_aprova(session_factory, clock) as aprova:
+        await open_home(aprova, CFO)
+        await press(aprova, CFO, "rules-add")
+        first = aprova.latest_view("rules-rule")
+        await press(aprova, CFO, "rules-add")
+        second = [v for v in aprova.slack.views.values() if v.get("callback_id") == "rules-rule"][-1]
+        assert (await aprova.submit(first, user_id=CFO, **MARKETING)).text == ""
+        late = await aprova.submit(second, user_id=CFO, **(MARKETING | {"name": "Outra"}))
+        assert "Outra pessoa alterou as regras" in late.json()["errors"]["name"]
+        assert len(await rules.rules_history(session_factory, team_id=payloads.TEAM_ID)) == 1
+
+
+async def test_default_step_fallback_and_reminder_times(session_factory, clock):
+    async with running_aprova(session_factory, clock) as aprova:
+        await open_home(aprova, CFO)
+        await press(aprova, CFO, "rules-edit-default")
+        modal = aprova.latest_view("rules-default")
+        saved = await aprova.submit(
+            modal, user_id=CFO, step0_name="Controladoria", step0_users=[DIRECTOR_EN], fallback_users=[CFO]
+        )
+        assert saved.text == ""
+        await aprova.settle()
+        await press(aprova, CFO, "rules-edit-times")
+        times = aprova.latest_view("rules-times")
+        refused = await aprova.submit(times, user_id=CFO, remind="5", escalate="3")
+        assert "escalate_after_hours must be more than remind_after_hours" in refused.json()["errors"]["escalate"]
+        assert (await aprova.submit(times, user_id=CFO, remind="2", escalate="6")).text == ""
+        await aprova.settle()
+        assert "⏰ Lembrete após 2 h · escalada após 6 h" in shown(home_of(aprova, CFO))
+
+        await aprova.file_request()
+        request = await flows.get_request(session_factory, request_id=1)
+        assert (request.steps[0].name, request.steps[0].approvers) == ("Controladoria", [DIRECTOR_EN])
+        clock.advance(timedelta(hours=2, minutes=1))  # the new times apply to the jobs
+        assert await send_reminders(aprova.deps, aprova.poster.client) == 1  # type: ignore[union-attr]
+
+
+async def test_an_absence_hands_approvals_to_the_delegate_until_cancelled(session_factory, clock):
+    async with running_aprova(session_factory, clock) as aprova:
+        await open_home(aprova, CFO)
+        await press(aprova, CFO, "rules-delegate")
+        modal = aprova.latest_view("rules-delegation")
+        refused = await aprova.submit(modal, user_id=CFO, approver=MANAGER, delegate=MANAGER, ends_on="2026-11-30")
+        assert "cannot delegate to themselves" in refused.json()["errors"]["delegate"]
+        refused = await aprova.submit(modal, user_id=CFO, approver=MANAGER, delegate=DIRECTOR_EN, ends_on="2026-11-20")
+        assert "ends before it starts" in refused.json()["errors"]["ends_on"]
+        saved = await aprova.submit(modal, user_id=CFO, approver=MANAGER, delegate=DIRECTOR_EN, ends_on="2026-11-30")
+        assert saved.text == ""
+        await aprova.settle()
+        assert "🏖️ <@U0MGR> ausente de 25/11/2026 a 30/11/2026: decide <@U0DIR1>" in shown(home_of(aprova, CFO))
+
+        await aprova.file_request(invoice_number="NF 10")
+        assert (await flows.get_request(session_factory, request_id=1)).steps[0].approvers == [DIRECTOR_EN]
+        assert aprova.approval_messages(DIRECTOR_EN) and not aprova.approval_messages(MANAGER)
+
+        view = home_of(aprova, CFO)
+        undelegate = next(
+            b["elements"][-1]
+            for b in view["blocks"]
+            if b["type"] == "actions" and b["elements"][-1]["type"] == "overflow"
+        )
+        option = undelegate["options"][0]
+        await act(aprova, CFO, {"type": "overflow", "action_id": "rules-undelegate", "selected_option": option}, view)
+        await aprova.file_request(invoice_number="NF 11")
+        assert (await flows.get_request(session_factory, request_id=2)).steps[0].approvers == [MANAGER]
+
+
+async def test_only_finance_admins_change_rules(session_factory, clock):
+    async with running_aprova(session_factory, clock) as aprova:
+        admin_home = await open_home(aprova, CFO)
+        for action_id in ("rules-add", "rules-edit-default", "rules-edit-times", "rules-delegate", "rules-history"):
+            await press(aprova, OUTSIDER, action_id, view=admin_home)
+            assert aprova.slack.messages(aprova.slack.dm_channel(OUTSIDER))[-1]["text"] == (
+                "Só os administradores do financeiro podem mudar as regras de aprovação."
+            )
+        [option] = [o for o in menu_of(admin_home, "Alto valor") if json.loads(o["value"])["op"] == "delete"]
+        await act(
+            aprova, OUTSIDER, {"type": "overflow", "action_id": "rules-menu", "selected_option": option}, admin_home
+        )
+        # A modal opened by an admin, submitted by someone else (a replayed payload): refused too.
+        await press(aprova, CFO, "rules-add")
+        modal = aprova.latest_view("rules-rule")
+        refused = await aprova.submit(modal, user_id=OUTSIDER, **MARKETING)
+        assert (
+            refused.json()["errors"]["name"]
+            == "Só os administradores do financeiro podem mudar as regras de aprovação."
+        )
+        assert await rules.rules_history(session_factory, team_id=payloads.TEAM_ID) == []
+        assert "Alto valor" in shown(await open_home(aprova, CFO))
