@@ -12,15 +12,20 @@ from slack_bolt.response import BoltResponse
 log = logging.getLogger(__name__)
 
 
-async def handle_unexpected_error(error: Exception, body: dict[str, Any]) -> BoltResponse:
+async def handle_unexpected_error(
+    error: Exception, body: dict[str, Any], response: BoltResponse | None = None
+) -> BoltResponse | None:
     error_id = uuid.uuid4().hex[:8]
+    user = body.get("user")
     log.exception(
         "unexpected error %s handling %s from %s",
         error_id,
         body.get("type") or body.get("command"),
-        (body.get("user") or {}).get("id") or body.get("user_id"),
+        (user.get("id") if isinstance(user, dict) else None) or body.get("user_id"),
         exc_info=error,
     )
+    if response is None:  # the listener failed before answering: Bolt answers for it
+        return None
     # 200 so Slack shows nothing generic; the person already got what the listener managed to say.
     return BoltResponse(status=200, body="")
 

@@ -51,8 +51,14 @@ def create_web_app(deps: Deps, bolt_app: AsyncApp, *, slack_events: bool = True)
     web_app[BOLT_KEY] = bolt_app
 
     async def handle_slack_events(request: web.Request) -> web.StreamResponse:
-        bolt_request = await to_bolt_request(request)
-        return await to_aiohttp_response(await bolt_app.async_dispatch(bolt_request))
+        try:
+            bolt_request = await to_bolt_request(request)
+            bolt_response = await bolt_app.async_dispatch(bolt_request)
+        except (ValueError, KeyError, TypeError, AttributeError) as exc:
+            # A body Bolt cannot read (not JSON, not a Slack payload): nothing was run or stored.
+            log.warning("unreadable request to /slack/events refused: %s", type(exc).__name__)
+            return web.json_response({"error": "invalid request"}, status=400)
+        return await to_aiohttp_response(bolt_response)
 
     if slack_events:
         web_app.router.add_post("/slack/events", handle_slack_events)

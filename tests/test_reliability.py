@@ -1,0 +1,353 @@
+"""The reliability suite: Aprova under replays, malformed and oversized input, outages, a busy database, and people
+trying what they may not. Each case checks that nothing was lost or done twice and that the person was told.
+
+(Signatures, concurrent clicks, killed workers, refused refreshes and the posting faults have their own files:
+``bot/test_slack_edges.py``, ``bot/test_flows_end_to_end.py``, ``bot/test_posting.py``, ``contaazul/test_tokens.py``.)
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import sqlite3
+from datetime import timedelta
+from typing import Any
+from urllib.parse import urlencode
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from sqlalchemy import func, select
+
+from bot.blocks.fields import StepRef
+from bot.blocks.request_modal import parse_request_modal
+from ledger import crm, flows
+from ledger.crm import Ignored, PipedriveDeal, WebhookRefused
+from ledger.domain import RequestStatus
+from ledger.errors import InvalidSubmission
+from ledger.models import AuditEvent, ContaAzulConnection, PaymentRequest, Posting
+from ledger.outbox import PostingStatus
+from ledger.receivables import HubSpotFields, PipedriveFields, WonDeal
+from tests import slack_payloads as payloads
+from tests.harness import CFO, MANAGER, OUTSIDER, REQUESTER, VALID_ANSWERS, Aprova, running_aprova
+
+pytestmark = pytest.mark.anyio
+
+JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=True) | st.text(max_size=40),
+    lambda children: st.lists(children, max_size=5) | st.dictionaries(st.text(max_size=12), children, max_size=5),
+    max_leaves=30,
+)
+
+
+async def stored(aprova: Aprova) -> int:
+    async with aprova.deps.session_factory() as session:
+        return int(await session.scalar(select(func.count()).select_from(PaymentRequest)) or 0)
+
+
+# --------------------------------------------------------------------------------------------------- replays
+
+
+async def test_a_replayed_click_decides_once(session_factory, clock):
+    async with running_aprova(session_factory, clock) as aprova:
+        await aprova.file_request()
+        message = aprova.approval_messages(MANAGER)[-1]
+        body = payloads.block_actions(message, action_id="payment-approve", user_id=MANAGER, trigger_id="1.2.3")
+        signed = payloads.sign(body)  # the very same signed request, sent again inside the 5-minute window
+        answers = await asyncio.gather(*(aprova.send_form(body, headers=signed) for _ in range(5)))
+        await aprova.settle()
+        assert [a.status_code for a in answers] == [200] * 5
+        request = await flows.get_request(session_factory, request_id=1)
+        assert request.status == RequestStatus.APPROVED and request.version == 2
+        decisions = [e for e in await flows.audit_trail(session_factory, request_id=1) if e.action == "approved"]
+        assert len(decisions) == 1
+
+
+# --------------------------------------------------------------------------------------------------- bad input
+
+
+MALFORMED = [
+    ("application/x-www-form-urlencoded", "payload=not-json"),
+    ("application/x-www-form-urlencoded", "payload=" + json.dumps({"type": "block_actions"})),
+    ("application/x-www-form-urlencoded", "payload=" + json.dumps({"type": "view_submission", "view": {}})),
+    (
+        "application/x-www-form-urlencoded",
+        "payload=" + json.dumps({"type": "block_actions", "actions": [{}], "user": {}}),
+    ),
+    ("application/x-www-form-urlencoded", "command=%2Fpagamento"),
+    ("application/x-www-form-urlencoded", "payload=" + json.dumps([1, 2, 3])),
+    ("application/json", json.dumps({"type": "event_callback", "event": "nope"})),
+    ("application/json", "{" * 5000),
+    (
+        "application/x-www-form-urlencoded",
+        "payload="
+        + json.dumps(
+            {
+                "type": "view_submission",
+                "user": {"id": REQUESTER},
+                "view": {
+                    "callback_id": "payment-request",
+                    "id": "V1",
+                    "state": {"values": {"amount": {"value": {"value": "1" * 5000}}}},
+                },
+            }
+        ),
+    ),
+]
+
+
+@pytest.mark.parametrize(("content_type", "body"), MALFORMED)
+async def test_malformed_slack_payloads_never_fail_the_server_nor_store_anything(
+    session_factory, clock, content_type, body
+):
+    async with running_aprova(session_factory, clock) as aprova:
+        response = await aprova.send(body, content_type=content_type)
+        await aprova.settle()
+        assert response.status_code < 500, response.text
+        assert await stored(aprova) == 0
+
+
+async def test_an_oversized_body_is_refused_before_anyone_reads_it(session_factory, clock):
+    async with running_aprova(session_factory, clock) as aprova:
+        body = "payload=" + "x" * (3 * 1024 * 1024)
+        response = await aprova.send(body, content_type="application/x-www-form-urlencoded")
+        assert response.status_code == 413 and await stored(aprova) == 0
+
+
+def form_values() -> st.SearchStrategy[dict[str, Any]]:
+    """``state.values`` as a hostile client could shape it: the modal's block ids with anything inside."""
+    blocks = st.sampled_from(
+        [
+            "description",
+            "vendor_name",
+            "vendor_document",
+            "amount",
+            "competence_date",
+            "due_date",
+            "category",
+            "cost_center",
+            "payment_method",
+            "payment_code",
+            "invoice_number",
+            "notes",
+            "attachments",
+            "other",
+        ]
+    )
+    element = st.dictionaries(
+        st.sampled_from(["value", "selected_date", "selected_option", "files", "type"]),
+        JSON | st.fixed_dictionaries({"value": st.text(max_size=60)}),
+        max_size=3,
+    )
+    return st.dictionaries(blocks, st.dictionaries(st.text(max_size=8), element | JSON, max_size=2), max_size=14)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(values=form_values())
+def test_fuzzed_modal_state_is_a_draft_or_field_errors(values):
+    from datetime import date
+
+    try:
+        draft = parse_request_modal(values, today=date(2026, 11, 25))
+    except InvalidSubmission as exc:
+        assert exc.errors and all(isinstance(code, str) for code in exc.errors.values())
+    else:
+        assert draft.amount > 0 and draft.due_date >= date(2026, 11, 25)
+
+
+@settings(max_examples=300, deadline=None)
+@given(value=st.text(max_size=80) | JSON.map(json.dumps))
+def test_fuzzed_button_values_decode_or_are_refused(value):
+    try:
+        ref = StepRef.decode(value)
+    except ValueError:
+        return
+    assert isinstance(ref.request_id, int)
+
+
+@settings(max_examples=300, deadline=None)
+@given(data=JSON)
+def test_fuzzed_crm_payloads_become_a_deal_or_a_clear_answer(data):
+    for parse in (
+        lambda d: crm.parse_generic(d),
+        lambda d: crm.parse_pipedrive(d, PipedriveFields(document_field="doc")),
+        lambda d: crm.parse_hubspot(d, HubSpotFields()),
+    ):
+        try:
+            outcome = parse(data)
+        except WebhookRefused as exc:
+            assert 400 <= exc.status < 600 and str(exc)
+        else:
+            assert isinstance(outcome, WonDeal | Ignored | PipedriveDeal)
+
+
+# --------------------------------------------------------------------------------------------------- outages
+
+
+async def test_conta_azul_down_for_minutes_then_back_posts_everything_once(session_factory, clock):
+    async with running_aprova(session_factory, clock, contaazul=True, auto_consent=True) as aprova:
+        sandbox = aprova.sandbox
+        assert sandbox is not None
+        await aprova.connect_contaazul()
+        sandbox.fail_next(10_000, 503, path_prefix="/v1/")  # Conta Azul answers nothing useful
+        await aprova.file_request()
+        await aprova.click(aprova.approval_messages(MANAGER)[-1], "payment-approve", user_id=MANAGER)
+        await aprova.settle()
+        started = clock.now()
+        while clock.now() - started < timedelta(minutes=8):
+            await aprova.post()
+            # Approvals go on being accepted meanwhile.
+            if clock.now() - started > timedelta(minutes=3) and await stored(aprova) == 1:
+                await aprova.file_request(amount="R$ 77,00", invoice_number="NF 77")
+                await aprova.click(aprova.approval_messages(MANAGER)[-1], "payment-approve", user_id=MANAGER)
+                await aprova.settle()
+            async with session_factory() as session:
+                due = await session.scalar(
+                    select(func.min(Posting.next_attempt_at)).where(Posting.status == PostingStatus.PENDING.value)
+                )
+            clock.set(max(clock.now() + timedelta(seconds=5), due or clock.now()))
+        async with session_factory() as session:
+            statuses = list(await session.scalars(select(PaymentRequest.status).order_by(PaymentRequest.id)))
+        assert statuses == [RequestStatus.POSTING, RequestStatus.POSTING] and sandbox.state.events == {}
+        assert not [m for m in aprova.slack.messages() if "Não consegui lançar" in m["text"]]  # nobody bothered yet
+
+        sandbox.clear_faults()  # back
+        for _ in range(10):
+            async with session_factory() as session:
+                due = await session.scalar(
+                    select(func.min(Posting.next_attempt_at)).where(Posting.status == PostingStatus.PENDING.value)
+                )
+            if due is None:
+                break
+            clock.set(max(clock.now(), due))
+            await aprova.post()
+        async with session_factory() as session:
+            statuses = list(await session.scalars(select(PaymentRequest.status).order_by(PaymentRequest.id)))
+        assert statuses == [RequestStatus.POSTED, RequestStatus.POSTED]
+        assert sorted(e.referencia_externa for e in sandbox.state.events.values()) == [
+            "PAG-2026-000001",
+            "PAG-2026-000002",
+        ]
+
+
+async def test_a_busy_sqlite_database_delays_but_never_loses_or_doubles_a_request(session_factory, clock, database_url):
+    if not database_url.startswith("sqlite"):
+        pytest.skip("SQLite's single-writer lock")
+    async with running_aprova(session_factory, clock) as aprova:
+        view = await aprova.open_modal()
+        body = payloads.view_submission(view, user_id=REQUESTER, answers=VALID_ANSWERS)
+        # Someone else holds the write lock for 4 s: longer than Slack waits (3 s), shorter than our busy timeout.
+        holder = sqlite3.connect(database_url.removeprefix("sqlite:///"), timeout=1)
+        holder.execute("BEGIN IMMEDIATE")
+        loop = asyncio.get_running_loop()
+        release = loop.call_later(4, holder.rollback)
+        try:
+            first = await aprova.send_form(body)
+        finally:
+            await asyncio.sleep(4.2)
+            release.cancel()
+            holder.close()
+        await aprova.settle()
+        # Slack got no answer in time (it keeps the form open and shows an error); the listener went on and stored
+        # the request once the lock was free. Submitting again finds it: one request, one tracking message.
+        assert first.status_code in (200, 404)
+        again = await aprova.send_form(payloads.view_submission(view, user_id=REQUESTER, answers=VALID_ANSWERS))
+        await aprova.settle()
+        assert again.status_code == 200
+        assert await stored(aprova) == 1 and len(aprova.tracking_messages()) == 1
+
+
+# --------------------------------------------------------------------------------------------------- permissions
+
+
+async def admin_state(aprova: Aprova) -> tuple[int, int, list[str]]:
+    async with aprova.deps.session_factory() as session:
+        connections = int(await session.scalar(select(func.count()).select_from(ContaAzulConnection)) or 0)
+        events = int(await session.scalar(select(func.count()).select_from(AuditEvent)) or 0)
+        statuses = list(await session.scalars(select(PaymentRequest.status).order_by(PaymentRequest.id)))
+    return connections, events, statuses
+
+
+async def test_every_admin_only_action_is_refused_to_a_non_admin(session_factory, clock):
+    async with running_aprova(session_factory, clock, contaazul=True, auto_consent=True) as aprova:
+        await aprova.file_request()
+        await aprova.click(aprova.approval_messages(MANAGER)[-1], "payment-approve", user_id=MANAGER)
+        await aprova.settle()
+        [failed] = await aprova.post()  # not connected yet: a failed posting with its Retry
+        assert failed.outcome == "failed"
+        notice = [
+            m
+            for m in aprova.slack.messages(aprova.slack.dm_channel(CFO))
+            if "posting-retry" in json.dumps(m.get("blocks"))
+        ][-1]
+        await aprova.connect_contaazul()
+        before = await admin_state(aprova)
+
+        async def command(name: str, text: str) -> None:
+            trigger = aprova.slack.new_trigger_id()
+            await aprova.send_form(payloads.slash_command(name, user_id=OUTSIDER, trigger_id=trigger, text=text))
+            await aprova.settle()
+
+        for text in ("connect", "status", "account", "disconnect", "receivable"):
+            await command("/contaazul", text)
+        await command("/pagamento", "export 2026-11")
+        await aprova.click(notice, "posting-retry", user_id=OUTSIDER)
+        await aprova.settle()
+        for action_id in ("rules-add", "rules-edit-default", "rules-edit-times", "rules-delegate", "rules-history"):
+            payload = {
+                "type": "block_actions",
+                "team": {"id": payloads.TEAM_ID},
+                "user": {"id": OUTSIDER, "team_id": payloads.TEAM_ID},
+                "api_app_id": "A0001",
+                "trigger_id": aprova.slack.new_trigger_id(),
+                "view": {"type": "home", "id": "V0HOME"},
+                "container": {"type": "view", "view_id": "V0HOME"},
+                "actions": [
+                    {"type": "button", "action_id": action_id, "block_id": "b", "value": "x", "action_ts": "1"}
+                ],
+            }
+            await aprova.send_form(urlencode({"payload": json.dumps(payload)}))
+            await aprova.settle()
+
+        told = [m["text"] for m in aprova.slack.ephemerals(OUTSIDER)]
+        told += [m["text"] for m in aprova.slack.messages(aprova.slack.dm_channel(OUTSIDER))]
+        assert sum("administradores do financeiro" in text for text in told) == 5 + 1 + 1 + 5
+        assert (
+            aprova.slack.uploads == {}
+            and [
+                v
+                for v in aprova.slack.views.values()
+                if v.get("callback_id") in ("contaazul-account", "contaazul-receivable", "rules-rule")
+            ]
+            == []
+        )
+        assert await admin_state(aprova) == before  # nothing connected, disconnected, retried or exported
+        assert before[2] == [RequestStatus.POST_FAILED]
+
+
+# --------------------------------------------------------------------------------------------------- logs
+
+
+async def test_logs_of_a_whole_flow_hold_no_secret_and_no_full_document(session_factory, clock, caplog):
+    from bot.logs import MaskDocuments
+
+    caplog.set_level(logging.DEBUG)
+    caplog.handler.addFilter(MaskDocuments())
+    async with running_aprova(session_factory, clock, contaazul=True, auto_consent=True) as aprova:
+        await aprova.connect_contaazul()
+        await aprova.file_request(vendor_document="529.982.247-25", vendor_name="José da Silva")
+        await aprova.click(aprova.approval_messages(MANAGER)[-1], "payment-approve", user_id=MANAGER)
+        await aprova.settle()
+        [result] = await aprova.post()
+        assert result.outcome == "posted", result.posting.error_detail
+        assert aprova.sandbox is not None
+        secrets = [aprova.slack.bot_token, payloads.SIGNING_SECRET, "sandbox-secret"]
+        secrets += [*aprova.sandbox.state.access_tokens, *aprova.sandbox.state.refresh_tokens]
+        assert len(secrets) >= 5
+    text = "\n".join(record.getMessage() for record in caplog.records)
+    assert "PAG-2026-000001" in text  # the events are there, with their reference
+    for secret in secrets:
+        assert secret not in text
+    assert "52998224725" not in text and "529.982.247-25" not in text
+    assert "xoxb-" not in text
