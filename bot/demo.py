@@ -118,7 +118,7 @@ def run_demo(*, keep_running: bool = False, environ: dict[str, str] | None = Non
     except SettingsError as exc:
         print(f"Configuration error: {exc}", file=sys.stderr)
         return 2
-    configure_logging("WARNING" if settings.log_level == "INFO" else settings.log_level)
+    configure_logging("WARNING" if settings.log_level == "INFO" else settings.log_level, "text")
     if settings.contaazul_api_url_set and not settings.contaazul_configured:
         print(
             "CONTAAZUL_API_URL is set, so the demo uses that server instead of the sandbox: set CONTAAZUL_CLIENT_ID "

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import logging
+import re
+from datetime import UTC, datetime
+from typing import Any
 
 from ledger.validation import mask_document
 
@@ -18,12 +22,37 @@ class MaskDocuments(logging.Filter):
         return True
 
 
-def configure_logging(level: str = "INFO") -> None:
-    """One line per event on stderr; a host that already set up logging (a platform, a test runner) keeps it."""
+REFERENCE = re.compile(r"\b(?:PAG|REC)-\d{4}-\d{6}\b")
+
+
+class JsonLines(logging.Formatter):
+    """One JSON object per line — ``ts``, ``level``, ``logger``, ``msg``, the request ``ref`` when the event names
+    one, and ``exc`` for a trace — so a log platform can search and count events."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        message = record.getMessage()
+        event: dict[str, Any] = {
+            "ts": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "level": record.levelname,
+            "logger": record.name,
+            "msg": message,
+        }
+        found = REFERENCE.search(message)
+        if found:
+            event["ref"] = found.group(0)
+        if record.exc_info:
+            event["exc"] = mask_document(self.formatException(record.exc_info))
+        return json.dumps(event, ensure_ascii=False)
+
+
+def configure_logging(level: str = "INFO", log_format: str = "json") -> None:
+    """One line per event on stderr (JSON, or ``text`` for a person at a terminal); a host that already set up
+    logging (a platform, a test runner) keeps its handlers, which still get the masking."""
     root = logging.getLogger()
     if not root.handlers:
         stderr = logging.StreamHandler()
-        stderr.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
+        text = logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s")
+        stderr.setFormatter(text if log_format == "text" else JsonLines())
         root.addHandler(stderr)
     for handler in root.handlers:
         if not any(isinstance(f, MaskDocuments) for f in handler.filters):

@@ -13,7 +13,7 @@ from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.errors import SlackApiError
-from sqlalchemy import text
+from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot import webhooks
@@ -30,8 +30,9 @@ from ledger.clock import SystemClock
 from ledger.contaazul.client import Route
 from ledger.contaazul.connector import ContaAzul
 from ledger.contaazul.crypto import TokenCipher
-from ledger.contaazul.oauth import OAuthConfig, OAuthGrantError, OAuthStateError, consume_state
+from ledger.contaazul.oauth import STATUS_ACTIVE, OAuthConfig, OAuthGrantError, OAuthStateError, consume_state
 from ledger.errors import GatewayError
+from ledger.models import ContaAzulConnection
 from ledger.outbox import enqueue_posting
 from ledger.policy import Policy
 from ledger.ports import Clock
@@ -127,13 +128,20 @@ async def handle_healthz(request: web.Request) -> web.Response:
 
 
 async def handle_readyz(request: web.Request) -> web.Response:
+    """503 when the database is unreachable (this instance cannot work); otherwise 200, with each workspace's
+    Conta Azul connection state for the operator (a connection to renew is an alert, not a reason to stop traffic)."""
     deps = request.app[DEPS_KEY]
     try:
         async with deps.session_factory() as session:
             await session.execute(text("SELECT 1"))
+            rows = (await session.execute(select(ContaAzulConnection.team_id, ContaAzulConnection.status))).all()
     except Exception as exc:  # any failure means "not ready"; the reason goes to the operator
         return web.json_response({"status": "unavailable", "database": type(exc).__name__}, status=503)
-    return web.json_response({"status": "ok", "database": "ok"})
+    if deps.contaazul is None:
+        books: str | dict[str, str] = "not_configured"
+    else:
+        books = {team: "connected" if status == STATUS_ACTIVE else status for team, status in rows} or "not_connected"
+    return web.json_response({"status": "ok", "database": "ok", "contaazul": books})
 
 
 class StartupError(RuntimeError):

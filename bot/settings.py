@@ -53,6 +53,7 @@ class Settings:
     contaazul_create_route: str = "sync"  # "sync" (201 with the id) or "async" (202 and a protocol to follow)
     encryption_key: str | None = None
     log_level: str = "INFO"
+    log_format: str = "json"  # one JSON object per line; "text" for a terminal
     receivables_file: Path = Path("receivables.toml")  # won-deal mapping rules; deal webhooks are off without it
     webhook_secrets: tuple[str, ...] = ()  # APROVA_WEBHOOK_SECRET: signs the generic deal webhook (newest first)
     pipedrive_webhook_user: str | None = None
@@ -95,6 +96,9 @@ class Settings:
                 f"APROVA_ESCALATE_AFTER_HOURS ({escalate_after}) must be more than "
                 f"APROVA_REMIND_AFTER_HOURS ({remind_after}): approvers are reminded first, then the step escalates"
             )
+        log_format = (get("LOG_FORMAT") or defaults.log_format).lower()
+        if log_format not in ("json", "text"):
+            raise SettingsError(f"LOG_FORMAT must be json or text (got {log_format!r})")
         route = (get("CONTAAZUL_CREATE_ROUTE") or defaults.contaazul_create_route).lower()
         if route not in ("sync", "async"):
             raise SettingsError(f"CONTAAZUL_CREATE_ROUTE must be sync or async (got {route!r})")
@@ -123,6 +127,7 @@ class Settings:
             contaazul_create_route=route,
             encryption_key=get("APROVA_ENCRYPTION_KEY"),
             log_level=(get("LOG_LEVEL") or "INFO").upper(),
+            log_format=log_format,
             receivables_file=Path(get("APROVA_RECEIVABLES_FILE") or defaults.receivables_file),
             webhook_secrets=_split(get("APROVA_WEBHOOK_SECRET")),
             pipedrive_webhook_user=get("PIPEDRIVE_WEBHOOK_USER"),

@@ -351,3 +351,40 @@ async def test_logs_of_a_whole_flow_hold_no_secret_and_no_full_document(session_
         assert secret not in text
     assert "52998224725" not in text and "529.982.247-25" not in text
     assert "xoxb-" not in text
+
+
+# --------------------------------------------------------------------------------------------------- health
+
+
+async def test_health_and_readiness_report_the_database_and_conta_azul(session_factory, clock):
+    async with running_aprova(session_factory, clock) as aprova:
+        assert (await aprova.http.get("/healthz")).json() == {"status": "ok"}
+        assert (await aprova.http.get("/readyz")).json() == {
+            "status": "ok",
+            "database": "ok",
+            "contaazul": "not_configured",
+        }
+    async with running_aprova(session_factory, clock, contaazul=True, auto_consent=True) as aprova:
+        assert (await aprova.http.get("/readyz")).json()["contaazul"] == "not_connected"
+        await aprova.connect_contaazul()
+        assert (await aprova.http.get("/readyz")).json()["contaazul"] == {payloads.TEAM_ID: "connected"}
+        assert aprova.sandbox is not None
+        aprova.sandbox.revoke_refresh_tokens()
+        aprova.clock.advance(timedelta(hours=2))
+        with pytest.raises(Exception):  # noqa: B017 - whichever error the refused refresh surfaces as
+            await aprova.books.tokens.access_token(payloads.TEAM_ID)
+        ready = await aprova.http.get("/readyz")
+        assert ready.status_code == 200 and ready.json()["contaazul"] == {payloads.TEAM_ID: "needs_reconnect"}
+
+
+async def test_readiness_fails_when_the_database_is_unreachable(tmp_path, clock):
+    from ledger.db import create_engine, create_session_factory
+
+    engine = create_engine(f"sqlite:///{tmp_path / 'missing' / 'aprova.db'}")  # a folder that does not exist
+    try:
+        async with running_aprova(create_session_factory(engine), clock) as aprova:
+            ready = await aprova.http.get("/readyz")
+            assert ready.status_code == 503 and ready.json()["status"] == "unavailable"
+            assert (await aprova.http.get("/healthz")).status_code == 200  # alive, just not ready
+    finally:
+        await engine.dispose()

@@ -45,7 +45,7 @@ class ExternalSandbox:
 @pytest.fixture(autouse=True)
 def keep_test_logging(monkeypatch: pytest.MonkeyPatch) -> None:
     """The demo quiets the root logger for a person at a terminal; the test runner keeps its own."""
-    monkeypatch.setattr(bot.demo, "configure_logging", lambda level: None)
+    monkeypatch.setattr(bot.demo, "configure_logging", lambda *args: None)
 
 
 @pytest.fixture

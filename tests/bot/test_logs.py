@@ -21,3 +21,30 @@ def test_plain_messages_are_left_alone():
     record = logging.LogRecord("aprova", logging.INFO, __file__, 1, "request %s posted", ("PAG-2026-000001",), None)
     MaskDocuments().filter(record)
     assert record.getMessage() == "request PAG-2026-000001 posted"
+
+
+def test_json_lines_carry_the_reference_and_mask_traces():
+    import json
+
+    from bot.logs import JsonLines
+
+    try:
+        raise ValueError("vendor 529.982.247-25 refused")
+    except ValueError:
+        import sys
+
+        exc_info = sys.exc_info()
+    record = logging.LogRecord(
+        "ledger.outbox", logging.WARNING, __file__, 1, "posting %s failed", ("PAG-2026-000042",), exc_info
+    )
+    line = JsonLines().format(record)
+    assert "\n" not in line
+    event = json.loads(line)
+    assert (event["level"], event["logger"], event["msg"], event["ref"]) == (
+        "WARNING",
+        "ledger.outbox",
+        "posting PAG-2026-000042 failed",
+        "PAG-2026-000042",
+    )
+    assert "ValueError" in event["exc"] and "529.982.247-25" not in event["exc"]
+    assert event["ts"].endswith("+00:00")

@@ -51,7 +51,7 @@ def environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, held_port: int,
     monkeypatch.setenv("SLACK_API_URL", "http://127.0.0.1:9/api/")
     monkeypatch.setenv("HOST", "127.0.0.1")
     monkeypatch.setenv("PORT", str(held_port))
-    monkeypatch.setattr(bot.__main__, "configure_logging", lambda level: None)
+    monkeypatch.setattr(bot.__main__, "configure_logging", lambda *args: None)
     return monkeypatch
 
 
