@@ -6,9 +6,14 @@ the floor the rate limit sets: one create call per payable at 10 calls/s.
 
 from __future__ import annotations
 
+import asyncio
+import json
+import os
 import random
+import sys
 import tempfile
 import time
+import uuid
 from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -110,6 +115,7 @@ async def run_drain(count: int = 200, route: str = "sync") -> dict[str, Any]:
             elapsed = time.perf_counter() - started
             calls = len(sandbox.state.api_calls()) - calls_before
             throttled = sum(1 for r in sandbox.state.api_calls() if r.status == 429)
+            entries = len(sandbox.state.events)
         finally:
             await books.aclose()
             await sandbox.stop()
@@ -120,10 +126,142 @@ async def run_drain(count: int = 200, route: str = "sync") -> dict[str, Any]:
         "payables": count,
         "route": route,
         "posted": posted,
-        "entries_in_sandbox_per_payable": 1.0 if posted == count else posted / count,
+        "entries_in_sandbox_per_payable": round(entries / count, 3),
         "drain_seconds": round(elapsed, 2),
         "rate_limit_floor_seconds": floor,
         "ratio_to_floor": round(elapsed / floor, 2),
         "contaazul_calls_per_payable": round(calls / count, 3),
         "responses_429": throttled,
     }
+
+
+async def _fresh_postgres(admin_url: str) -> str | None:
+    """A new PostgreSQL database for one measurement, or None when PostgreSQL is not reachable."""
+    import asyncpg
+
+    name = f"aprova_bench_{uuid.uuid4().hex[:12]}"
+    try:
+        connection = await asyncpg.connect(admin_url, timeout=3)
+    except (OSError, asyncpg.PostgresError):
+        return None
+    try:
+        await connection.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await connection.close()
+    return f"{admin_url.rsplit('/', 1)[0]}/{name}"
+
+
+async def _drop_postgres(admin_url: str, url: str) -> None:
+    import asyncpg
+
+    connection = await asyncpg.connect(admin_url, timeout=10)
+    try:
+        await connection.execute(f'DROP DATABASE IF EXISTS "{url.rsplit("/", 1)[1]}" WITH (FORCE)')
+    finally:
+        await connection.close()
+
+
+async def run_drain_instances(
+    count: int, instances: int, *, admin_url: str, rate_limited: bool
+) -> dict[str, Any] | None:
+    """``count`` approvals drained by ``instances`` worker processes sharing one PostgreSQL, against the sandbox
+    with Conta Azul's limit (10/s, 600/min) or with it lifted (to see what the workers alone scale to)."""
+    url = await _fresh_postgres(admin_url)
+    if url is None:
+        return None
+    engine = create_engine(url)
+    key = Fernet.generate_key().decode()
+    sandbox = Sandbox(client_id="bench", client_secret="bench-secret", auto_consent=True)
+    await sandbox.start()
+    if not rate_limited:
+        sandbox.state.rate_limit_per_second, sandbox.state.rate_limit_per_minute = 100_000, 6_000_000
+    processes: list[asyncio.subprocess.Process] = []
+    try:
+        async with engine.begin() as connection:
+            await connection.run_sync(Base.metadata.create_all)
+        books = ContaAzul(
+            config=OAuthConfig(
+                client_id="bench",
+                client_secret="bench-secret",
+                auth_url=sandbox.auth_url,
+                api_url=sandbox.api_url,
+                redirect_uri="http://127.0.0.1:9/contaazul/oauth/callback",
+            ),
+            session_factory=create_session_factory(engine),
+            clock=SystemClock(),
+            cipher=TokenCipher(key),
+        )
+        try:
+            await connect(books)
+            await approve_many(books, count, random.Random(7))
+        finally:
+            await books.aclose()
+        with tempfile.TemporaryDirectory() as tmp:
+            go = Path(tmp) / "go"
+            env = os.environ | {
+                "DATABASE_URL": url,
+                "CONTAAZUL_CLIENT_ID": "bench",
+                "CONTAAZUL_CLIENT_SECRET": "bench-secret",
+                "CONTAAZUL_AUTH_URL": sandbox.auth_url,
+                "CONTAAZUL_API_URL": sandbox.api_url,
+                "APROVA_ENCRYPTION_KEY": key,
+                "BENCH_GO": str(go),
+            }
+            for number in range(instances):
+                processes.append(
+                    await asyncio.create_subprocess_exec(
+                        sys.executable,
+                        "-m",
+                        "bench.drain_worker",
+                        env=env | {"BENCH_OWNER": f"instance-{number}"},
+                        stdout=asyncio.subprocess.PIPE,
+                        stderr=asyncio.subprocess.DEVNULL,
+                    )
+                )
+            await asyncio.sleep(3)  # let them start and connect; the clock starts at "go"
+            calls_before = len(sandbox.state.api_calls())
+            started = time.perf_counter()
+            go.touch()
+            outputs = [await p.communicate() for p in processes]
+            elapsed = time.perf_counter() - started
+        rss = [json.loads(out.decode().strip().splitlines()[-1])["peak_rss_mib"] for out, _ in outputs if out.strip()]
+        calls = [r for r in sandbox.state.api_calls()[calls_before:]]
+        entries = len(sandbox.state.events)
+        references = {e.referencia_externa for e in sandbox.state.events.values()}
+    finally:
+        for process in processes:
+            if process.returncode is None:
+                process.kill()
+                await process.wait()
+        await sandbox.stop()
+        await engine.dispose()
+        await _drop_postgres(admin_url, url)
+    floor = count / 10
+    return {
+        "instances": instances,
+        "conta_azul_rate_limit": "10/s, 600/min" if rate_limited else "lifted",
+        "payables": count,
+        "entries_in_sandbox": entries,
+        "distinct_references": len(references),
+        "drain_seconds": round(elapsed, 2),
+        "ratio_to_rate_limit_floor": round(elapsed / floor, 2) if rate_limited else None,
+        "responses_429": sum(1 for r in calls if r.status == 429),
+        "worker_peak_rss_mib": rss,
+    }
+
+
+async def run_scale_out(count: int, admin_url: str) -> dict[str, Any]:
+    """One instance, then two, on PostgreSQL; with Conta Azul's limit and without it."""
+    results: dict[str, Any] = {}
+    for limited in (True, False):
+        one = await run_drain_instances(count, 1, admin_url=admin_url, rate_limited=limited)
+        two = await run_drain_instances(count, 2, admin_url=admin_url, rate_limited=limited)
+        if one is None or two is None:
+            return {"skipped": "PostgreSQL is not reachable"}
+        label = "rate_limited" if limited else "limit_lifted"
+        results[label] = {
+            "one_instance": one,
+            "two_instances": two,
+            "scale_out_ratio": round(one["drain_seconds"] / two["drain_seconds"], 2),
+        }
+    return results

@@ -10,7 +10,7 @@ from alembic.config import Config
 from sqlalchemy import event
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
-from sqlalchemy.pool import NullPool
+from sqlalchemy.pool import AsyncAdaptedQueuePool
 
 import migrations
 
@@ -38,7 +38,10 @@ def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
         kwargs.setdefault("pool_pre_ping", True)
         return create_async_engine(parsed, **kwargs)
 
-    kwargs.setdefault("poolclass", NullPool)
+    # A small pool: opening an SQLite connection (a thread, four pragmas) costs more than most transactions.
+    kwargs.setdefault("poolclass", AsyncAdaptedQueuePool)
+    kwargs.setdefault("pool_size", 5)
+    kwargs.setdefault("max_overflow", 10)
     kwargs.setdefault("connect_args", {"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000})
     engine = create_async_engine(parsed, **kwargs)
 
