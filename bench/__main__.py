@@ -16,7 +16,6 @@ import argparse
 import asyncio
 import json
 import os
-import resource
 import statistics
 import tempfile
 import time
@@ -31,6 +30,7 @@ from aiohttp import web
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bench.memory import peak_rss_mib
 from bench.posting import run_drain, run_scale_out
 from bot.app import build_bolt_app
 from bot.blocks.request_messages import build_approval_message
@@ -109,9 +109,22 @@ async def measure(base_url: str, make_body: BodyFactory, *, count: int, rate: fl
                 await asyncio.sleep(max(0.0, i / rate - (time.perf_counter() - start)))
             tasks.append(asyncio.create_task(one(i)))
         await asyncio.gather(*tasks)
-        await asyncio.sleep(0.5)  # let the work started after each ack finish before the next measurement
+        await settle()  # the work each ack started (DB writes, Slack calls) must not spill into the next figure
     measure.unacknowledged = len(failures)  # type: ignore[attr-defined]  # a missed 3-second ack (404)
     return latencies
+
+
+async def settle() -> None:
+    """Wait for every Bolt listener still running after its ack."""
+    for _ in range(600):
+        pending = [
+            task
+            for task in asyncio.all_tasks()
+            if not task.done() and "run_ack_function_asynchronously" in repr(task.get_coro())
+        ]
+        if not pending:
+            return
+        await asyncio.wait(pending, timeout=1)
 
 
 def summary(latencies: list[float]) -> dict[str, float]:
@@ -227,7 +240,7 @@ async def run(count: int, rate: float) -> dict[str, Any]:
                 await bare_runner.cleanup()
         await engine.dispose()
     # The bench process holds the app, LocalSlack and the load generator: an upper bound for the app alone.
-    results["peak_rss_mib_bench_process"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+    results["peak_rss_mib_bench_process"] = peak_rss_mib()
     return results
 
 

@@ -10,11 +10,11 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import resource
 from pathlib import Path
 
 from sqlalchemy import func, select
 
+from bench.memory import peak_rss_mib
 from ledger import db
 from ledger.clock import SystemClock
 from ledger.contaazul.connector import ContaAzul
@@ -55,7 +55,7 @@ async def main() -> None:
     finally:
         await books.aclose()
         await engine.dispose()
-    print(json.dumps({"peak_rss_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)}))
+    print(json.dumps({"peak_rss_mib": peak_rss_mib()}))
 
 
 if __name__ == "__main__":

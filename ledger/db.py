@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Any
 
@@ -58,15 +61,39 @@ def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
 
     @event.listens_for(engine.sync_engine, "begin")
     def _begin_immediate(conn: Any) -> None:
-        # A deferred transaction that reads then writes fails with SQLITE_BUSY under concurrency;
-        # taking the write lock up front makes it wait for busy_timeout instead.
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        # A deferred transaction that reads then writes fails with SQLITE_BUSY under concurrency; taking the write
+        # lock up front makes it wait for busy_timeout instead. Reads need no lock: under WAL they run beside the
+        # writer, and making them queue for it (SQLite's busy handler sleeps up to 100 ms a try) stalls everyone.
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if _WRITING.get() else "BEGIN")
 
     return engine
 
 
+# True while a ``factory.begin()`` block runs: its transaction writes, so it begins IMMEDIATE on SQLite.
+_WRITING: ContextVar[bool] = ContextVar("aprova_sqlite_writing", default=False)
+
+
+class Sessions(async_sessionmaker[AsyncSession]):
+    """``factory()`` opens a session for reading; ``factory.begin()`` a transaction that writes and commits.
+
+    Every write in Aprova goes through ``begin()``; on SQLite that is what takes the write lock up front.
+    """
+
+    @asynccontextmanager
+    async def _writing(self) -> AsyncIterator[AsyncSession]:
+        token = _WRITING.set(True)
+        try:
+            async with super().begin() as session:
+                yield session
+        finally:
+            _WRITING.reset(token)
+
+    def begin(self) -> Any:  # an async context manager, like async_sessionmaker.begin()
+        return self._writing()
+
+
 def create_session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
-    return async_sessionmaker(engine, expire_on_commit=False)
+    return Sessions(engine, expire_on_commit=False)
 
 
 def alembic_config(url: str) -> Config:

@@ -132,7 +132,7 @@ async def start_authorization(
     """Store a one-time ``state`` for this admin and return the Conta Azul authorize URL."""
     state = secrets.token_urlsafe(32)
     now = clock.now()
-    async with session_factory() as session, session.begin():
+    async with session_factory.begin() as session:
         session.add(OAuthState(state=state, team_id=team_id, user_id=user_id, created_at=now, expires_at=now + ttl))
     query = urlencode(
         {
@@ -153,7 +153,7 @@ async def consume_state(session_factory: SessionFactory, *, clock: Clock, state:
         OAuthStateError: ``state_unknown``, ``state_expired`` or ``state_used``.
     """
     now = clock.now()
-    async with session_factory() as session, session.begin():
+    async with session_factory.begin() as session:
         row = await session.get(OAuthState, state) if state else None
         if row is None:
             raise OAuthStateError("state_unknown")
@@ -346,7 +346,7 @@ async def _store_connection(
     refresh_enc = cipher.encrypt(tokens.refresh_token)
     for attempt in range(2):
         try:
-            async with session_factory() as session, session.begin():
+            async with session_factory.begin() as session:
                 row = await lock_connection_row(session, team_id)
                 if row is None:
                     row = ContaAzulConnection(team_id=team_id, token_version=1)
@@ -379,7 +379,7 @@ async def _store_connection(
 
 async def disconnect(session_factory: SessionFactory, *, team_id: str) -> bool:
     """Delete the team's connection and its tokens; True if there was one."""
-    async with session_factory() as session, session.begin():
+    async with session_factory.begin() as session:
         result = await session.execute(delete(ContaAzulConnection).where(ContaAzulConnection.team_id == team_id))
     clear_team_cache(team_id)
     return _rowcount(result) > 0
@@ -402,7 +402,7 @@ async def set_default_account(
     Raises:
         NotConnected: The team has no connection.
     """
-    async with session_factory() as session, session.begin():
+    async with session_factory.begin() as session:
         row = await lock_connection_row(session, team_id)
         if row is None:
             raise NotConnected(f"team {team_id} is not connected to Conta Azul")

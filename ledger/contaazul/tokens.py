@@ -118,7 +118,7 @@ class TokenManager:
         async with self._lock(team_id):
             self._memo.pop(team_id, None)
             now = self._clock.now()
-            async with self._session_factory() as session, session.begin():
+            async with self._session_factory.begin() as session:
                 row = await lock_connection_row(session, team_id)
                 if row is None or row.status != STATUS_ACTIVE or row.access_expires_at <= now:
                     return
@@ -141,7 +141,7 @@ class TokenManager:
             Whether this caller should send the alert.
         """
         now = self._clock.now()
-        async with self._session_factory() as session, session.begin():
+        async with self._session_factory.begin() as session:
             result = await session.execute(
                 update(ContaAzulConnection)
                 .where(
@@ -180,7 +180,7 @@ class TokenManager:
 
     async def _refresh(self, team_id: str, leeway: timedelta) -> str:
         tokens: TokenSet | None = None
-        async with self._session_factory() as session, session.begin():
+        async with self._session_factory.begin() as session:
             row = await lock_connection_row(session, team_id)
             if row is None:
                 raise NotConnected(f"team {team_id} is not connected to Conta Azul")
