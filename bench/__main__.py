@@ -25,6 +25,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import httpx
 from aiohttp import web
 from slack_bolt.async_app import AsyncApp
@@ -205,7 +206,9 @@ async def run(count: int, rate: float) -> dict[str, Any]:
                 slack_api_url=slack.api_url,
             )
             deps = Deps(settings, create_session_factory(engine), clock, POLICY, People(clock, "pt_BR"))
-            aprova_runner, aprova_url = await serve(create_web_app(deps, build_bolt_app(deps)))
+            slack_http = aiohttp.ClientSession()
+            bolt_app = build_bolt_app(deps, http=slack_http)
+            aprova_runner, aprova_url = await serve(create_web_app(deps, bolt_app))
             bare_runner, bare_url = await serve(bare_bolt_app(slack))
             try:
                 for kind in ("slash_command", "view_submission", "button_click"):
@@ -238,6 +241,7 @@ async def run(count: int, rate: float) -> dict[str, Any]:
             finally:
                 await aprova_runner.cleanup()
                 await bare_runner.cleanup()
+                await slack_http.close()
         await engine.dispose()
     # The bench process holds the app, LocalSlack and the load generator: an upper bound for the app alone.
     results["peak_rss_mib_bench_process"] = peak_rss_mib()

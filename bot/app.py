@@ -6,6 +6,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+import aiohttp
 from slack_bolt.async_app import AsyncApp, AsyncBoltContext
 from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_bolt.response import BoltResponse
@@ -19,9 +20,10 @@ from ledger import flows
 log = logging.getLogger(__name__)
 
 
-def build_bolt_app(deps: Deps) -> AsyncApp:
+def build_bolt_app(deps: Deps, *, http: aiohttp.ClientSession | None = None) -> AsyncApp:
+    """The Bolt app. ``http``: one connection pool for every Slack Web API call (without it, each call opens one)."""
     settings = deps.settings
-    client = AsyncWebClient(token=settings.slack_bot_token, base_url=settings.slack_api_url)
+    client = AsyncWebClient(token=settings.slack_bot_token, base_url=settings.slack_api_url, session=http)
     app = AsyncApp(
         client=client,
         signing_secret=settings.slack_signing_secret,

@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 
+import aiohttp
 from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_bolt.async_app import AsyncApp
@@ -43,6 +44,7 @@ log = logging.getLogger(__name__)
 DEPS_KEY = web.AppKey("deps", Deps)
 BOLT_KEY = web.AppKey("bolt", AsyncApp)
 OAUTH_CALLBACK_PATH = "/contaazul/oauth/callback"
+SLACK_TIMEOUT = aiohttp.ClientTimeout(total=30)
 
 
 def create_web_app(deps: Deps, bolt_app: AsyncApp, *, slack_events: bool = True) -> web.Application:
@@ -215,7 +217,9 @@ async def run_aprova(
             on_final_approval=enqueue_posting if contaazul is not None else None,
             receivables=receivables,
         )
-        bolt_app = build_bolt_app(deps)
+        slack_http = aiohttp.ClientSession(timeout=SLACK_TIMEOUT)
+        stack.push_async_callback(slack_http.close)
+        bolt_app = build_bolt_app(deps, http=slack_http)
         poster = PostingLoop(deps, bolt_app.client)
         deps.wake_poster = poster.wake
         socket_mode = settings.slack_app_token is not None

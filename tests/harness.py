@@ -10,6 +10,7 @@ from dataclasses import dataclass, replace
 from datetime import timedelta
 from typing import Any
 
+import aiohttp
 import httpx
 from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -263,7 +264,9 @@ async def running_aprova(
             on_final_approval=enqueue_posting if books is not None else None,
             receivables=receivables,
         )
-        bolt_app = build_bolt_app(deps)
+        slack_http = aiohttp.ClientSession()
+        stack.push_async_callback(slack_http.close)
+        bolt_app = build_bolt_app(deps, http=slack_http)
         runner = web.AppRunner(create_web_app(deps, bolt_app))
         await runner.setup()
         await web.SockSite(runner, listener).start()
