@@ -38,6 +38,10 @@ async def main() -> None:
         session_factory=session_factory,
         clock=SystemClock(),
         cipher=TokenCipher(os.environ["APROVA_ENCRYPTION_KEY"]),
+        rate_limits=(
+            int(os.environ.get("CONTAAZUL_RATE_PER_SECOND", "10")),
+            int(os.environ.get("CONTAAZUL_RATE_PER_MINUTE", "600")),
+        ),
     )
     worker = PostingWorker(session_factory, clock=books.clock, books=books, owner=os.environ["BENCH_OWNER"])
     go = Path(os.environ["BENCH_GO"])

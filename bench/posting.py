@@ -162,7 +162,7 @@ async def _drop_postgres(admin_url: str, url: str) -> None:
 
 
 async def run_drain_instances(
-    count: int, instances: int, *, admin_url: str, rate_limited: bool
+    count: int, instances: int, *, admin_url: str, rate_limited: bool, share_limit: bool = False
 ) -> dict[str, Any] | None:
     """``count`` approvals drained by ``instances`` worker processes sharing one PostgreSQL, against the sandbox
     with Conta Azul's limit (10/s, 600/min) or with it lifted (to see what the workers alone scale to)."""
@@ -207,6 +207,11 @@ async def run_drain_instances(
                 "APROVA_ENCRYPTION_KEY": key,
                 "BENCH_GO": str(go),
             }
+            if share_limit:  # each instance takes its share of the company's limit
+                env |= {
+                    "CONTAAZUL_RATE_PER_SECOND": str(10 // instances),
+                    "CONTAAZUL_RATE_PER_MINUTE": str(600 // instances),
+                }
             for number in range(instances):
                 processes.append(
                     await asyncio.create_subprocess_exec(
@@ -240,6 +245,7 @@ async def run_drain_instances(
     return {
         "instances": instances,
         "conta_azul_rate_limit": "10/s, 600/min" if rate_limited else "lifted",
+        "per_instance_limit": f"{10 // instances}/s" if share_limit else "10/s",
         "payables": count,
         "entries_in_sandbox": entries,
         "distinct_references": len(references),
@@ -264,4 +270,9 @@ async def run_scale_out(count: int, admin_url: str) -> dict[str, Any]:
             "two_instances": two,
             "scale_out_ratio": round(one["drain_seconds"] / two["drain_seconds"], 2),
         }
+        if limited:
+            shared = await run_drain_instances(count, 2, admin_url=admin_url, rate_limited=True, share_limit=True)
+            if shared is not None:
+                results[label]["two_instances_sharing_the_limit"] = shared
+                results[label]["scale_out_ratio_sharing"] = round(one["drain_seconds"] / shared["drain_seconds"], 2)
     return results

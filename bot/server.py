@@ -179,7 +179,14 @@ def build_contaazul(
         redirect_uri=settings.oauth_redirect_uri,
     )
     route: Route = "async" if settings.contaazul_create_route == "async" else "sync"
-    return ContaAzul(config=config, session_factory=session_factory, clock=clock, cipher=cipher, route=route)
+    return ContaAzul(
+        config=config,
+        session_factory=session_factory,
+        clock=clock,
+        cipher=cipher,
+        route=route,
+        rate_limits=(settings.contaazul_rate_per_second, settings.contaazul_rate_per_minute),
+    )
 
 
 @asynccontextmanager

@@ -51,6 +51,8 @@ class Settings:
     contaazul_api_url: str = "https://api-v2.contaazul.com"
     contaazul_api_url_set: bool = False  # the demo starts the bundled sandbox only when this is False
     contaazul_create_route: str = "sync"  # "sync" (201 with the id) or "async" (202 and a protocol to follow)
+    contaazul_rate_per_second: int = 10  # this instance's share of Conta Azul's per-company limits
+    contaazul_rate_per_minute: int = 600
     encryption_key: str | None = None
     log_level: str = "INFO"
     log_format: str = "json"  # one JSON object per line; "text" for a terminal
@@ -102,6 +104,12 @@ class Settings:
         route = (get("CONTAAZUL_CREATE_ROUTE") or defaults.contaazul_create_route).lower()
         if route not in ("sync", "async"):
             raise SettingsError(f"CONTAAZUL_CREATE_ROUTE must be sync or async (got {route!r})")
+        per_second = _whole_number(
+            get("CONTAAZUL_RATE_PER_SECOND"), "CONTAAZUL_RATE_PER_SECOND", 10, lowest=1, highest=100
+        )
+        per_minute = _whole_number(
+            get("CONTAAZUL_RATE_PER_MINUTE"), "CONTAAZUL_RATE_PER_MINUTE", 600, lowest=1, highest=6000
+        )
         digest_hour = _whole_number(get("APROVA_DIGEST_HOUR"), "APROVA_DIGEST_HOUR", 8, lowest=0, highest=23)
         return cls(
             database_url=get("DATABASE_URL") or defaults.database_url,
@@ -125,6 +133,8 @@ class Settings:
             contaazul_api_url=(get("CONTAAZUL_API_URL") or defaults.contaazul_api_url).rstrip("/"),
             contaazul_api_url_set=get("CONTAAZUL_API_URL") is not None,
             contaazul_create_route=route,
+            contaazul_rate_per_second=per_second,
+            contaazul_rate_per_minute=per_minute,
             encryption_key=get("APROVA_ENCRYPTION_KEY"),
             log_level=(get("LOG_LEVEL") or "INFO").upper(),
             log_format=log_format,

@@ -9,10 +9,12 @@ from __future__ import annotations
 import copy
 import json
 import logging
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp
 from slack_bolt.context.async_context import AsyncBoltContext
+from slack_sdk.models.views import View
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.blocks.i18n import Locale, t
@@ -37,6 +39,7 @@ from bot.ids import ActionId, CallbackId
 from bot.settings import Settings
 from ledger import flows, rules
 from ledger.errors import InvalidSubmission, PolicyError, StaleDecision
+from ledger.rules import Rules
 
 log = logging.getLogger(__name__)
 
@@ -151,19 +154,6 @@ async def handle_rules_menu(
         await client.chat_postMessage(channel=user_id, text=text)
 
 
-async def handle_rules_add(
-    ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient, context: AsyncBoltContext
-) -> None:
-    await ack()
-    deps, user_id = deps_of(context), body["user"]["id"]
-    if await _refuse_non_admin(client, deps, user_id):
-        return
-    current = await deps.rules_for(_team(body, context))
-    locale = await deps.people.get(client, user_id)
-    view = build_rule_modal(None, index=None, version_id=current.version_id, locale=locale)
-    await client.views_open(trigger_id=body["trigger_id"], view=view)
-
-
 async def handle_rule_submission(
     ack: AsyncAck, body: dict[str, Any], view: dict[str, Any], client: AsyncWebClient, context: AsyncBoltContext
 ) -> None:
@@ -198,19 +188,6 @@ async def handle_rule_submission(
         await ack(response_action="errors", errors=_save_errors(exc, locale, field="name"))
         return
     await ack()
-
-
-async def handle_default_open(
-    ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient, context: AsyncBoltContext
-) -> None:
-    await ack()
-    deps, user_id = deps_of(context), body["user"]["id"]
-    if await _refuse_non_admin(client, deps, user_id):
-        return
-    current = await deps.rules_for(_team(body, context))
-    locale = await deps.people.get(client, user_id)
-    view = build_default_modal(current.source, version_id=current.version_id, locale=locale)
-    await client.views_open(trigger_id=body["trigger_id"], view=view)
 
 
 async def handle_default_submission(
@@ -248,18 +225,6 @@ async def handle_default_submission(
     await ack()
 
 
-async def handle_times_open(
-    ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient, context: AsyncBoltContext
-) -> None:
-    await ack()
-    deps, user_id = deps_of(context), body["user"]["id"]
-    if await _refuse_non_admin(client, deps, user_id):
-        return
-    current = await deps.rules_for(_team(body, context))
-    locale = await deps.people.get(client, user_id)
-    await client.views_open(trigger_id=body["trigger_id"], view=build_times_modal(current, locale=locale))
-
-
 async def handle_times_submission(
     ack: AsyncAck, body: dict[str, Any], view: dict[str, Any], client: AsyncWebClient, context: AsyncBoltContext
 ) -> None:
@@ -295,18 +260,6 @@ async def handle_times_submission(
         await ack(response_action="errors", errors=_save_errors(exc, locale, field="remind"))
         return
     await ack()
-
-
-async def handle_delegate_open(
-    ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient, context: AsyncBoltContext
-) -> None:
-    await ack()
-    deps, user_id = deps_of(context), body["user"]["id"]
-    if await _refuse_non_admin(client, deps, user_id):
-        return
-    locale = await deps.people.get(client, user_id)
-    view = build_delegation_modal(locale=locale, today=deps.clock.today())
-    await client.views_open(trigger_id=body["trigger_id"], view=view)
 
 
 async def handle_delegation_submission(
@@ -373,28 +326,54 @@ async def handle_undelegate(
     await publish_home(client, deps, user_id=user_id, team_id=team_id)
 
 
-async def handle_rules_history(
-    ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient, context: AsyncBoltContext
-) -> None:
-    await ack()
-    deps, user_id = deps_of(context), body["user"]["id"]
-    if await _refuse_non_admin(client, deps, user_id):
-        return
-    versions = await rules.rules_history(deps.session_factory, team_id=_team(body, context))
-    locale = await deps.people.get(client, user_id)
-    view = build_rules_history_modal(versions, locale=locale, tz=deps.settings.timezone)
-    await client.views_open(trigger_id=body["trigger_id"], view=view)
+ModalBuilder = Callable[[Deps, Rules, str, Locale], Awaitable[View]]
+
+
+def _opener(build: ModalBuilder) -> Callable[..., Awaitable[None]]:
+    """A Home-tab button that opens one of the editor's modals, for finance admins only."""
+
+    async def handle(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient, context: AsyncBoltContext) -> None:
+        await ack()
+        deps, user_id = deps_of(context), body["user"]["id"]
+        if await _refuse_non_admin(client, deps, user_id):
+            return
+        team_id = _team(body, context)
+        view = await build(deps, await deps.rules_for(team_id), team_id, await deps.people.get(client, user_id))
+        await client.views_open(trigger_id=body["trigger_id"], view=view)
+
+    return handle
+
+
+async def _new_rule(deps: Deps, current: Rules, team_id: str, locale: Locale) -> View:
+    return build_rule_modal(None, index=None, version_id=current.version_id, locale=locale)
+
+
+async def _default(deps: Deps, current: Rules, team_id: str, locale: Locale) -> View:
+    return build_default_modal(current.source, version_id=current.version_id, locale=locale)
+
+
+async def _times(deps: Deps, current: Rules, team_id: str, locale: Locale) -> View:
+    return build_times_modal(current, locale=locale)
+
+
+async def _absence(deps: Deps, current: Rules, team_id: str, locale: Locale) -> View:
+    return build_delegation_modal(locale=locale, today=deps.clock.today())
+
+
+async def _history(deps: Deps, current: Rules, team_id: str, locale: Locale) -> View:
+    versions = await rules.rules_history(deps.session_factory, team_id=team_id)
+    return build_rules_history_modal(versions, locale=locale, tz=deps.settings.timezone)
 
 
 def register(app: AsyncApp, settings: Settings) -> None:
     app.action(ActionId.RULES_MENU.value)(handle_rules_menu)
-    app.action(ActionId.RULES_ADD.value)(handle_rules_add)
+    app.action(ActionId.RULES_ADD.value)(_opener(_new_rule))
     app.view(CallbackId.RULE_MODAL.value)(handle_rule_submission)
-    app.action(ActionId.RULES_DEFAULT.value)(handle_default_open)
+    app.action(ActionId.RULES_DEFAULT.value)(_opener(_default))
     app.view(CallbackId.DEFAULT_MODAL.value)(handle_default_submission)
-    app.action(ActionId.RULES_TIMES.value)(handle_times_open)
+    app.action(ActionId.RULES_TIMES.value)(_opener(_times))
     app.view(CallbackId.TIMES_MODAL.value)(handle_times_submission)
-    app.action(ActionId.RULES_DELEGATE.value)(handle_delegate_open)
+    app.action(ActionId.RULES_DELEGATE.value)(_opener(_absence))
     app.view(CallbackId.DELEGATION_MODAL.value)(handle_delegation_submission)
     app.action(ActionId.RULES_UNDELEGATE.value)(handle_undelegate)
-    app.action(ActionId.RULES_HISTORY.value)(handle_rules_history)
+    app.action(ActionId.RULES_HISTORY.value)(_opener(_history))

@@ -771,11 +771,15 @@ _limiters: dict[str, RateLimiter] = {}
 _caches: dict[str, LookupCache] = {}
 
 
-def rate_limiter_for(team_id: str, *, clock: Clock, sleep: Sleep | None = None) -> RateLimiter:
-    """The team's shared limiter (created on first use with this clock and sleep)."""
+def rate_limiter_for(
+    team_id: str, *, clock: Clock, sleep: Sleep | None = None, per_second: int = 10, per_minute: int = 600
+) -> RateLimiter:
+    """The team's shared limiter in this process (created on first use with this clock, sleep and limits)."""
     limiter = _limiters.get(team_id)
     if limiter is None:
-        limiter = _limiters[team_id] = RateLimiter(clock=clock, sleep=sleep)
+        limiter = _limiters[team_id] = RateLimiter(
+            clock=clock, sleep=sleep, per_second=per_second, per_minute=per_minute
+        )
     return limiter
 
 

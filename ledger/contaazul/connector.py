@@ -8,7 +8,7 @@ import httpx
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from ledger.contaazul.client import ContaAzulClient, Route, Sleep
+from ledger.contaazul.client import ContaAzulClient, Route, Sleep, rate_limiter_for
 from ledger.contaazul.crypto import TokenCipher
 from ledger.contaazul.oauth import (
     ConnectionInfo,
@@ -38,6 +38,8 @@ class ContaAzul:
     http: httpx.AsyncClient = field(default_factory=lambda: httpx.AsyncClient(timeout=HTTP_TIMEOUT))
     route: Route = "sync"
     sleep: Sleep | None = None  # injectable so tests move a fake clock instead of waiting
+    # Conta Azul allows 10 requests/s and 600/min per company; with N instances, give each its share.
+    rate_limits: tuple[int, int] = (10, 600)
     tokens: TokenManager = field(init=False)
 
     def __post_init__(self) -> None:
@@ -55,6 +57,13 @@ class ContaAzul:
             clock=self.clock,
             route=self.route,
             sleep=self.sleep,
+            limiter=rate_limiter_for(
+                team_id,
+                clock=self.clock,
+                sleep=self.sleep,
+                per_second=self.rate_limits[0],
+                per_minute=self.rate_limits[1],
+            ),
         )
 
     async def authorization_url(self, *, team_id: str, user_id: str) -> str:

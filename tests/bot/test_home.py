@@ -48,10 +48,8 @@ def buttons(view: dict[str, Any]) -> list[dict[str, Any]]:
     return found
 
 
-async def click_in_home(
-    aprova: Aprova, user_id: str, button: dict[str, Any], view: dict[str, Any] | None = None
-) -> None:
-    view = view or home_of(aprova, user_id)
+async def act_in_home(aprova: Aprova, user_id: str, action: dict[str, Any], view: dict[str, Any]) -> None:
+    """A click in the Home tab, as Slack sends it: a button, or a choice in an overflow menu."""
     payload = {
         "type": "block_actions",
         "team": {"id": payloads.TEAM_ID, "domain": "padaria"},
@@ -61,20 +59,19 @@ async def click_in_home(
         "container": {"type": "view", "view_id": view["id"]},
         "trigger_id": aprova.slack.new_trigger_id(),
         "view": view,
-        "actions": [
-            {
-                "type": "button",
-                "action_id": button["action_id"],
-                "block_id": "b",
-                "value": button.get("value"),
-                "action_ts": "1.1",
-            }
-        ],
+        "actions": [action | {"block_id": "b", "action_ts": "1.1"}],
         "is_enterprise_install": False,
     }
     response = await aprova.send_form(urlencode({"payload": json.dumps(payload)}))
     assert response.status_code == 200
     await aprova.settle()
+
+
+async def click_in_home(
+    aprova: Aprova, user_id: str, button: dict[str, Any], view: dict[str, Any] | None = None
+) -> None:
+    action = {"type": "button", "action_id": button["action_id"], "value": button.get("value")}
+    await act_in_home(aprova, user_id, action, view or home_of(aprova, user_id))
 
 
 async def test_requester_sees_where_each_request_is(session_factory, clock):

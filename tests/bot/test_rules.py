@@ -5,42 +5,22 @@ from __future__ import annotations
 import json
 from datetime import timedelta
 from typing import Any
-from urllib.parse import urlencode
 
 import pytest
 
 from bot.scheduler import send_reminders
 from ledger import flows, rules
 from tests import slack_payloads as payloads
-from tests.bot.test_home import buttons, home_of, open_home, shown
+from tests.bot.test_home import act_in_home, buttons, home_of, open_home, shown
 from tests.harness import CFO, DIRECTOR_EN, DIRECTOR_PT, MANAGER, OUTSIDER, Aprova, running_aprova
 
 pytestmark = pytest.mark.anyio
 
 
-async def act(aprova: Aprova, user_id: str, action: dict[str, Any], view: dict[str, Any]) -> None:
-    """A click in the Home tab: a button, or a choice in an overflow menu."""
-    payload = {
-        "type": "block_actions",
-        "team": {"id": payloads.TEAM_ID, "domain": "padaria"},
-        "user": {"id": user_id, "username": user_id.lower(), "team_id": payloads.TEAM_ID},
-        "api_app_id": "A0001",
-        "token": "legacy-verification-token",
-        "container": {"type": "view", "view_id": view["id"]},
-        "trigger_id": aprova.slack.new_trigger_id(),
-        "view": view,
-        "actions": [action | {"block_id": "b", "action_ts": "1.1"}],
-        "is_enterprise_install": False,
-    }
-    response = await aprova.send_form(urlencode({"payload": json.dumps(payload)}))
-    assert response.status_code == 200
-    await aprova.settle()
-
-
 async def press(aprova: Aprova, user_id: str, action_id: str, view: dict[str, Any] | None = None) -> None:
     view = view or home_of(aprova, user_id)
     button = next(b for b in buttons(view) if b["action_id"] == action_id)
-    await act(aprova, user_id, {"type": "button", "action_id": action_id, "value": button.get("value")}, view)
+    await act_in_home(aprova, user_id, {"type": "button", "action_id": action_id, "value": button.get("value")}, view)
 
 
 def menu_of(view: dict[str, Any], rule_name: str) -> list[dict[str, Any]]:
@@ -54,7 +34,7 @@ def menu_of(view: dict[str, Any], rule_name: str) -> list[dict[str, Any]]:
 async def choose(aprova: Aprova, user_id: str, rule_name: str, op: str) -> None:
     view = home_of(aprova, user_id)
     [option] = [o for o in menu_of(view, rule_name) if json.loads(o["value"])["op"] == op]
-    await act(aprova, user_id, {"type": "overflow", "action_id": "rules-menu", "selected_option": option}, view)
+    await act_in_home(aprova, user_id, {"type": "overflow", "action_id": "rules-menu", "selected_option": option}, view)
 
 
 MARKETING = {
@@ -186,7 +166,9 @@ async def test_an_absence_hands_approvals_to_the_delegate_until_cancelled(sessio
             if b["type"] == "actions" and b["elements"][-1]["type"] == "overflow"
         )
         option = undelegate["options"][0]
-        await act(aprova, CFO, {"type": "overflow", "action_id": "rules-undelegate", "selected_option": option}, view)
+        await act_in_home(
+            aprova, CFO, {"type": "overflow", "action_id": "rules-undelegate", "selected_option": option}, view
+        )
         await aprova.file_request(invoice_number="NF 11")
         assert (await flows.get_request(session_factory, request_id=2)).steps[0].approvers == [MANAGER]
 
@@ -200,7 +182,7 @@ async def test_only_finance_admins_change_rules(session_factory, clock):
                 "Só os administradores do financeiro podem mudar as regras de aprovação."
             )
         [option] = [o for o in menu_of(admin_home, "Alto valor") if json.loads(o["value"])["op"] == "delete"]
-        await act(
+        await act_in_home(
             aprova, OUTSIDER, {"type": "overflow", "action_id": "rules-menu", "selected_option": option}, admin_home
         )
         # A modal opened by an admin, submitted by someone else (a replayed payload): refused too.

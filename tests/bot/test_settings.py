@@ -77,8 +77,11 @@ def test_job_timing_and_create_route_are_read():
             "APROVA_DIGEST_HOUR": "0",
             "CONTAAZUL_CREATE_ROUTE": "ASYNC",
             "PORT": "0",
+            "CONTAAZUL_RATE_PER_SECOND": "5",
+            "CONTAAZUL_RATE_PER_MINUTE": "300",
         }
     )
+    assert (settings.contaazul_rate_per_second, settings.contaazul_rate_per_minute) == (5, 300)
     assert (settings.remind_after, settings.escalate_after) == (timedelta(hours=8), timedelta(hours=30))
     assert (settings.digest_hour, settings.contaazul_create_route, settings.port) == (0, "async", 0)
 
@@ -99,6 +102,8 @@ def test_job_timing_and_create_route_are_read():
         ({"APROVA_REMIND_AFTER_HOURS": "12h"}, ["APROVA_REMIND_AFTER_HOURS", "'12h'"]),
         ({"APROVA_REMIND_AFTER_HOURS": "72"}, ["APROVA_ESCALATE_AFTER_HOURS (72) must be more than"]),
         ({"APROVA_DIGEST_HOUR": "24"}, ["APROVA_DIGEST_HOUR", "from 0 to 23"]),
+        ({"CONTAAZUL_RATE_PER_SECOND": "0"}, ["CONTAAZUL_RATE_PER_SECOND", "from 1 to 100"]),
+        ({"LOG_FORMAT": "xml"}, ["LOG_FORMAT", "json or text"]),
     ],
 )
 def test_bad_values_are_named(environ, fragments):
