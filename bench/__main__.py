@@ -33,7 +33,8 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bench.memory import peak_rss_mib
 from bench.posting import run_drain, run_scale_out
-from bot.app import build_bolt_app
+from bot import slack_payloads as payloads
+from bot.app import build_bolt_app, settle_listeners
 from bot.blocks.request_messages import build_approval_message
 from bot.blocks.request_modal import build_request_modal
 from bot.deps import Deps
@@ -47,7 +48,6 @@ from ledger.db import create_engine, create_session_factory
 from ledger.domain import PaymentMethod, PlannedStep, RequestDraft
 from ledger.models import Base
 from ledger.policy import parse_policy
-from tests import slack_payloads as payloads
 
 POLICY = parse_policy({"default": {"steps": [{"name": "Financeiro", "approvers": ["U0MGR"]}]}})
 
@@ -110,22 +110,10 @@ async def measure(base_url: str, make_body: BodyFactory, *, count: int, rate: fl
                 await asyncio.sleep(max(0.0, i / rate - (time.perf_counter() - start)))
             tasks.append(asyncio.create_task(one(i)))
         await asyncio.gather(*tasks)
-        await settle()  # the work each ack started (DB writes, Slack calls) must not spill into the next figure
+        # The work each ack started (DB writes, Slack calls) must not spill into the next figure.
+        await settle_listeners(timeout=600)
     measure.unacknowledged = len(failures)  # type: ignore[attr-defined]  # a missed 3-second ack (404)
     return latencies
-
-
-async def settle() -> None:
-    """Wait for every Bolt listener still running after its ack."""
-    for _ in range(600):
-        pending = [
-            task
-            for task in asyncio.all_tasks()
-            if not task.done() and "run_ack_function_asynchronously" in repr(task.get_coro())
-        ]
-        if not pending:
-            return
-        await asyncio.wait(pending, timeout=1)
 
 
 def summary(latencies: list[float]) -> dict[str, float]:

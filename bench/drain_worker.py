@@ -1,8 +1,8 @@
 """One posting worker in its own process, for the scale-out measurement (``python -m bench.drain_worker``).
 
 Configured from the environment like the app (``DATABASE_URL``, ``CONTAAZUL_*``, ``APROVA_ENCRYPTION_KEY``). It
-connects, waits until the file ``BENCH_GO`` exists (so process start-up is not measured), drains the outbox until
-nothing is pending or running, and prints its peak memory (RSS, MiB) as JSON.
+prints ``ready``, waits until the file ``BENCH_GO`` exists (so process start-up is not measured), drains the outbox
+until nothing is pending or running, and prints its peak memory (RSS, MiB) as JSON.
 """
 
 from __future__ import annotations
@@ -15,36 +15,23 @@ from pathlib import Path
 from sqlalchemy import func, select
 
 from bench.memory import peak_rss_mib
+from bot.server import build_contaazul
+from bot.settings import Settings
 from ledger import db
 from ledger.clock import SystemClock
-from ledger.contaazul.connector import ContaAzul
-from ledger.contaazul.crypto import TokenCipher
-from ledger.contaazul.oauth import OAuthConfig
 from ledger.models import Posting
 from ledger.outbox import PostingStatus, PostingWorker
 
 
 async def main() -> None:
-    engine = db.create_engine(os.environ["DATABASE_URL"])
+    settings = Settings.from_env()
+    engine = db.create_engine(settings.database_url)
     session_factory = db.create_session_factory(engine)
-    books = ContaAzul(
-        config=OAuthConfig(
-            client_id=os.environ["CONTAAZUL_CLIENT_ID"],
-            client_secret=os.environ["CONTAAZUL_CLIENT_SECRET"],
-            auth_url=os.environ["CONTAAZUL_AUTH_URL"],
-            api_url=os.environ["CONTAAZUL_API_URL"],
-            redirect_uri="http://127.0.0.1/contaazul/oauth/callback",
-        ),
-        session_factory=session_factory,
-        clock=SystemClock(),
-        cipher=TokenCipher(os.environ["APROVA_ENCRYPTION_KEY"]),
-        rate_limits=(
-            int(os.environ.get("CONTAAZUL_RATE_PER_SECOND", "10")),
-            int(os.environ.get("CONTAAZUL_RATE_PER_MINUTE", "600")),
-        ),
-    )
+    books = build_contaazul(settings, SystemClock(), session_factory)
+    assert books is not None, "CONTAAZUL_CLIENT_ID and CONTAAZUL_CLIENT_SECRET must be set"
     worker = PostingWorker(session_factory, clock=books.clock, books=books, owner=os.environ["BENCH_OWNER"])
     go = Path(os.environ["BENCH_GO"])
+    print("ready", flush=True)
     while not go.exists():
         await asyncio.sleep(0.01)
     unfinished = Posting.status.in_([PostingStatus.PENDING.value, PostingStatus.RUNNING.value])

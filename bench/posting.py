@@ -24,11 +24,11 @@ import httpx
 from cryptography.fernet import Fernet
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from bot.server import build_contaazul
+from bot.settings import Settings
 from ledger import flows
 from ledger.clock import SystemClock
 from ledger.contaazul.connector import ContaAzul
-from ledger.contaazul.crypto import TokenCipher
-from ledger.contaazul.oauth import OAuthConfig
 from ledger.contaazul.sandbox import Sandbox
 from ledger.db import create_engine, create_session_factory
 from ledger.domain import PaymentMethod, PlannedStep, RequestDraft
@@ -36,8 +36,26 @@ from ledger.models import Base
 from ledger.outbox import PostingWorker, enqueue_posting
 
 TEAM, ADMIN, REQUESTER, APPROVER = "T0BENCH", "U0ADMIN", "U0REQ", "U0APR"
+SANDBOX_CLIENT_ID, SANDBOX_SECRET = "bench", "bench-secret"
 VENDORS = ["Moinho Anaconda Ltda", "Papelaria Central ME", "Enel Distribuição São Paulo", "Transportes Rápido Sul"]
 CATEGORIES = ["Matéria-Prima", "Material de Escritório", "Energia Elétrica", "Fretes e Carretos"]
+
+
+def sandbox_books(
+    sandbox: Sandbox, engine: AsyncEngine, encryption_key: str, *, clock: SystemClock, route: str = "sync"
+) -> ContaAzul:
+    """The connector the app builds from its settings, pointed at the sandbox."""
+    settings = Settings(
+        contaazul_client_id=SANDBOX_CLIENT_ID,
+        contaazul_client_secret=SANDBOX_SECRET,
+        contaazul_auth_url=sandbox.auth_url,
+        contaazul_api_url=sandbox.api_url,
+        contaazul_create_route=route,
+        encryption_key=encryption_key,
+    )
+    books = build_contaazul(settings, clock, create_session_factory(engine))
+    assert books is not None
+    return books
 
 
 async def connect(books: ContaAzul) -> None:
@@ -89,22 +107,10 @@ async def run_drain(count: int = 200, route: str = "sync") -> dict[str, Any]:
         engine: AsyncEngine = create_engine(f"sqlite:///{Path(tmp) / 'bench.db'}")
         async with engine.begin() as connection:
             await connection.run_sync(Base.metadata.create_all)
-        sandbox = Sandbox(client_id="bench", client_secret="bench-secret", auto_consent=True)
+        sandbox = Sandbox(client_id=SANDBOX_CLIENT_ID, client_secret=SANDBOX_SECRET, auto_consent=True)
         await sandbox.start()
         clock = SystemClock()
-        books = ContaAzul(
-            config=OAuthConfig(
-                client_id="bench",
-                client_secret="bench-secret",
-                auth_url=sandbox.auth_url,
-                api_url=sandbox.api_url,
-                redirect_uri="http://127.0.0.1:9/contaazul/oauth/callback",
-            ),
-            session_factory=create_session_factory(engine),
-            clock=clock,
-            cipher=TokenCipher(Fernet.generate_key().decode()),
-            route="async" if route == "async" else "sync",
-        )
+        books = sandbox_books(sandbox, engine, Fernet.generate_key().decode(), clock=clock, route=route)
         try:
             await connect(books)
             await approve_many(books, count, random.Random(7))
@@ -171,7 +177,7 @@ async def run_drain_instances(
         return None
     engine = create_engine(url)
     key = Fernet.generate_key().decode()
-    sandbox = Sandbox(client_id="bench", client_secret="bench-secret", auto_consent=True)
+    sandbox = Sandbox(client_id=SANDBOX_CLIENT_ID, client_secret=SANDBOX_SECRET, auto_consent=True)
     await sandbox.start()
     if not rate_limited:
         sandbox.state.rate_limit_per_second, sandbox.state.rate_limit_per_minute = 100_000, 6_000_000
@@ -179,18 +185,7 @@ async def run_drain_instances(
     try:
         async with engine.begin() as connection:
             await connection.run_sync(Base.metadata.create_all)
-        books = ContaAzul(
-            config=OAuthConfig(
-                client_id="bench",
-                client_secret="bench-secret",
-                auth_url=sandbox.auth_url,
-                api_url=sandbox.api_url,
-                redirect_uri="http://127.0.0.1:9/contaazul/oauth/callback",
-            ),
-            session_factory=create_session_factory(engine),
-            clock=SystemClock(),
-            cipher=TokenCipher(key),
-        )
+        books = sandbox_books(sandbox, engine, key, clock=SystemClock())
         try:
             await connect(books)
             await approve_many(books, count, random.Random(7))
@@ -200,8 +195,8 @@ async def run_drain_instances(
             go = Path(tmp) / "go"
             env = os.environ | {
                 "DATABASE_URL": url,
-                "CONTAAZUL_CLIENT_ID": "bench",
-                "CONTAAZUL_CLIENT_SECRET": "bench-secret",
+                "CONTAAZUL_CLIENT_ID": SANDBOX_CLIENT_ID,
+                "CONTAAZUL_CLIENT_SECRET": SANDBOX_SECRET,
                 "CONTAAZUL_AUTH_URL": sandbox.auth_url,
                 "CONTAAZUL_API_URL": sandbox.api_url,
                 "APROVA_ENCRYPTION_KEY": key,
@@ -223,7 +218,9 @@ async def run_drain_instances(
                         stderr=asyncio.subprocess.DEVNULL,
                     )
                 )
-            await asyncio.sleep(3)  # let them start and connect; the clock starts at "go"
+            for process in processes:  # each says when it is connected and waiting; the clock starts at "go"
+                assert process.stdout is not None
+                await process.stdout.readline()
             calls_before = len(sandbox.state.api_calls())
             started = time.perf_counter()
             go.touch()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -55,3 +56,21 @@ def build_bolt_app(deps: Deps, *, http: aiohttp.ClientSession | None = None) -> 
     register_handlers(app, settings)
     errors.register(app)
     return app
+
+
+async def settle_listeners(timeout: float) -> bool:
+    """Wait for the listeners Bolt still runs after their acks (detached from the request); False on timeout.
+
+    For drivers of an in-process app (the tests, the benchmark) that must not look before the work is done.
+    """
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while pending := [
+        task
+        for task in asyncio.all_tasks()
+        if not task.done() and "run_ack_function_asynchronously" in repr(task.get_coro())
+    ]:
+        if (remaining := deadline - loop.time()) <= 0:
+            return False
+        await asyncio.wait(pending, timeout=remaining)
+    return True

@@ -28,7 +28,7 @@ from bot.scheduler import Scheduler, build_scheduler
 from bot.settings import Settings
 from ledger import db, flows
 from ledger.clock import SystemClock
-from ledger.contaazul.client import Route
+from ledger.contaazul.client import Route, Sleep
 from ledger.contaazul.connector import ContaAzul
 from ledger.contaazul.crypto import TokenCipher
 from ledger.contaazul.oauth import STATUS_ACTIVE, OAuthConfig, OAuthGrantError, OAuthStateError, consume_state
@@ -162,9 +162,16 @@ class RunningAprova:
 
 
 def build_contaazul(
-    settings: Settings, clock: Clock, session_factory: async_sessionmaker[AsyncSession]
+    settings: Settings,
+    clock: Clock,
+    session_factory: async_sessionmaker[AsyncSession],
+    *,
+    sleep: Sleep | None = None,
 ) -> ContaAzul | None:
-    """The Conta Azul connector, or None when no client id/secret is configured."""
+    """The Conta Azul connector, or None when no client id/secret is configured.
+
+    ``sleep`` replaces real waiting (rate limits, Retry-After) where a test's clock is frozen.
+    """
     if not settings.contaazul_configured:
         return None
     try:
@@ -186,6 +193,7 @@ def build_contaazul(
         cipher=cipher,
         route=route,
         rate_limits=(settings.contaazul_rate_per_second, settings.contaazul_rate_per_minute),
+        sleep=sleep,
     )
 
 

@@ -197,13 +197,12 @@ async def daily_digest(
         awaiting = await _count_and_total(
             session, team, PaymentRequest.status.in_([RequestStatus.APPROVED.value, RequestStatus.POSTING.value])
         )
-        posted = await _count_and_total(
-            session,
-            team,
+        posted_on_day = and_(
             PaymentRequest.status == RequestStatus.POSTED.value,
             PaymentRequest.posted_at >= start,
             PaymentRequest.posted_at < end,
         )
+        posted = await _count_and_total(session, team, posted_on_day)
         rejected = await _count_and_total(
             session,
             team,
@@ -211,13 +210,7 @@ async def daily_digest(
             PaymentRequest.decided_at >= start,
             PaymentRequest.decided_at < end,
         )
-        received = await _count_and_total(
-            session,
-            receivables,
-            PaymentRequest.status == RequestStatus.POSTED.value,
-            PaymentRequest.posted_at >= start,
-            PaymentRequest.posted_at < end,
-        )
+        received = await _count_and_total(session, receivables, posted_on_day)
         failed = await session.scalars(
             select(PaymentRequest.reference)
             .where(PaymentRequest.team_id == team_id, PaymentRequest.status == RequestStatus.POST_FAILED.value)

@@ -15,22 +15,20 @@ import httpx
 from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.app import build_bolt_app
+from bot import slack_payloads as payloads
+from bot.app import build_bolt_app, settle_listeners
 from bot.deps import Deps
 from bot.localslack import LocalSlack
 from bot.people import People
 from bot.posting import PostingLoop
-from bot.server import create_web_app
+from bot.server import build_contaazul, create_web_app
 from bot.settings import Settings
 from ledger.clock import FixedClock
 from ledger.contaazul.connector import ContaAzul
-from ledger.contaazul.crypto import TokenCipher
-from ledger.contaazul.oauth import OAuthConfig
 from ledger.contaazul.sandbox import Sandbox
 from ledger.outbox import PostingResult, enqueue_posting
 from ledger.policy import Policy, parse_policy
 from ledger.receivables import ReceivableRules
-from tests import slack_payloads as payloads
 
 REQUESTER, MANAGER, DIRECTOR_EN, DIRECTOR_PT, OUTSIDER, CFO = "U0REQ", "U0MGR", "U0DIR1", "U0DIR2", "U0OUT", "U0CFO"
 REQUESTS_CHANNEL = "C0PEDIDOS"
@@ -163,17 +161,9 @@ class Aprova:
         return next(m for m in self.slack.messages(channel) if m["ts"] == ts)
 
     async def settle(self) -> None:
-        """Wait for every listener Bolt is still running after its ack (they run detached from the request)."""
-        for _ in range(200):
-            pending = [
-                task
-                for task in asyncio.all_tasks()
-                if not task.done() and "run_ack_function_asynchronously" in repr(task.get_coro())
-            ]
-            if not pending:
-                return
-            await asyncio.wait(pending, timeout=5)
-        raise AssertionError("listeners did not finish")
+        """Wait for every listener Bolt is still running after its ack."""
+        if not await settle_listeners(timeout=1000):
+            raise AssertionError("listeners did not finish")
 
 
 def make_settings(slack: LocalSlack, **overrides: Any) -> Settings:
@@ -237,22 +227,8 @@ async def running_aprova(
         slack.add_user(CFO, real_name="Fábio Prado", locale="pt-BR", is_admin=True)
         slack.add_usergroup("S0DIRETORIA", [DIRECTOR_EN, DIRECTOR_PT])
         settings = make_settings(slack, **settings_overrides)
-        books = None
-        if settings.contaazul_configured:
-            books = ContaAzul(
-                config=OAuthConfig(
-                    client_id=SANDBOX_CLIENT_ID,
-                    client_secret=SANDBOX_SECRET,
-                    auth_url=settings.contaazul_auth_url,
-                    api_url=settings.contaazul_api_url,
-                    redirect_uri=settings.oauth_redirect_uri,
-                ),
-                session_factory=session_factory,
-                clock=clock,
-                cipher=TokenCipher(ENCRYPTION_KEY),
-                sleep=virtual_sleep(clock),
-                route="async" if settings.contaazul_create_route == "async" else "sync",
-            )
+        books = build_contaazul(settings, clock, session_factory, sleep=virtual_sleep(clock))
+        if books is not None:
             stack.push_async_callback(books.aclose)
         deps = Deps(
             settings=settings,

@@ -12,11 +12,10 @@ import asyncio
 import os
 from datetime import datetime, timedelta
 
+from bot.server import build_contaazul
+from bot.settings import Settings
 from ledger import db
 from ledger.clock import FixedClock
-from ledger.contaazul.connector import ContaAzul
-from ledger.contaazul.crypto import TokenCipher
-from ledger.contaazul.oauth import OAuthConfig
 from ledger.outbox import PostingWorker
 
 
@@ -27,21 +26,11 @@ async def main() -> None:
         clock.advance(timedelta(seconds=seconds))
         await asyncio.sleep(0)
 
-    engine = db.create_engine(os.environ["DATABASE_URL"])
+    settings = Settings.from_env()
+    engine = db.create_engine(settings.database_url)
     session_factory = db.create_session_factory(engine)
-    books = ContaAzul(
-        config=OAuthConfig(
-            client_id=os.environ["CONTAAZUL_CLIENT_ID"],
-            client_secret=os.environ["CONTAAZUL_CLIENT_SECRET"],
-            auth_url=os.environ["CONTAAZUL_AUTH_URL"],
-            api_url=os.environ["CONTAAZUL_API_URL"],
-            redirect_uri="http://127.0.0.1/contaazul/oauth/callback",
-        ),
-        session_factory=session_factory,
-        clock=clock,
-        cipher=TokenCipher(os.environ["APROVA_ENCRYPTION_KEY"]),
-        sleep=sleep,
-    )
+    books = build_contaazul(settings, clock, session_factory, sleep=sleep)
+    assert books is not None, "CONTAAZUL_CLIENT_ID and CONTAAZUL_CLIENT_SECRET must be set"
     worker = PostingWorker(session_factory, clock=clock, books=books, owner=os.environ["APROVA_WORKER_OWNER"])
     try:
         await worker.drain()

@@ -20,8 +20,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import func, select
 
+from bot import slack_payloads as payloads
 from bot.blocks.fields import StepRef
 from bot.blocks.request_modal import parse_request_modal
+from bot.ids import RequestField
 from ledger import crm, flows
 from ledger.crm import Ignored, PipedriveDeal, WebhookRefused
 from ledger.domain import RequestStatus
@@ -29,7 +31,6 @@ from ledger.errors import InvalidSubmission
 from ledger.models import AuditEvent, ContaAzulConnection, PaymentRequest, Posting
 from ledger.outbox import PostingStatus
 from ledger.receivables import HubSpotFields, PipedriveFields, WonDeal
-from tests import slack_payloads as payloads
 from tests.harness import CFO, MANAGER, OUTSIDER, REQUESTER, VALID_ANSWERS, Aprova, running_aprova
 
 pytestmark = pytest.mark.anyio
@@ -117,24 +118,7 @@ async def test_an_oversized_body_is_refused_before_anyone_reads_it(session_facto
 
 def form_values() -> st.SearchStrategy[dict[str, Any]]:
     """``state.values`` as a hostile client could shape it: the modal's block ids with anything inside."""
-    blocks = st.sampled_from(
-        [
-            "description",
-            "vendor_name",
-            "vendor_document",
-            "amount",
-            "competence_date",
-            "due_date",
-            "category",
-            "cost_center",
-            "payment_method",
-            "payment_code",
-            "invoice_number",
-            "notes",
-            "attachments",
-            "other",
-        ]
-    )
+    blocks = st.sampled_from([*(f.value for f in RequestField), "other"])
     element = st.dictionaries(
         st.sampled_from(["value", "selected_date", "selected_option", "files", "type"]),
         JSON | st.fixed_dictionaries({"value": st.text(max_size=60)}),

@@ -161,7 +161,7 @@ def _admin(panel: AdminPanel, locale: Locale, tz: ZoneInfo) -> list[Block]:
                 )
             )
         if len(panel.failed) > MAX_FAILED:
-            more = t(locale, "home.failed_more", count=len(panel.failed) - MAX_FAILED)
+            more = t(locale, "home.list_more", count=len(panel.failed) - MAX_FAILED)
             blocks.append(ContextBlock(elements=[MarkdownTextObject(text=more)]))
     if panel.month is not None:
         month = panel.month.strftime("%m/%Y")
@@ -170,7 +170,7 @@ def _admin(panel: AdminPanel, locale: Locale, tz: ZoneInfo) -> list[Block]:
                 f"{escape(name)}: {money(total, locale)} ({count})" for name, count, total in totals[:MAX_TOTALS]
             ] or [t(locale, "home.none")]
             if len(totals) > MAX_TOTALS:
-                lines.append(t(locale, "home.totals_more", count=len(totals) - MAX_TOTALS))
+                lines.append(t(locale, "home.list_more", count=len(totals) - MAX_TOTALS))
             text = f"*{t(locale, key, month=month)}*\n" + "\n".join(lines)
             blocks.append(SectionBlock(text=MarkdownTextObject(text=clip(text, 3000))))
         count, total = panel.receivables

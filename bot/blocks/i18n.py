@@ -658,13 +658,12 @@ MESSAGES: dict[str, dict[Locale, str]] = {
         "en": "not chosen (`/contaazul account`)",
     },
     "home.failed": {"pt_BR": "⚠️ Lançamentos com falha ({count})", "en": "⚠️ Failed postings ({count})"},
-    "home.failed_more": {"pt_BR": "… e mais {count}", "en": "… and {count} more"},
+    "home.list_more": {"pt_BR": "… e mais {count}", "en": "… and {count} more"},
     "home.by_category": {"pt_BR": "A pagar em {month}, por categoria", "en": "Payables in {month}, by category"},
     "home.by_cost_center": {
         "pt_BR": "A pagar em {month}, por centro de custo",
         "en": "Payables in {month}, by cost center",
     },
-    "home.totals_more": {"pt_BR": "… e mais {count}", "en": "… and {count} more"},
     "home.receivables": {
         "pt_BR": "📥 A receber no mês: {count} · {total}",
         "en": "📥 Receivables this month: {count} · {total}",

@@ -96,7 +96,7 @@ def build_rules_section(rules: Rules, delegations: list[Delegation], *, locale: 
             )
         )
     if len(rule_list) > MAX_RULES_SHOWN:
-        more = t(locale, "home.totals_more", count=len(rule_list) - MAX_RULES_SHOWN)
+        more = t(locale, "home.list_more", count=len(rule_list) - MAX_RULES_SHOWN)
         blocks.append(ContextBlock(elements=[MarkdownTextObject(text=more)]))
     default_steps = (source.get("default") or {}).get("steps", [])
     fallback = _approvers(list(source.get("fallback", [])))

@@ -24,6 +24,11 @@ def deps_of(context: AsyncBoltContext) -> Deps:
     return deps
 
 
+def team_of(body: dict[str, Any], context: AsyncBoltContext) -> str:
+    """The workspace a request came from (slash commands name it ``team_id``, interactions ``team.id``)."""
+    return context.team_id or body.get("team_id") or (body.get("team") or {}).get("id") or ""
+
+
 async def explain_error(
     client: AsyncWebClient, deps: Deps, error: LedgerError, *, user_id: str, request_id: int | None
 ) -> str:

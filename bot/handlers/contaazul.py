@@ -19,7 +19,7 @@ from bot.blocks.contaazul import (
 )
 from bot.blocks.i18n import Locale, t
 from bot.deps import Deps
-from bot.handlers.common import deps_of, ephemeral, is_finance_admin
+from bot.handlers.common import deps_of, ephemeral, is_finance_admin, team_of
 from bot.handlers.receivables import open_receivable_modal
 from bot.ids import CallbackId
 from bot.notifier import alert_needs_reconnect
@@ -38,7 +38,7 @@ async def handle_contaazul_command(
 ) -> None:
     await ack()
     deps = deps_of(context)
-    user_id, team_id = body["user_id"], context.team_id or body["team_id"]
+    user_id, team_id = body["user_id"], team_of(body, context)
     channel = body.get("channel_id") or user_id
     locale = await deps.people.get(client, user_id)
     words = (body.get("text") or "").split()
@@ -130,7 +130,7 @@ async def handle_account_submission(
     ack: AsyncAck, body: dict[str, Any], view: dict[str, Any], client: AsyncWebClient, context: AsyncBoltContext
 ) -> None:
     deps = deps_of(context)
-    user_id, team_id = body["user"]["id"], context.team_id or body["team"]["id"]
+    user_id, team_id = body["user"]["id"], team_of(body, context)
     locale = await deps.people.get(client, user_id)
     if deps.contaazul is None or not await is_finance_admin(client, deps, user_id):
         await ack(response_action="errors", errors={"account": t(locale, "ca.not_admin")})

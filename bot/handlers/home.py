@@ -17,7 +17,7 @@ from bot.blocks.home import AdminPanel, build_home, parse_page
 from bot.blocks.i18n import Locale, t
 from bot.blocks.posting_messages import failure_reason
 from bot.deps import Deps
-from bot.handlers.common import deps_of, is_finance_admin
+from bot.handlers.common import deps_of, is_finance_admin, team_of
 from bot.ids import ActionId
 from bot.settings import Settings
 from ledger import flows, outbox, rules
@@ -98,7 +98,7 @@ async def handle_home_page(
     ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], client: AsyncWebClient, context: AsyncBoltContext
 ) -> None:
     await ack()
-    team_id = context.team_id or body["team"]["id"]
+    team_id = team_of(body, context)
     page = parse_page(action.get("value"))
     await publish_home(client, deps_of(context), user_id=body["user"]["id"], team_id=team_id, page=page)
 

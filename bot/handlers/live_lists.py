@@ -14,7 +14,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.blocks.i18n import Locale
 from bot.blocks.live_lists import category_options, cost_center_options, vendor_options
-from bot.handlers.common import deps_of
+from bot.handlers.common import deps_of, team_of
 from bot.ids import ActionId
 from bot.notifier import alert_needs_reconnect
 from bot.settings import Settings
@@ -57,7 +57,7 @@ def _listener(source: OptionsSource) -> Callable[..., Awaitable[None]]:
         ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient, context: AsyncBoltContext
     ) -> None:
         deps = deps_of(context)
-        team_id = context.team_id or body["team"]["id"]
+        team_id = team_of(body, context)
         typed = str(body.get("value") or "")
         options: list[Option] = []
         if deps.contaazul is not None:

@@ -24,7 +24,7 @@ from bot.blocks.request_modal import (
     request_state,
 )
 from bot.deps import Deps
-from bot.handlers.common import deps_of, explain_error, tell
+from bot.handlers.common import deps_of, explain_error, team_of, tell
 from bot.handlers.history import export_month
 from bot.ids import ActionId, CallbackId
 from bot.notifier import Notifier
@@ -61,7 +61,7 @@ async def handle_payment_command(
     locale = await deps.people.get(client, body["user_id"])
     live = False
     if deps.contaazul is not None:
-        connection = await deps.contaazul.connection(context.team_id or body["team_id"])
+        connection = await deps.contaazul.connection(team_of(body, context))
         live = connection is not None and not connection.needs_reconnect
     await client.views_open(
         trigger_id=body["trigger_id"], view=build_request_modal(locale=locale, today=deps.clock.today(), live=live)
@@ -81,7 +81,7 @@ async def handle_request_submission(
     except InvalidSubmission as exc:
         await ack(response_action="errors", errors=field_errors(exc.errors, locale))
         return
-    team_id = context.team_id or body["team"]["id"]
+    team_id = team_of(body, context)
     if duplicate_confirmed(values):
         duplicates = _carried_duplicates(view)
     else:
@@ -180,7 +180,7 @@ async def handle_edit_submission(
         return
     try:
         steps = await deps.plan(
-            context.team_id or body["team"]["id"], draft=draft, requester_id=user_id, directory=SlackDirectory(client)
+            team_of(body, context), draft=draft, requester_id=user_id, directory=SlackDirectory(client)
         )
         edited = await flows.edit_request(
             deps.session_factory,

@@ -15,7 +15,7 @@ from bot.blocks.receivable_modal import build_receivable_modal, parse_receivable
 from bot.blocks.reject_modal import build_notice_modal
 from bot.blocks.request_modal import field_errors
 from bot.deps import Deps
-from bot.handlers.common import deps_of, is_finance_admin
+from bot.handlers.common import deps_of, is_finance_admin, team_of
 from bot.ids import CallbackId
 from bot.notifier import Notifier
 from bot.people import SlackDirectory
@@ -45,7 +45,7 @@ async def handle_receivable_submission(
 ) -> None:
     """Validate, store (approved, or pending when receivables need approval) and hand over to the posting worker."""
     deps = deps_of(context)
-    user_id, team_id = body["user"]["id"], context.team_id or body["team"]["id"]
+    user_id, team_id = body["user"]["id"], team_of(body, context)
     locale = await deps.people.get(client, user_id)
     if deps.contaazul is None or not await is_finance_admin(client, deps, user_id):
         log.info("refused a receivable from non-admin %s", user_id)

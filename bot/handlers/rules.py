@@ -33,7 +33,7 @@ from bot.blocks.rules import (
     parse_times_modal,
 )
 from bot.deps import Deps
-from bot.handlers.common import deps_of, is_finance_admin
+from bot.handlers.common import deps_of, is_finance_admin, team_of
 from bot.handlers.home import publish_home
 from bot.ids import ActionId, CallbackId
 from bot.settings import Settings
@@ -42,10 +42,6 @@ from ledger.errors import InvalidSubmission, PolicyError, StaleDecision
 from ledger.rules import Rules
 
 log = logging.getLogger(__name__)
-
-
-def _team(body: dict[str, Any], context: AsyncBoltContext) -> str:
-    return context.team_id or (body.get("team") or {}).get("id") or ""
 
 
 async def _refuse_non_admin(client: AsyncWebClient, deps: Deps, user_id: str) -> bool:
@@ -59,8 +55,8 @@ async def _refuse_non_admin(client: AsyncWebClient, deps: Deps, user_id: str) ->
 
 
 async def _save(
-    client: AsyncWebClient,
     deps: Deps,
+    current: Rules,
     *,
     team_id: str,
     user_id: str,
@@ -69,8 +65,10 @@ async def _save(
     summary: str,
     times: tuple[int, int] | None = None,
 ) -> None:
-    """Store a version (raising PolicyError or StaleDecision for the caller to show), audit it, refresh the tab."""
-    current = await deps.rules_for(team_id)
+    """Store a version made from ``current`` (raising PolicyError or StaleDecision for the caller to show); audit it.
+
+    ``current`` gives the reminder times a rules-only change keeps; a save on an outdated version is refused.
+    """
     remind, escalate = times or (current.remind_after_hours, current.escalate_after_hours)
     await rules.save_rules(
         deps.session_factory,
@@ -92,7 +90,6 @@ async def _save(
         summary=summary,
     )
     log.info("approval rules of %s changed by %s: %s", team_id, user_id, summary)
-    await publish_home(client, deps, user_id=user_id, team_id=team_id)
 
 
 def _save_errors(exc: Exception, locale: Locale, *, field: str) -> dict[str, str]:
@@ -106,12 +103,58 @@ def _save_errors(exc: Exception, locale: Locale, *, field: str) -> dict[str, str
     return {str(target): t(locale, "rules.invalid", error=message)}
 
 
+async def _admin_submitting(
+    ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient, context: AsyncBoltContext, *, field: str
+) -> tuple[Deps, str, str, Locale] | None:
+    """Who submits an editor modal (deps, user, team, locale); None, the modal told why, for a non-admin."""
+    deps, user_id = deps_of(context), body["user"]["id"]
+    locale = await deps.people.get(client, user_id)
+    if not await is_finance_admin(client, deps, user_id):
+        await ack(response_action="errors", errors={field: t(locale, "rules.not_admin")})
+        return None
+    return deps, user_id, team_of(body, context), locale
+
+
+async def _save_from_modal(
+    ack: AsyncAck,
+    client: AsyncWebClient,
+    deps: Deps,
+    current: Rules,
+    *,
+    view: dict[str, Any],
+    team_id: str,
+    user_id: str,
+    locale: Locale,
+    policy: dict[str, Any],
+    summary: str,
+    field: str,
+    times: tuple[int, int] | None = None,
+) -> None:
+    """Save on the version the modal was opened on: close it, or show the refusal under ``field``."""
+    try:
+        await _save(
+            deps,
+            current,
+            team_id=team_id,
+            user_id=user_id,
+            based_on=parse_meta(view).get("v"),
+            policy=policy,
+            summary=summary,
+            times=times,
+        )
+    except (PolicyError, StaleDecision) as exc:
+        await ack(response_action="errors", errors=_save_errors(exc, locale, field=field))
+        return
+    await ack()
+    await publish_home(client, deps, user_id=user_id, team_id=team_id)
+
+
 async def handle_rules_menu(
     ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], client: AsyncWebClient, context: AsyncBoltContext
 ) -> None:
     """A rule's menu in the Home tab: edit (a modal), move up or down, delete (saved at once)."""
     await ack()
-    deps, user_id, team_id = deps_of(context), body["user"]["id"], _team(body, context)
+    deps, user_id, team_id = deps_of(context), body["user"]["id"], team_of(body, context)
     if await _refuse_non_admin(client, deps, user_id):
         return
     try:
@@ -145,33 +188,32 @@ async def handle_rules_menu(
         return
     try:
         await _save(
-            client, deps, team_id=team_id, user_id=user_id, based_on=current.version_id, policy=source, summary=summary
+            deps, current, team_id=team_id, user_id=user_id, based_on=current.version_id, policy=source, summary=summary
         )
     except (PolicyError, StaleDecision) as exc:
         text = (
             t(locale, "rules.stale") if isinstance(exc, StaleDecision) else t(locale, "rules.invalid", error=str(exc))
         )
         await client.chat_postMessage(channel=user_id, text=text)
+        return
+    await publish_home(client, deps, user_id=user_id, team_id=team_id)
 
 
 async def handle_rule_submission(
     ack: AsyncAck, body: dict[str, Any], view: dict[str, Any], client: AsyncWebClient, context: AsyncBoltContext
 ) -> None:
-    deps, user_id, team_id = deps_of(context), body["user"]["id"], _team(body, context)
-    locale = await deps.people.get(client, user_id)
-    if not await is_finance_admin(client, deps, user_id):
-        await ack(response_action="errors", errors={"name": t(locale, "rules.not_admin")})
+    if (who := await _admin_submitting(ack, body, client, context, field="name")) is None:
         return
+    deps, user_id, team_id, locale = who
     try:
         rule = parse_rule_modal(view["state"]["values"])
     except InvalidSubmission as exc:
         await ack(response_action="errors", errors=field_errors(exc.errors, locale))
         return
-    meta = parse_meta(view)
     current = await deps.rules_for(team_id)
     source = current.source
     rule_list: list[dict[str, Any]] = source.setdefault("rules", [])
-    index = meta.get("i")
+    index = parse_meta(view).get("i")
     if isinstance(index, int) and 0 <= index < len(rule_list):
         extra_steps = rule_list[index].get("steps", [])[STEP_SLOTS:]  # steps the editor does not show stay
         rule["steps"] = rule["steps"] + copy.deepcopy(extra_steps)
@@ -180,24 +222,27 @@ async def handle_rule_submission(
     else:
         rule_list.append(rule)
         summary = t(locale, "rules.summary.added", name=rule["name"])
-    try:
-        await _save(
-            client, deps, team_id=team_id, user_id=user_id, based_on=meta.get("v"), policy=source, summary=summary
-        )
-    except (PolicyError, StaleDecision) as exc:
-        await ack(response_action="errors", errors=_save_errors(exc, locale, field="name"))
-        return
-    await ack()
+    await _save_from_modal(
+        ack,
+        client,
+        deps,
+        current,
+        view=view,
+        team_id=team_id,
+        user_id=user_id,
+        locale=locale,
+        policy=source,
+        summary=summary,
+        field="name",
+    )
 
 
 async def handle_default_submission(
     ack: AsyncAck, body: dict[str, Any], view: dict[str, Any], client: AsyncWebClient, context: AsyncBoltContext
 ) -> None:
-    deps, user_id, team_id = deps_of(context), body["user"]["id"], _team(body, context)
-    locale = await deps.people.get(client, user_id)
-    if not await is_finance_admin(client, deps, user_id):
-        await ack(response_action="errors", errors={"step0_name": t(locale, "rules.not_admin")})
+    if (who := await _admin_submitting(ack, body, client, context, field="step0_name")) is None:
         return
+    deps, user_id, team_id, locale = who
     try:
         steps, fallback = parse_default_modal(view["state"]["values"])
     except InvalidSubmission as exc:
@@ -209,30 +254,27 @@ async def handle_default_submission(
     groups = [r for r in source.get("fallback", []) if str(r).startswith("S")]  # groups set in the file stay
     source["fallback"] = fallback + groups
     summary = t(locale, "rules.summary.default")
-    try:
-        await _save(
-            client,
-            deps,
-            team_id=team_id,
-            user_id=user_id,
-            based_on=parse_meta(view).get("v"),
-            policy=source,
-            summary=summary,
-        )
-    except (PolicyError, StaleDecision) as exc:
-        await ack(response_action="errors", errors=_save_errors(exc, locale, field="step0_name"))
-        return
-    await ack()
+    await _save_from_modal(
+        ack,
+        client,
+        deps,
+        current,
+        view=view,
+        team_id=team_id,
+        user_id=user_id,
+        locale=locale,
+        policy=source,
+        summary=summary,
+        field="step0_name",
+    )
 
 
 async def handle_times_submission(
     ack: AsyncAck, body: dict[str, Any], view: dict[str, Any], client: AsyncWebClient, context: AsyncBoltContext
 ) -> None:
-    deps, user_id, team_id = deps_of(context), body["user"]["id"], _team(body, context)
-    locale = await deps.people.get(client, user_id)
-    if not await is_finance_admin(client, deps, user_id):
-        await ack(response_action="errors", errors={"remind": t(locale, "rules.not_admin")})
+    if (who := await _admin_submitting(ack, body, client, context, field="remind")) is None:
         return
+    deps, user_id, team_id, locale = who
     try:
         remind, escalate = parse_times_modal(view["state"]["values"])
         rules.check_times(remind, escalate)
@@ -244,32 +286,28 @@ async def handle_times_submission(
         await ack(response_action="errors", errors={field: t(locale, "rules.invalid", error=str(exc))})
         return
     current = await deps.rules_for(team_id)
-    summary = t(locale, "rules.summary.times", remind=remind, escalate=escalate)
-    try:
-        await _save(
-            client,
-            deps,
-            team_id=team_id,
-            user_id=user_id,
-            based_on=parse_meta(view).get("v"),
-            policy=current.source,
-            summary=summary,
-            times=(remind, escalate),
-        )
-    except (PolicyError, StaleDecision) as exc:
-        await ack(response_action="errors", errors=_save_errors(exc, locale, field="remind"))
-        return
-    await ack()
+    await _save_from_modal(
+        ack,
+        client,
+        deps,
+        current,
+        view=view,
+        team_id=team_id,
+        user_id=user_id,
+        locale=locale,
+        policy=current.source,
+        summary=t(locale, "rules.summary.times", remind=remind, escalate=escalate),
+        field="remind",
+        times=(remind, escalate),
+    )
 
 
 async def handle_delegation_submission(
     ack: AsyncAck, body: dict[str, Any], view: dict[str, Any], client: AsyncWebClient, context: AsyncBoltContext
 ) -> None:
-    deps, user_id, team_id = deps_of(context), body["user"]["id"], _team(body, context)
-    locale = await deps.people.get(client, user_id)
-    if not await is_finance_admin(client, deps, user_id):
-        await ack(response_action="errors", errors={"approver": t(locale, "rules.not_admin")})
+    if (who := await _admin_submitting(ack, body, client, context, field="approver")) is None:
         return
+    deps, user_id, team_id, locale = who
     try:
         approver, delegate, starts_on, ends_on = parse_delegation_modal(view["state"]["values"])
         await rules.add_delegation(
@@ -308,7 +346,7 @@ async def handle_undelegate(
     ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], client: AsyncWebClient, context: AsyncBoltContext
 ) -> None:
     await ack()
-    deps, user_id, team_id = deps_of(context), body["user"]["id"], _team(body, context)
+    deps, user_id, team_id = deps_of(context), body["user"]["id"], team_of(body, context)
     if await _refuse_non_admin(client, deps, user_id):
         return
     value = (action.get("selected_option") or {}).get("value") or ""
@@ -337,7 +375,7 @@ def _opener(build: ModalBuilder) -> Callable[..., Awaitable[None]]:
         deps, user_id = deps_of(context), body["user"]["id"]
         if await _refuse_non_admin(client, deps, user_id):
             return
-        team_id = _team(body, context)
+        team_id = team_of(body, context)
         view = await build(deps, await deps.rules_for(team_id), team_id, await deps.people.get(client, user_id))
         await client.views_open(trigger_id=body["trigger_id"], view=view)
 

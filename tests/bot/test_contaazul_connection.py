@@ -10,10 +10,10 @@ from typing import Any
 import httpx
 import pytest
 
+from bot import slack_payloads as payloads
 from ledger import flows
 from ledger.contaazul.sandbox.seed import ACCOUNT_IDS
 from ledger.models import ContaAzulConnection
-from tests import slack_payloads as payloads
 from tests.harness import CFO, MANAGER, REQUESTER, Aprova, running_aprova
 
 pytestmark = pytest.mark.anyio

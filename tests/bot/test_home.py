@@ -9,9 +9,9 @@ from urllib.parse import urlencode
 
 import pytest
 
+from bot import slack_payloads as payloads
 from ledger import flows
 from ledger.domain import RequestStatus
-from tests import slack_payloads as payloads
 from tests.bot.test_blocks import assert_within_slack_limits
 from tests.harness import CFO, MANAGER, OUTSIDER, REQUESTER, Aprova, running_aprova
 

@@ -23,6 +23,7 @@ import httpx
 import pytest
 from sqlalchemy import func, select
 
+from bot import slack_payloads as payloads
 from bot.blocks.posting_messages import PAYABLES_URL
 from bot.localslack import LocalSlack
 from bot.posting import PostingLoop
@@ -48,7 +49,6 @@ from ledger.db import create_engine, create_session_factory, upgrade
 from ledger.domain import PaymentMethod, PlannedStep, RequestDraft, RequestStatus
 from ledger.models import AuditEvent, PaymentRequest, Posting
 from ledger.outbox import PostingResult, PostingStatus, enqueue_posting, posting_for
-from tests import slack_payloads as payloads
 from tests.harness import (
     CFO,
     ENCRYPTION_KEY,

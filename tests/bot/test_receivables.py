@@ -15,6 +15,7 @@ import httpx
 import pytest
 from sqlalchemy import func, select
 
+from bot import slack_payloads as payloads
 from bot.scheduler import post_daily_digest
 from ledger import flows
 from ledger.contaazul.sandbox import Sandbox
@@ -25,7 +26,6 @@ from ledger.crm import sign_generic, sign_hubspot
 from ledger.domain import RequestStatus
 from ledger.models import PaymentRequest
 from ledger.receivables import ReceivableRule, ReceivableRules
-from tests import slack_payloads as payloads
 from tests.harness import CFO, MANAGER, OUTSIDER, Aprova, running_aprova
 from tests.pipedrive_standin import PipedriveStandIn
 

@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
+from bot import slack_payloads as payloads
 from bot.scheduler import send_reminders
 from ledger import flows, rules
-from tests import slack_payloads as payloads
 from tests.bot.test_home import act_in_home, buttons, home_of, open_home, shown
 from tests.harness import CFO, DIRECTOR_EN, DIRECTOR_PT, MANAGER, OUTSIDER, Aprova, running_aprova
 

@@ -7,8 +7,8 @@ import time
 import pytest
 from sqlalchemy import func, select
 
+from bot import slack_payloads as payloads
 from ledger.models import PaymentRequest
-from tests import slack_payloads as payloads
 from tests.harness import MANAGER, REQUESTER, VALID_ANSWERS, running_aprova
 
 pytestmark = pytest.mark.anyio
