@@ -32,6 +32,7 @@ class PostingLoop:
             clock=deps.clock,
             books=deps.contaazul,
             owner=owner or f"{socket.gethostname()}:{uuid.uuid4().hex[:8]}",
+            lease=deps.settings.posting_lease,
         )
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None

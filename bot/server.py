@@ -193,6 +193,7 @@ def build_contaazul(
         cipher=cipher,
         route=route,
         rate_limits=(settings.contaazul_rate_per_second, settings.contaazul_rate_per_minute),
+        request_timeout=settings.contaazul_timeout,
         sleep=sleep,
     )
 

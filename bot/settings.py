@@ -53,6 +53,9 @@ class Settings:
     contaazul_create_route: str = "sync"  # "sync" (201 with the id) or "async" (202 and a protocol to follow)
     contaazul_rate_per_second: int = 10  # this instance's share of Conta Azul's per-company limits
     contaazul_rate_per_minute: int = 600
+    contaazul_timeout_seconds: int = 20  # the longest one Conta Azul call may take
+    # How long a posting worker holds a payable; it must outlast a create call, or two instances could post it.
+    posting_lease_seconds: int = 300
     encryption_key: str | None = None
     log_level: str = "INFO"
     log_format: str = "json"  # one JSON object per line; "text" for a terminal
@@ -111,6 +114,15 @@ class Settings:
             get("CONTAAZUL_RATE_PER_MINUTE"), "CONTAAZUL_RATE_PER_MINUTE", 600, lowest=1, highest=6000
         )
         digest_hour = _whole_number(get("APROVA_DIGEST_HOUR"), "APROVA_DIGEST_HOUR", 8, lowest=0, highest=23)
+        timeout = _whole_number(
+            get("CONTAAZUL_TIMEOUT_SECONDS"), "CONTAAZUL_TIMEOUT_SECONDS", 20, lowest=1, highest=120
+        )
+        lease = _whole_number(get("APROVA_POSTING_LEASE_SECONDS"), "APROVA_POSTING_LEASE_SECONDS", 300, lowest=3)
+        if lease < 3 * timeout:
+            raise SettingsError(
+                f"APROVA_POSTING_LEASE_SECONDS ({lease}) must be at least 3 × CONTAAZUL_TIMEOUT_SECONDS ({timeout}): "
+                "a posting's lease must outlast its create call, or another instance could post it again"
+            )
         return cls(
             database_url=get("DATABASE_URL") or defaults.database_url,
             slack_bot_token=get("SLACK_BOT_TOKEN"),
@@ -135,6 +147,8 @@ class Settings:
             contaazul_create_route=route,
             contaazul_rate_per_second=per_second,
             contaazul_rate_per_minute=per_minute,
+            contaazul_timeout_seconds=timeout,
+            posting_lease_seconds=lease,
             encryption_key=get("APROVA_ENCRYPTION_KEY"),
             log_level=(get("LOG_LEVEL") or "INFO").upper(),
             log_format=log_format,
@@ -162,6 +176,14 @@ class Settings:
     @property
     def escalate_after(self) -> timedelta:
         return timedelta(hours=self.escalate_after_hours)
+
+    @property
+    def posting_lease(self) -> timedelta:
+        return timedelta(seconds=self.posting_lease_seconds)
+
+    @property
+    def contaazul_timeout(self) -> timedelta:
+        return timedelta(seconds=self.contaazul_timeout_seconds)
 
     @property
     def contaazul_configured(self) -> bool:

@@ -19,9 +19,18 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from ledger.domain import PlannedStep, RequestDraft, RequestStatus, StepStatus
 from ledger.errors import NotAllowed, RequestNotFound, StaleDecision
-from ledger.models import ApprovalMessage, ApprovalStep, AuditEvent, PaymentRequest, ProcessedDelivery, ReferenceCounter
+from ledger.models import (
+    ApprovalMessage,
+    ApprovalStep,
+    AuditEvent,
+    ContaAzulConnection,
+    PaymentRequest,
+    ProcessedDelivery,
+    ReferenceCounter,
+)
 from ledger.policy import name_key
 from ledger.ports import Clock
+from ledger.terms import MATERIAL_FIELDS, digest_of, short_digest
 
 SessionFactory = async_sessionmaker[AsyncSession]
 # Called inside the final-approval transaction; the posting outbox hooks in here.
@@ -79,7 +88,10 @@ async def submit_request(
                 return Submitted(existing, created=False)
             prefix = RECEIVABLE_PREFIX if kind == "receivable" else REFERENCE_PREFIX
             reference = await _next_reference(session, clock.today().year, prefix)
+            account_id, account_name = await _default_account(session, team_id)
             request = PaymentRequest(
+                financial_account_id=account_id,
+                financial_account_name=account_name,
                 reference=reference,
                 kind=kind,
                 source=source,
@@ -109,6 +121,7 @@ async def submit_request(
                 created_at=now,
                 updated_at=now,
             )
+            request.terms_digest = digest_of(request)
             request.steps = [
                 ApprovalStep(
                     position=i,
@@ -132,6 +145,7 @@ async def submit_request(
                 "submitted",
                 now,
                 amount=str(draft.amount),
+                fingerprint=request.terms_digest,
                 steps=len(steps),
                 source=origin,
                 possible_duplicates=possible_duplicates,
@@ -166,10 +180,11 @@ async def check_can_decide(
     step_position: int,
     actor_id: str,
     approval_round: int | None = None,
+    seen_digest: str | None = None,
 ) -> PaymentRequest:
     """Raise unless ``actor_id`` may decide that step right now (used before opening the reject modal)."""
     request = await get_request(session_factory, request_id=request_id)
-    _authorise_decision(request, step_position, actor_id, approval_round)
+    _authorise_decision(request, step_position, actor_id, approval_round, seen_digest)
     return request
 
 
@@ -184,16 +199,19 @@ async def decide(
     reason: str | None = None,
     on_final_approval: FinalApprovalHook | None = None,
     approval_round: int | None = None,
+    seen_digest: str | None = None,
 ) -> Decided:
     """Approve or reject the open step. The last approval makes the request ``approved``.
 
     ``approval_round`` (from the button) must still be the request's: after an edit started approval over, a
-    button from before decides nothing.
+    button from before decides nothing. ``seen_digest`` (the short fingerprint the button was drawn with) must
+    still be the request's. An approval records the request's fingerprint on the step: the posting worker posts
+    only what every step recorded.
     """
     now = clock.now()
     async with session_factory.begin() as session:
         request = await _load(session, request_id)
-        step = _authorise_decision(request, step_position, actor_id, approval_round)
+        step = _authorise_decision(request, step_position, actor_id, approval_round, seen_digest)
         next_step = request.steps[step_position + 1] if approve and step_position + 1 < len(request.steps) else None
         if not approve:
             new_status = RequestStatus.REJECTED
@@ -215,13 +233,27 @@ async def decide(
         )
         step.status = (StepStatus.APPROVED if approve else StepStatus.REJECTED).value
         step.decided_by, step.decided_at, step.reason = actor_id, now, reason
+        step.approved_digest = request.terms_digest if approve else None
         if next_step is not None:
             next_step.status = StepStatus.OPEN.value
             next_step.opened_at = now
+            # Whoever decided an earlier step cannot decide this one too (one person, one decision per round).
+            deciders = {s.decided_by for s in request.steps if s.decided_by}
+            if any(p in deciders for p in next_step.approvers):
+                next_step.approvers = [p for p in next_step.approvers if p not in deciders]
         elif not approve:
             _close_waiting_steps(request)
         action = "rejected" if not approve else ("approved" if next_step is None else "step_approved")
-        _audit(session, request, actor_id, action, now, step=step.name, reason=reason)
+        _audit(
+            session,
+            request,
+            actor_id,
+            action,
+            now,
+            step=step.name,
+            reason=reason,
+            fingerprint=request.terms_digest if approve else None,
+        )
         if new_status is RequestStatus.APPROVED and on_final_approval is not None:
             await on_final_approval(session, request)
     return Decided(request=request, step=step, next_step=next_step)
@@ -317,15 +349,27 @@ async def audit_trail(session_factory: SessionFactory, *, request_id: int) -> li
 
 
 def _authorise_decision(
-    request: PaymentRequest, step_position: int, actor_id: str, approval_round: int | None = None
+    request: PaymentRequest,
+    step_position: int,
+    actor_id: str,
+    approval_round: int | None = None,
+    seen_digest: str | None = None,
 ) -> ApprovalStep:
     if request.status != RequestStatus.PENDING or request.current_step != step_position:
         raise _stale(request, step_position)
     step = request.steps[step_position]
     if approval_round is not None and request.approval_round != approval_round:
         raise StaleDecision("the request was edited since", scope="edited", status=request.status)
+    if seen_digest is not None and seen_digest != short_digest(request.terms_digest):
+        raise StaleDecision("the request changed since this message", scope="edited", status=request.status)
+    if request.terms_digest != digest_of(request):
+        # The terms changed without an edit restarting approval: nobody may approve what nobody was shown.
+        raise NotAllowed("terms_changed", request_id=request.id)
     if actor_id == request.requester_id:
         raise NotAllowed("own_request", request_id=request.id)
+    earlier = next((s for s in request.steps if s.decided_by == actor_id and s.position != step_position), None)
+    if earlier is not None:
+        raise NotAllowed("already_decided", request_id=request.id, step=earlier.name)
     if actor_id not in step.approvers:
         raise NotAllowed("not_an_approver", request_id=request.id, step=step.name)
     return step
@@ -418,6 +462,18 @@ async def _load(session: AsyncSession, request_id: int) -> PaymentRequest:
     if request is None:
         raise RequestNotFound(f"no payment request {request_id}", request_id=request_id)
     return request
+
+
+async def _default_account(session: AsyncSession, team_id: str) -> tuple[str | None, str | None]:
+    """The team's default Conta Azul financial account (id, name) now, or (None, None) when none is chosen."""
+    row = (
+        await session.execute(
+            select(ContaAzulConnection.default_account_id, ContaAzulConnection.default_account_name).where(
+                ContaAzulConnection.team_id == team_id
+            )
+        )
+    ).one_or_none()
+    return (row[0], row[1]) if row is not None and row[0] else (None, None)
 
 
 async def _by_submission(session: AsyncSession, team_id: str, key: str) -> PaymentRequest | None:
@@ -580,11 +636,16 @@ async def requests_with_status(
         return list(rows)
 
 
-MATERIAL_FIELDS = ("vendor_name", "vendor_document", "amount", "due_date", "category", "cost_center")
+# What the edit modal can change; which of them are material (restart approval) is ledger.terms' one list.
 EDITABLE_FIELDS = (
     "description",
-    *MATERIAL_FIELDS,
+    "vendor_name",
+    "vendor_document",
+    "amount",
     "competence_date",
+    "due_date",
+    "category",
+    "cost_center",
     "payment_method",
     "payment_code",
     "invoice_number",
@@ -615,10 +676,10 @@ async def edit_request(
 ) -> Edited:
     """The requester changes a pending or rejected request.
 
-    A rejected request, or any change to what approvers weighed (vendor, amount, due date, category, cost
-    center), starts approval over with ``steps`` (planned for the new values): earlier approvals no longer count.
-    Other changes (description, notes…) keep the approvals given. Compare-and-set on the version the modal was
-    opened with: an edit racing a decision loses and is told.
+    A rejected request, or any change to the approval terms (``ledger.terms``: counterparty, amount, dates,
+    category, cost center, payment method and code, NF…), starts approval over with ``steps`` (planned for the
+    new values): earlier approvals no longer count. Other changes (description, notes…) keep the approvals given.
+    Compare-and-set on the version the modal was opened with: an edit racing a decision loses and is told.
 
     Raises:
         NotAllowed: ``not_the_requester``.
@@ -651,13 +712,16 @@ async def edit_request(
             )
         if not changes:
             return Edited(request, {}, restarted=False, retired=[])
-        restart = status is RequestStatus.REJECTED or any(name in MATERIAL_FIELDS for name in changes)
+        # The fingerprint decides, not a list of names: whatever changes the terms starts approval over.
+        new_digest = digest_of({name: new_values.get(name, getattr(request, name)) for name in MATERIAL_FIELDS})
+        restart = status is RequestStatus.REJECTED or new_digest != request.terms_digest
         if restart and not steps:
             raise ValueError("a restarted approval needs at least one step")
         retired = [(m.channel, m.ts) for step in request.steps for m in step.messages] if restart else []
         extra: dict[str, Any] = {}
         if restart:
             extra = {
+                "terms_digest": new_digest,
                 "current_step": 0,
                 "decided_by": None,
                 "decided_at": None,
@@ -691,6 +755,7 @@ async def edit_request(
             now,
             changes={name: list(pair) for name, pair in changes.items()},
             restarted=restart,
+            fingerprint=extra.get("terms_digest"),
         )
         await session.flush()
         session.expire(request)

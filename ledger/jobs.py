@@ -146,8 +146,9 @@ async def escalate(
 ) -> list[str] | None:
     """Add the fallback approvers to an open step, once (compare-and-set on ``escalated_at``).
 
-    The requester and people already on the step are never added. The step is marked escalated even when
-    nobody is left to add, so it is not looked at again.
+    The requester, people already on the step and anyone who holds or decided another step of the request are
+    never added: one person decides a request once. The step is marked escalated even when nobody is left to
+    add, so it is not looked at again.
 
     Returns:
         The approvers added, or None when another caller escalated first or there was nobody to add.
@@ -156,7 +157,7 @@ async def escalate(
     async with session_factory.begin() as session:
         found = (
             await session.execute(
-                select(ApprovalStep.approvers, PaymentRequest.requester_id)
+                select(ApprovalStep.request_id, ApprovalStep.approvers, PaymentRequest.requester_id)
                 .join(PaymentRequest, PaymentRequest.id == ApprovalStep.request_id)
                 .where(ApprovalStep.id == step_id)
             )
@@ -164,7 +165,17 @@ async def escalate(
         if found is None:
             return None
         approvers: list[str] = list(found.approvers)
-        added = [p for p in dict.fromkeys(fallback) if p != found.requester_id and p not in approvers]
+        others = await session.execute(
+            select(ApprovalStep.approvers, ApprovalStep.decided_by).where(
+                ApprovalStep.request_id == found.request_id, ApprovalStep.id != step_id
+            )
+        )
+        excluded = {found.requester_id, *approvers}
+        for other_approvers, decided_by in others:
+            excluded.update(other_approvers)
+            if decided_by:
+                excluded.add(decided_by)
+        added = [p for p in dict.fromkeys(fallback) if p not in excluded]
         result = await session.execute(
             update(ApprovalStep)
             .where(

@@ -102,11 +102,18 @@ class PaymentRequest(Base):
     category: Mapped[str] = mapped_column(String(200))
     cost_center: Mapped[str | None] = mapped_column(String(200))
     payment_method: Mapped[str] = mapped_column(String(16))
-    payment_code: Mapped[str | None] = mapped_column(String(120))
+    # A boleto line (47/48 digits), a PIX key, or a whole PIX "copia e cola" code (often 150–400 characters).
+    payment_code: Mapped[str | None] = mapped_column(String(512))
     invoice_number: Mapped[str | None] = mapped_column(String(20))
     notes: Mapped[str | None] = mapped_column(Text)
     counterparty_email: Mapped[str | None] = mapped_column(String(100))  # a new customer is created with it
     installments: Mapped[int] = mapped_column(Integer, default=1, server_default="1")  # monthly, from due_date
+    # The Conta Azul financial account the entry goes to, fixed when the request is filed (the connection's default
+    # then); None means "the company's default account when it is posted", which is what approvers are shown.
+    financial_account_id: Mapped[str | None] = mapped_column(String(64))
+    financial_account_name: Mapped[str | None] = mapped_column(String(200))
+    # The approval fingerprint of the request as it stands (ledger.terms); each approved step records the one it saw.
+    terms_digest: Mapped[str | None] = mapped_column(String(64))
     # What it may duplicate (earlier requests, Conta Azul entries), as the requester confirmed it anyway.
     possible_duplicates: Mapped[str | None] = mapped_column(Text)
     # Goes up each time an edit starts approval over; a button from an earlier round decides nothing.
@@ -144,6 +151,8 @@ class ApprovalStep(Base):
     decided_by: Mapped[str | None] = mapped_column(String(32))
     decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     reason: Mapped[str | None] = mapped_column(Text)
+    # The request's approval fingerprint when this step was approved: the posting must match it exactly.
+    approved_digest: Mapped[str | None] = mapped_column(String(64))
     opened_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # when approvers were first asked
     reminded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     escalated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -3,16 +3,23 @@
 The final approval writes a ``Posting`` row in its own transaction. Workers (any number, in any process)
 claim due rows with a lease (``FOR UPDATE SKIP LOCKED`` on PostgreSQL; SQLite serialises writers), then:
 
-1. reconcile first whenever an earlier attempt may have reached Conta Azul (``create_sent_at`` is set, or an
-   async protocol is known): an entry carrying our reference is adopted, never created again;
-2. resolve the vendor (by CPF/CNPJ, else exact name; created when missing), the cost center (created when
+1. check the approval: the request's terms (``ledger.terms``) must have the fingerprint every step approved, and
+   the entry is built from those terms only — what is posted is what was approved, or nothing is posted;
+2. reconcile first whenever an earlier attempt may have reached Conta Azul (``create_sent_at`` is set, or an
+   async protocol is known): an entry whose description ends with our exact reference token, for the same
+   amount and counterparty, is adopted, never created again; one that carries our token but differs stops the
+   posting for a person to look; after an unknown outcome nothing is re-sent until one lease has passed;
+3. resolve the vendor (by CPF/CNPJ, else exact name; created when missing), the cost center (created when
    missing) and the category (exact name; never created — a missing one is a permanent failure);
-3. commit ``create_sent_at`` *before* the create call, so a crash or timeout after it is reconciled later.
+4. renew the lease and commit ``create_sent_at`` *before* the create call, which must then be sent and answered
+   well within the lease (a wait for the rate limit or a Retry-After that would outlast it raises instead), so
+   no other worker can take the job over while a create is in flight.
 
 Retryable failures (429, 5xx, timeouts) back off with jitter and honour Retry-After; permanent ones (a 4xx, a
 missing category, no connection, no financial account) stop, mark the request ``post_failed`` and wait for an
 admin's Retry. Every write that finishes an attempt is a compare-and-set on the lease, so a worker that lost
-its lease changes nothing.
+its lease changes nothing. Anything unexpected ends the attempt as ``post_failed`` ("internal") with finance told,
+and a protocol Conta Azul never resolves ends as "unconfirmed" after a bound: no job is ever left stuck.
 """
 
 from __future__ import annotations
@@ -40,12 +47,13 @@ from ledger.contaazul.client import (
 )
 from ledger.contaazul.connector import ContaAzul
 from ledger.contaazul.oauth import ConnectionNeedsReconnect, NotConnected
-from ledger.domain import RequestStatus
-from ledger.errors import PermanentGatewayError, RetryableGatewayError, StaleDecision
+from ledger.domain import RequestStatus, StepStatus
+from ledger.errors import GatewayError, PermanentGatewayError, RetryableGatewayError, StaleDecision
 from ledger.flows import change_status
 from ledger.models import AuditEvent, PaymentRequest, Posting
 from ledger.ports import Clock
 from ledger.receivables import split_installments
+from ledger.terms import ApprovalTerms
 
 log = logging.getLogger(__name__)
 
@@ -129,12 +137,27 @@ class PostingWorker:
         max_attempts: int = 12,
         backoff: Backoff = Backoff(),
         rng: random.Random | None = None,
+        unconfirmed_after: timedelta = timedelta(hours=24),
     ) -> None:
+        """A worker named ``owner`` (its leases carry the name).
+
+        Raises:
+            ValueError: The lease does not outlast three Conta Azul request timeouts: a create could then still
+                be in flight when another worker takes the job over.
+        """
+        request_timeout = books.request_timeout if books is not None else timedelta(0)
+        if lease < 3 * request_timeout:
+            raise ValueError(
+                f"the posting lease ({lease}) must be at least 3 × the request timeout ({request_timeout})"
+            )
         self._session_factory = session_factory
         self._clock = clock
         self._books = books
         self.owner = owner
         self._lease = lease
+        # No create leaves later than this before the lease ends, so its answer (or timeout) comes within the lease.
+        self._send_margin = request_timeout + lease / 10
+        self._unconfirmed_after = unconfirmed_after
         self._batch_size = batch_size
         self._concurrency = asyncio.Semaphore(concurrency)
         self._max_attempts = max_attempts
@@ -204,7 +227,15 @@ class PostingWorker:
                 await self._start(request)
                 contaazul_id = await self._post(posting, request)
             except ProtocolPending as exc:
-                return await self._retry(posting, request, exc, protocol_id=exc.params.get("protocol_id"))
+                if self._unconfirmed(posting):
+                    unconfirmed = PostingRefused(
+                        "unconfirmed",
+                        f"Conta Azul has not confirmed protocol {exc.protocol_id} since "
+                        f"{posting.create_sent_at}: check Conta Azul before retrying",
+                        protocol_id=exc.protocol_id,
+                    )
+                    return await self._fail(posting, request, unconfirmed, protocol_id=exc.protocol_id)
+                return await self._retry(posting, request, exc, protocol_id=exc.protocol_id)
             except RetryableGatewayError as exc:
                 if posting.attempts >= self._max_attempts:
                     refused = PostingRefused("unavailable", f"gave up after {posting.attempts} attempts: {exc}")
@@ -216,7 +247,16 @@ class PostingWorker:
                 log.info("posting %s: request %s is no longer to be posted", posting.id, request.reference)
                 await self._finish_cancelled(posting)
                 return None
+            except Exception as exc:  # a bug or a broken environment: a person is told, the job is never left stuck
+                log.exception("posting %s: unexpected error", request.reference)
+                internal = PostingRefused("internal", f"unexpected error ({type(exc).__name__}); see the logs")
+                return await self._fail(posting, request, internal)
             return await self._succeed(posting, request, contaazul_id)
+
+    def _unconfirmed(self, posting: Posting) -> bool:
+        """A protocol pending for longer than the bound: a person must look in Conta Azul."""
+        sent = posting.create_sent_at
+        return sent is not None and self._clock.now() - sent >= self._unconfirmed_after
 
     async def _start(self, request: PaymentRequest) -> None:
         """approved → posting on the first attempt (a retry after post_failed is already ``posting``)."""
@@ -239,41 +279,53 @@ class PostingWorker:
             raise PostingRefused("not_connected", "no Conta Azul connection for this team")
         if connection.needs_reconnect:
             raise PostingRefused("needs_reconnect", "the Conta Azul connection must be renewed")
-        if not connection.default_account_id:
+        terms = approved_terms(request)
+        account_id = terms.financial_account_id or connection.default_account_id
+        if not account_id:
             raise PostingRefused("no_account", "no default financial account chosen (/contaazul account)")
         client = self._books.client(request.team_id)
+        receivable = terms.kind == "receivable"
+        profile: Profile = "Cliente" if receivable else "Fornecedor"
 
-        adopted = await self._reconcile(client, posting, request)
+        adopted = await self._reconcile(client, posting, request, terms, profile)
         if adopted is not None:
             return adopted
 
-        receivable = posting.kind == "receivable"
         category_kind: CategoryKind = "RECEITA" if receivable else "DESPESA"
-        category = await client.find_category(request.category, category_kind, confirm_miss=True)
+        category = await client.find_category(terms.category, category_kind, confirm_miss=True)
         if category is None:
             raise PostingRefused(
-                "category_missing", f"category {request.category!r} does not exist in Conta Azul", name=request.category
+                "category_missing", f"category {terms.category!r} does not exist in Conta Azul", name=terms.category
             )
         async with self._creating(request.team_id):
-            person_id = await self._counterparty(client, request, "Cliente" if receivable else "Fornecedor")
-            cost_center_id = await self._cost_center(client, request.cost_center) if request.cost_center else None
-        installments = split_installments(request.amount, request.due_date, request.installments)
+            person_id = await self._counterparty(client, request, terms, profile)
+            cost_center_id = await self._cost_center(client, terms.cost_center) if terms.cost_center else None
+        installments = split_installments(terms.amount, terms.due_date, terms.installments)
         draft = EntryDraft(
-            description=f"{request.description} — {request.vendor_name}",
-            amount=request.amount,
-            competence_date=request.competence_date,
-            due_date=request.due_date,
+            description=f"{request.description} — {terms.vendor_name}",
+            amount=terms.amount,
+            competence_date=terms.competence_date,
+            due_date=terms.due_date,
             person_id=person_id,
-            account_id=connection.default_account_id,
+            account_id=account_id,
             category_id=category.id,
             cost_center_id=cost_center_id,
-            payment_method=PAYMENT_METHODS[request.payment_method],
+            payment_method=PAYMENT_METHODS[terms.payment_method],
             external_reference=request.reference,
-            notes=_notes(request),
+            notes=_notes(request, terms),
             installments=installments if len(installments) > 1 else (),
         )
-        await self._mark_sent(posting)
-        created = await (client.create_receivable(draft) if receivable else client.create_payable(draft))
+        send_by = await self._mark_sent(posting)
+        try:
+            created = await (
+                client.create_receivable(draft, send_by=send_by)
+                if receivable
+                else client.create_payable(draft, send_by=send_by)
+            )
+        except GatewayError as exc:
+            if _nothing_created(exc):
+                posting.create_sent_at = None  # the next attempt needs no reconciliation (saved with the outcome)
+            raise
         return created.id
 
     def _creating(self, team_id: str) -> asyncio.Lock:
@@ -284,9 +336,11 @@ class PostingWorker:
             lock = self._creation_locks[team_id] = asyncio.Lock()
         return lock
 
-    async def _counterparty(self, client: ContaAzulClient, request: PaymentRequest, profile: Profile) -> str:
+    async def _counterparty(
+        self, client: ContaAzulClient, request: PaymentRequest, terms: ApprovalTerms, profile: Profile
+    ) -> str:
         """The supplier's (or customer's) id: found by CPF/CNPJ, else exact name; created when missing."""
-        document, name = request.vendor_document, request.vendor_name
+        document, name = terms.vendor_document, terms.vendor_name
         person = await client.find_person(document, name, profile)
         if person is not None:
             return person.id
@@ -320,28 +374,63 @@ class PostingWorker:
                 raise
             return center.id
 
-    async def _reconcile(self, client: ContaAzulClient, posting: Posting, request: PaymentRequest) -> str | None:
-        """An earlier attempt may have created the entry: find it by protocol or by our reference."""
-        kind: EntryKind = "receivable" if posting.kind == "receivable" else "payable"
+    async def _reconcile(
+        self, client: ContaAzulClient, posting: Posting, request: PaymentRequest, terms: ApprovalTerms, profile: Profile
+    ) -> str | None:
+        """An earlier attempt may have created the entry: find it by protocol, or by our exact reference token.
+
+        Raises:
+            PostingRefused: ``reconcile_conflict`` — an entry carries our token but another amount or counterparty.
+            RetryableGatewayError: An earlier create's outcome is unknown and it may still land: not yet.
+        """
+        kind: EntryKind = "receivable" if terms.kind == "receivable" else "payable"
+        first_due, first_amount = split_installments(terms.amount, terms.due_date, terms.installments)[0]
         if posting.protocol_id:
             return await client.resolve_protocol(
-                posting.protocol_id, kind=kind, due_date=request.due_date, reference=request.reference
+                posting.protocol_id, kind=kind, due_date=first_due, reference=request.reference
             )
-        if posting.create_sent_at is None:
+        sent = posting.create_sent_at
+        if sent is None:
             return None
-        found = await client.find_entry_by_reference(kind, request.reference, *_due_window(request.due_date))
-        if found is None:
-            return None
-        detail = await client.installment(found.id)  # the search lists installments; we keep the entry's id
-        log.info("posting %s: adopted entry %s already in Conta Azul", request.reference, detail.event_id or found.id)
-        return detail.event_id or found.id
-
-    async def _mark_sent(self, posting: Posting) -> None:
+        found = await client.find_entries_by_reference(kind, request.reference, *_due_window(first_due))
+        if found:
+            person = await client.find_person(terms.vendor_document, terms.vendor_name, profile)
+            same = [
+                entry
+                for entry in found
+                if entry.total == first_amount
+                and (entry.person_id is None or person is None or entry.person_id == person.id)
+            ]
+            if not same:
+                raise PostingRefused(
+                    "reconcile_conflict",
+                    f"Conta Azul has an entry carrying {request.reference} with another amount or counterparty "
+                    f"({', '.join(e.id for e in found)}): check it before retrying",
+                )
+            detail = await client.installment(same[0].id)  # the search lists installments; we keep the entry's id
+            log.info("posting %s: adopted entry %s already in Conta Azul", request.reference, detail.event_id)
+            return detail.event_id or same[0].id
+        settles_at = sent + self._lease
         now = self._clock.now()
+        if now < settles_at:
+            # A create whose answer never came may still be processed; only after that is "not found" final.
+            wait = (settles_at - now).total_seconds()
+            raise RetryableGatewayError(
+                f"an earlier create's outcome is unknown; looking again in {wait:.0f}s", retry_after=wait
+            )
+        return None
+
+    async def _mark_sent(self, posting: Posting) -> datetime:
+        """Renew the lease and record that a create is about to leave; returns the last moment it may leave."""
+        now = self._clock.now()
+        expires = now + self._lease
         async with self._session_factory.begin() as session:
-            if not await self._update_if_mine(session, posting, create_sent_at=now, updated_at=now):
+            if not await self._update_if_mine(
+                session, posting, create_sent_at=now, lease_expires_at=expires, updated_at=now
+            ):
                 raise StaleDecision("lease lost before the create call")
-        posting.create_sent_at = now
+        posting.create_sent_at, posting.lease_expires_at = now, expires
+        return expires - self._send_margin
 
     async def _succeed(self, posting: Posting, request: PaymentRequest, contaazul_id: str) -> PostingResult | None:
         now = self._clock.now()
@@ -369,18 +458,28 @@ class PostingWorker:
                 posted_at=now,
             )
             _audit(
-                session, request, "posted", now, contaazul_id=contaazul_id, attempt=posting.attempts, worker=self.owner
+                session,
+                request,
+                "posted",
+                now,
+                contaazul_id=contaazul_id,
+                attempt=posting.attempts,
+                worker=self.owner,
+                fingerprint=request.terms_digest,
             )
         posting.status, posting.contaazul_id = PostingStatus.DONE.value, contaazul_id
         log.info("posted %s to conta azul as %s (attempt %s)", request.reference, contaazul_id, posting.attempts)
         return PostingResult(request, posting, "posted")
 
     async def _fail(
-        self, posting: Posting, request: PaymentRequest, error: PermanentGatewayError
+        self, posting: Posting, request: PaymentRequest, error: PermanentGatewayError, *, protocol_id: str | None = None
     ) -> PostingResult | None:
         now = self._clock.now()
         code = _failure_code(error)
         detail = _detail(error)
+        values: dict[str, Any] = {"create_sent_at": posting.create_sent_at}
+        if protocol_id:
+            values["protocol_id"] = protocol_id
         async with self._session_factory.begin() as session:
             if not await self._update_if_mine(
                 session,
@@ -391,12 +490,13 @@ class PostingWorker:
                 lease_owner=None,
                 lease_expires_at=None,
                 updated_at=now,
+                **values,
             ):
                 return None
             session.add(request)
-            await change_status(
-                session, request, expected=RequestStatus.POSTING, new=RequestStatus.POST_FAILED, now=now
-            )
+            # An unexpected error may come before the request left "approved"; it ends post_failed all the same.
+            expected = RequestStatus.APPROVED if request.status == RequestStatus.APPROVED else RequestStatus.POSTING
+            await change_status(session, request, expected=expected, new=RequestStatus.POST_FAILED, now=now)
             _audit(session, request, "post_failed", now, code=code, detail=detail, attempt=posting.attempts)
         posting.status, posting.error_code, posting.error_detail = PostingStatus.FAILED.value, code, detail
         log.warning("posting %s failed for good (%s): %s", request.reference, code, detail)
@@ -419,6 +519,7 @@ class PostingWorker:
             "error_detail": _detail(error),
             "lease_owner": None,
             "lease_expires_at": None,
+            "create_sent_at": posting.create_sent_at,
             "updated_at": now,
         }
         if protocol_id:
@@ -484,6 +585,11 @@ async def retry_posting(
             session, request, expected=RequestStatus.POST_FAILED, new=RequestStatus.POSTING, now=now
         ):
             raise StaleDecision("someone retried first", status=RequestStatus.POSTING.value)
+        if posting.error_code == "unconfirmed" and posting.protocol_id:
+            # The admin looked in Conta Azul: reconcile by our reference (which finds the entry if the protocol
+            # ever made one) and post anew otherwise, instead of following the same silent protocol again.
+            _audit(session, request, "protocol_abandoned", now, protocol_id=posting.protocol_id)
+            posting.protocol_id = None
         posting.status = PostingStatus.PENDING.value
         posting.attempts = 0
         posting.next_attempt_at = now
@@ -567,17 +673,42 @@ def _failure_code(error: PermanentGatewayError) -> str:
     return "rejected"
 
 
+def approved_terms(request: PaymentRequest) -> ApprovalTerms:
+    """The request's terms, if and only if they are exactly what every approval recorded.
+
+    Raises:
+        PostingRefused: ``not_approved`` — the terms differ from the fingerprint approved (or nobody approved).
+    """
+    terms = ApprovalTerms.of(request)
+    digest = terms.digest()
+    if request.terms_digest != digest:
+        raise PostingRefused("not_approved", f"{request.reference}: the request changed after it was fingerprinted")
+    unapproved = [s.name for s in request.steps if s.status != StepStatus.APPROVED or s.approved_digest != digest]
+    if unapproved:
+        raise PostingRefused("not_approved", f"{request.reference}: not approved as it stands by {unapproved}")
+    if not request.steps and request.kind != "receivable":
+        raise PostingRefused("not_approved", f"{request.reference}: a payable without any approval")
+    return terms
+
+
+def _nothing_created(error: GatewayError) -> bool:
+    """Whether a failed create certainly made nothing (refused, throttled, never sent), so no reconciliation."""
+    if isinstance(error, ProtocolPending) or error.params.get("outcome_unknown"):
+        return False
+    return True
+
+
 def _due_window(due: date) -> tuple[date, date]:
     """Search the entry's due date; a day either side absorbs time-zone rounding in the ERP."""
     return due - timedelta(days=1), due + timedelta(days=1)
 
 
-def _notes(request: PaymentRequest) -> str:
-    parts = [f"Aprova {request.reference}"]
-    if request.invoice_number:
-        parts.append(f"NF {request.invoice_number}")
-    if request.payment_code:
-        parts.append(f"Pagamento: {request.payment_code}")
+def _notes(request: PaymentRequest, terms: ApprovalTerms) -> str:
+    parts = [f"Aprova {request.reference}", f"Aprovação {terms.digest()[:8].upper()}"]
+    if terms.invoice_number:
+        parts.append(f"NF {terms.invoice_number}")
+    if terms.payment_code:
+        parts.append(f"Pagamento: {terms.payment_code}")
     if request.notes:
         parts.append(request.notes)
     return " | ".join(parts)[:1000]

@@ -94,19 +94,26 @@ class Policy:
     ) -> list[PlannedStep]:
         """The steps for a request, approvers resolved, the requester removed from every step.
 
-        A step left empty goes to the fallback approvers; with nobody left at all, it is a PolicyError.
+        Segregation of duties: a person holds at most one step, the first that names them (directly, through a
+        group or as a delegate), so nobody can approve a request twice. A step left empty goes to the fallback
+        approvers not already holding a step; with nobody left at all, it is a PolicyError.
         ``delegates`` maps an approver who is away to who decides instead.
         """
         delegates = delegates or {}
         planned: list[PlannedStep] = []
+        holding: set[str] = {requester_id}
         for step in self.rule_for(amount, category, cost_center).steps:
             # Someone away hands their approvals to their delegate for the time being.
             resolved = [delegates.get(p, p) for p in await _resolve(step.approvers, directory)]
-            people = [p for p in dict.fromkeys(resolved) if p != requester_id]
+            people = [p for p in dict.fromkeys(resolved) if p not in holding]
             if not people:
-                people = [p for p in await _resolve(self.fallback, directory) if p != requester_id]
+                people = [p for p in await _resolve(self.fallback, directory) if p not in holding]
             if not people:
-                raise PolicyError(f"step {step.name!r} has no approver other than the requester", step=step.name)
+                raise PolicyError(
+                    f"step {step.name!r} has no approver who is neither the requester nor on another step",
+                    step=step.name,
+                )
+            holding.update(people)
             planned.append(PlannedStep(name=step.name, approvers=tuple(people)))
         return planned
 

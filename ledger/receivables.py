@@ -149,6 +149,8 @@ def plan_receivable(deal: WonDeal, rules: ReceivableRules) -> ReceivableDraft:
     installments = deal.installments if deal.installments is not None else 1
     if not 1 <= installments <= MAX_INSTALLMENTS:
         errors["installments"] = "installments_range"
+    elif "amount" not in errors and not installments_fit(deal.amount, installments):
+        errors["installments"] = "installments_too_small"
     if errors:
         raise InvalidSubmission(errors)
     rule = next((r for r in rules.rules if r.matches(deal)), ReceivableRule())
@@ -203,6 +205,11 @@ async def record_receivable(
 
 
 _SOURCE_NAMES = {"generic": "CRM", "pipedrive": "Pipedrive", "hubspot": "HubSpot", "manual": "Aprova"}
+
+
+def installments_fit(total: Decimal, count: int) -> bool:
+    """Whether ``total`` splits into ``count`` installments of at least R$ 0,01 each (none may be zero)."""
+    return total >= Decimal("0.01") * count
 
 
 def split_installments(total: Decimal, first_due: date, count: int) -> list[tuple[date, Decimal]]:

@@ -312,15 +312,21 @@ def parse_boleto_line(text: str) -> str:
     mod 10 when the value indicator is 6/7, mod 11 when 8/9).
     Spaces, dots and hyphens are ignored.
     """
-    digits = _BOLETO_SEPARATORS.sub("", text)
-    if digits and not (digits.isascii() and digits.isdigit()):
-        raise InvalidValue("boleto_invalid_check_digits", "Boleto line must contain only digits.")
+    digits = _boleto_digits(text)
     if len(digits) == 47:
         _check_bank_line(digits)
     elif len(digits) == 48:
         _check_collection_line(digits)
     else:
         raise InvalidValue("boleto_invalid_length", "Boleto line must have 47 or 48 digits.")
+    return digits
+
+
+def _boleto_digits(text: str) -> str:
+    """Drop the separators people and PDFs put in boleto codes; anything left must be ASCII digits."""
+    digits = _BOLETO_SEPARATORS.sub("", text)
+    if digits and not (digits.isascii() and digits.isdigit()):
+        raise InvalidValue("boleto_invalid_check_digits", "Boleto line must contain only digits.")
     return digits
 
 
@@ -332,27 +338,46 @@ def _check_bank_line(line: str) -> None:
     for start, dv_index in ((0, 9), (10, 20), (21, 31)):
         if _mod10_dv(line[start:dv_index]) != int(line[dv_index]):
             raise _bad_boleto_dv()
-    barcode = line[0:4] + line[32] + line[33:47] + line[4:9] + line[10:20] + line[21:31]
+    _check_bank_barcode(_bank_line_barcode(line))
+
+
+def _bank_line_barcode(line: str) -> str:
+    """The 44-digit barcode inside a 47-digit bank line: the field DVs dropped, the fields put back in place."""
+    return line[0:4] + line[32] + line[33:47] + line[4:9] + line[10:20] + line[21:31]
+
+
+def _check_bank_barcode(barcode: str) -> None:
     if _bank_general_dv(barcode[:4] + barcode[5:]) != int(barcode[4]):
         raise _bad_boleto_dv()
+
+
+def _collection_dv_function(indicator: str) -> Callable[[str], int]:
+    """The check-digit module a collection boleto's value indicator (its 3rd digit) selects."""
+    if indicator in ("6", "7"):
+        return _mod10_dv
+    if indicator in ("8", "9"):
+        return _collection_mod11_dv
+    raise InvalidValue("boleto_invalid_check_digits", "Unknown value indicator in boleto line.")
 
 
 def _check_collection_line(line: str) -> None:
     if line[0] != "8":
         # A bank line is 47 digits, so 48 digits not starting with 8 is most likely an extra keystroke.
         raise InvalidValue("boleto_invalid_length", "A bank boleto line has 47 digits; 48-digit lines start with 8.")
-    indicator = line[2]
-    dv_function: Callable[[str], int]
-    if indicator in "67":
-        dv_function = _mod10_dv
-    elif indicator in "89":
-        dv_function = _collection_mod11_dv
-    else:
-        raise InvalidValue("boleto_invalid_check_digits", "Unknown value indicator in boleto line.")
+    dv_function = _collection_dv_function(line[2])
     blocks = [line[i : i + 12] for i in range(0, 48, 12)]
     if any(dv_function(block[:11]) != int(block[11]) for block in blocks):
         raise _bad_boleto_dv()
-    barcode = "".join(block[:11] for block in blocks)
+    _check_collection_barcode(_collection_line_barcode(line))
+
+
+def _collection_line_barcode(line: str) -> str:
+    """The 44-digit barcode inside a 48-digit collection line: the four 11-digit blocks without their DVs."""
+    return "".join(line[i : i + 11] for i in range(0, 48, 12))
+
+
+def _check_collection_barcode(barcode: str) -> None:
+    dv_function = _collection_dv_function(barcode[2])
     if dv_function(barcode[:3] + barcode[4:]) != int(barcode[3]):
         raise _bad_boleto_dv()
 
@@ -367,7 +392,9 @@ _EMAIL = re.compile(
     r"@(?P<domain>(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63})",
     re.ASCII,
 )
-_UUID_V4 = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}", re.ASCII)
+# DICT's EVP format: any UUID shape, lower case. The DICT generates the key and does not pin version 4, so
+# real keys (e.g. the BCB manual's ``123e4567-e12b-12d1-...``) need not be v4.
+_EVP = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", re.ASCII)
 # No dots: a mistyped formatted CPF must not fall through to being read as a phone number.
 _PHONE_PUNCTUATION = str.maketrans("", "", "()-" + _SPACE_CHARS + "\t")
 # DDD (no DDD ends in 0) + 9-digit mobile starting with 9, or 8-digit landline starting 2-5 (Anatel plan).
@@ -387,7 +414,7 @@ def _invalid_pix(text: str) -> InvalidValue:
 
 
 def parse_pix_key(text: str) -> PixKey:
-    """Classify and normalize a PIX key (CPF, CNPJ, e-mail, +55 phone or random UUID key).
+    """Classify and normalize a PIX key (CPF, CNPJ, e-mail, +55 phone or random EVP key of any UUID version).
 
     An 11-digit key that is a valid CPF is a CPF; otherwise it may be a DDD + mobile number.
     Phones are returned in E.164 (``+5511912345678``); e-mail and random keys in lower case.
@@ -400,7 +427,7 @@ def parse_pix_key(text: str) -> PixKey:
         if len(email) > _EMAIL_MAX_LENGTH or not _EMAIL.fullmatch(email):
             raise _invalid_pix(text)
         return PixKey("email", email)
-    if _UUID_V4.fullmatch(s.lower()):
+    if _EVP.fullmatch(s.lower()):
         return PixKey("random", s.lower())
     if s.startswith("+"):
         digits = s[1:].translate(_PHONE_PUNCTUATION)

@@ -511,6 +511,10 @@ MESSAGES: dict[str, dict[Locale, str]] = {
     "source.slack": {"pt_BR": "Slack", "en": "Slack"},
     "tracking.no_steps": {"pt_BR": "sem aprovação (lançamento direto)", "en": "no approval (posted directly)"},
     "error.installments_range": {"pt_BR": "De 1 a 60 parcelas.", "en": "From 1 to 60 installments."},
+    "error.installments_too_small": {
+        "pt_BR": "Valor pequeno demais para tantas parcelas: cada uma precisa de pelo menos R$ 0,01.",
+        "en": "The amount is too small for that many installments: each needs at least R$ 0.01.",
+    },
     "receivable.modal.title": {"pt_BR": "Conta a receber", "en": "Receivable"},
     "receivable.modal.intro": {
         "pt_BR": "Lança uma conta a receber no Conta Azul (cliente criado se não existir).",

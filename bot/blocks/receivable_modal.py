@@ -28,7 +28,7 @@ from bot.blocks.i18n import Locale, t
 from bot.blocks.request_modal import FormReader, input_value
 from bot.ids import ActionId, CallbackId, ReceivableField
 from ledger.domain import PaymentMethod, RequestDraft
-from ledger.receivables import MAX_INSTALLMENTS, ReceivableDraft
+from ledger.receivables import MAX_INSTALLMENTS, ReceivableDraft, installments_fit
 from ledger.validation import parse_brl_amount, parse_document, parse_invoice_number
 
 INSTALLMENT_CHOICES = (1, 2, 3, 4, 5, 6, 10, 12, 18, 24)
@@ -151,6 +151,8 @@ def parse_receivable_modal(values: dict[str, Any], *, today: date, submission_ke
     count = int(count_raw) if count_raw.isdigit() else 0
     if not 1 <= count <= MAX_INSTALLMENTS:
         form.errors[ReceivableField.INSTALLMENTS] = "installments_range"
+    elif amount is not None and not installments_fit(amount, count):
+        form.errors[ReceivableField.INSTALLMENTS] = "installments_too_small"
     category = form.text(ReceivableField.CATEGORY)
     cost_center = form.text(ReceivableField.COST_CENTER, required=False)
     method = form.method(ReceivableField.PAYMENT_METHOD)

@@ -12,6 +12,7 @@ import contextlib
 import email.utils
 import json
 import logging
+import re
 import unicodedata
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -500,11 +501,21 @@ def _opt_money(value: Any) -> Decimal | None:
 # --------------------------------------------------------------------------- request bodies (pure)
 
 
+# Our references (PAG-2026-000123, REC-…) in text people typed are removed from what Conta Azul receives, so the
+# one token at the end of an entry's description is always ours: a requester cannot make a retry of one request
+# adopt another request's entry by writing its reference in a description.
+REFERENCE_LIKE = re.compile(r"\b(?:PAG|REC)-\d{4}-\d{6,}\b", re.IGNORECASE)
+
+
 def entry_description(draft: EntryDraft) -> str:
-    """The description sent to Conta Azul, always carrying our reference so a retry can find the entry."""
-    if draft.external_reference in draft.description:
-        return draft.description
-    return f"{draft.description} [{draft.external_reference}]"
+    """The description sent to Conta Azul: the text without reference-like tokens, then ``[<our reference>]``."""
+    text = " ".join(REFERENCE_LIKE.sub("", draft.description).split())
+    return f"{text} [{draft.external_reference}]" if text else f"[{draft.external_reference}]"
+
+
+def carries_reference(description: str, reference: str) -> bool:
+    """Whether an entry's (or installment's) description ends with our exact reference token."""
+    return re.search(re.escape(f"[{reference}]") + r"(?: \(\d+/\d+\))?\s*$", description) is not None
 
 
 def _money(value: Decimal) -> Decimal:
@@ -659,6 +670,12 @@ class _LoopLock:
         return self._lock
 
 
+def check_send_by(send_by: datetime | None, now: datetime, wait: float, why: str) -> None:
+    """Refuse a wait that would let a request leave after ``send_by`` (the posting lease's last safe moment)."""
+    if send_by is not None and now + timedelta(seconds=wait) > send_by:
+        raise RetryableGatewayError(f"not sent: {why} ({wait:.1f}s) would outlast the posting lease", retry_after=wait)
+
+
 class RateLimiter:
     """Sliding-window limiter for one connected account: at most ``per_second`` and ``per_minute`` requests."""
 
@@ -689,9 +706,12 @@ class RateLimiter:
         bisect.insort(self._finished, self._clock.now())
 
     @contextlib.asynccontextmanager
-    async def slot(self) -> AsyncIterator[None]:
-        """Wait for room, then hold it while the request is in flight; it keeps counting after it ends."""
-        await self._wait_for_room()
+    async def slot(self, *, send_by: datetime | None = None) -> AsyncIterator[None]:
+        """Wait for room, then hold it while the request is in flight; it keeps counting after it ends.
+
+        With ``send_by``, a wait that would end later raises ``RetryableGatewayError`` instead of waiting.
+        """
+        await self._wait_for_room(send_by)
         self._in_flight += 1
         try:
             yield
@@ -704,13 +724,15 @@ class RateLimiter:
         if self._blocked_until is None or until > self._blocked_until:
             self._blocked_until = until
 
-    async def _wait_for_room(self) -> None:
+    async def _wait_for_room(self, send_by: datetime | None = None) -> None:
         async with self._lock.get():
             while True:
-                wait = self._wait_needed(self._clock.now())
+                now = self._clock.now()
+                wait = self._wait_needed(now)
                 if wait <= 0:
                     self.total_granted += 1
                     return
+                check_send_by(send_by, now, wait, "waiting for the rate limit")
                 self.total_waited += wait
                 await self._sleep(wait)
 
@@ -859,6 +881,7 @@ class ContaAzulClient:
         max_retry_wait: timedelta = timedelta(seconds=30),
         get_retries: int = 2,
         protocol_timeout: timedelta = timedelta(seconds=90),
+        request_timeout: timedelta = timedelta(seconds=20),
     ) -> None:
         """Bind a shared ``http`` client to one team.
 
@@ -877,6 +900,8 @@ class ContaAzulClient:
             max_retry_wait: Longest ``Retry-After`` waited in-process; longer ones are raised to the caller.
             get_retries: Extra attempts for GETs after a 5xx, timeout or dropped connection.
             protocol_timeout: How long an async create's protocol is polled before ``ProtocolPending``.
+            request_timeout: The longest one create call may take, answer included (a posting's lease must
+                outlast it).
         """
         if page_size not in PAGE_SIZES:
             raise ValueError(f"page_size must be one of {PAGE_SIZES}")
@@ -895,6 +920,7 @@ class ContaAzulClient:
         self.max_retry_wait = max_retry_wait
         self.get_retries = get_retries
         self.protocol_timeout = protocol_timeout
+        self.request_timeout = request_timeout
         self.request_count = 0
 
     @property
@@ -911,7 +937,13 @@ class ContaAzulClient:
         *,
         params: QueryParams | None = None,
         body: Any = None,
+        send_by: datetime | None = None,
     ) -> _Response:
+        """One API call: a 401 refreshes the token once, 429s wait their Retry-After, GETs retry transient errors.
+
+        ``send_by`` (a create's): no attempt leaves after it and no wait reaches past it; the call raises
+        ``RetryableGatewayError`` instead, having created nothing.
+        """
         url = f"{self._api_url}{path}"
         idempotent = method in ("GET", "HEAD")
         content = dumps(body).encode("utf-8") if body is not None else None
@@ -924,15 +956,21 @@ class ContaAzulClient:
             if content is not None:
                 headers["Content-Type"] = "application/json"
             self.request_count += 1
+            check_send_by(send_by, self._clock.now(), 0, "the token refresh")
             try:
-                async with self._limiter.slot():
+                async with self._limiter.slot(send_by=send_by), asyncio.timeout(self._total_timeout(send_by)):
                     response = await self._http.request(method, url, params=params, content=content, headers=headers)
+            except TimeoutError as exc:
+                # A create bounded by its lease gave up waiting: it may still land, so the outcome is unknown.
+                logger.warning("conta azul %s %s timed out", method, path)
+                raise RetryableGatewayError(f"{method} {path} timed out", outcome_unknown=True) from exc
             except httpx.TransportError as exc:
                 # ConnectError/ConnectTimeout mean nothing reached the server, so even a POST is safe to repeat.
                 nothing_sent = isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout)
                 kind = "timed out" if isinstance(exc, httpx.TimeoutException) else "connection failed"
                 if (idempotent or nothing_sent) and failures < self.get_retries:
                     failures += 1
+                    check_send_by(send_by, self._clock.now(), 0.2 * 2**failures, "a reconnection")
                     await self._sleep(0.2 * 2**failures)
                     continue
                 logger.warning("conta azul %s %s %s", method, path, kind)
@@ -950,6 +988,7 @@ class ContaAzulClient:
                 delay = 1.0 if wait is None else wait
                 self._limiter.block_until(self._clock.now() + timedelta(seconds=delay))
                 if throttled < self.max_429_retries and delay <= self.max_retry_wait.total_seconds():
+                    check_send_by(send_by, self._clock.now(), delay, "a Retry-After")
                     throttled += 1
                     logger.info("conta azul %s %s throttled, waiting %.1fs", method, path, delay)
                     await self._sleep(delay)
@@ -979,6 +1018,11 @@ class ContaAzulClient:
                     body=data,
                 )
             return _Response(status, _body_of(response))
+
+    def _total_timeout(self, send_by: datetime | None) -> float | None:
+        """A create under a lease must end within ``request_timeout`` in all (httpx bounds each read, not the
+        whole exchange); other calls keep httpx's own timeouts."""
+        return self.request_timeout.total_seconds() if send_by is not None else None
 
     async def _get(self, path: str, params: QueryParams | None = None) -> Any:
         return (await self._request("GET", path, params=params)).data
@@ -1294,11 +1338,12 @@ class ContaAzulClient:
 
     # ------------------------------------------------------------------ entries
 
-    async def create_payable(self, draft: EntryDraft) -> CreatedEntry:
+    async def create_payable(self, draft: EntryDraft, *, send_by: datetime | None = None) -> CreatedEntry:
         """Create an account payable through the configured route.
 
         Args:
             draft: The entry; its external reference goes into the description (and ``referencia_externa``).
+            send_by: Nothing is sent, and no protocol polled, after this instant (the posting lease's margin).
 
         Returns:
             The created entry's id (the evento financeiro) and, on the async route, the protocol.
@@ -1309,13 +1354,14 @@ class ContaAzulClient:
             ProtocolPending: Accepted but unresolved in time; call ``resolve_protocol`` later, never re-post.
             RetryableGatewayError: Transient failure; if ``params["outcome_unknown"]``, reconcile before retrying.
         """
-        return await self._create("payable", draft)
+        return await self._create("payable", draft, send_by)
 
-    async def create_receivable(self, draft: EntryDraft) -> CreatedEntry:
+    async def create_receivable(self, draft: EntryDraft, *, send_by: datetime | None = None) -> CreatedEntry:
         """Create an account receivable through the configured route.
 
         Args:
             draft: The entry (``person_id`` is the customer).
+            send_by: As for :meth:`create_payable`.
 
         Returns:
             The created entry's id and, on the async route, the protocol.
@@ -1326,29 +1372,32 @@ class ContaAzulClient:
             ProtocolPending: Accepted but unresolved in time.
             RetryableGatewayError: Transient failure; reconcile before retrying when the outcome is unknown.
         """
-        return await self._create("receivable", draft)
+        return await self._create("receivable", draft, send_by)
 
-    async def _create(self, kind: EntryKind, draft: EntryDraft) -> CreatedEntry:
+    async def _create(self, kind: EntryKind, draft: EntryDraft, send_by: datetime | None) -> CreatedEntry:
         if self.route == "sync":
             body = payable_body_sync(draft) if kind == "payable" else receivable_body_sync(draft)
-            response = await self._request("POST", SYNC_PATHS[kind], body=body)
+            response = await self._request("POST", SYNC_PATHS[kind], body=body, send_by=send_by)
             if isinstance(response.data, dict) and _looks_like_protocol(response.data):
-                return await self._follow_protocol(kind, draft, parse_protocol(response.data), "sync")
+                return await self._follow_protocol(kind, draft, parse_protocol(response.data), "sync", send_by)
             entry_id, installment_ids = parse_created(response.data)
             return CreatedEntry(entry_id, "sync", None, installment_ids)
         body = payable_body_async(draft) if kind == "payable" else receivable_body_async(draft)
-        response = await self._request("POST", ASYNC_PATHS[kind], body=body)
-        return await self._follow_protocol(kind, draft, parse_protocol(response.data), "async")
+        response = await self._request("POST", ASYNC_PATHS[kind], body=body, send_by=send_by)
+        return await self._follow_protocol(kind, draft, parse_protocol(response.data), "async", send_by)
 
     async def _follow_protocol(
-        self, kind: EntryKind, draft: EntryDraft, protocol: ProtocolStatus, route: Route
+        self, kind: EntryKind, draft: EntryDraft, protocol: ProtocolStatus, route: Route, send_by: datetime | None
     ) -> CreatedEntry:
         if protocol.status == "ERROR":
             raise _protocol_error(protocol)
         if protocol.status == "SUCCESS" and protocol.event_id:
             return CreatedEntry(protocol.event_id, route, protocol.id, ())
+        timeout = self.protocol_timeout
+        if send_by is not None:  # polling must end within the lease too; a later attempt resumes it
+            timeout = max(timedelta(0), min(timeout, send_by - self._clock.now()))
         event_id = await self.resolve_protocol(
-            protocol.id, kind=kind, due_date=draft.parcels()[0][0], reference=draft.external_reference
+            protocol.id, kind=kind, due_date=draft.parcels()[0][0], reference=draft.external_reference, timeout=timeout
         )
         return CreatedEntry(event_id, route, protocol.id, ())
 
@@ -1472,10 +1521,12 @@ class ContaAzulClient:
             params["descricao"] = description
         return [parse_entry_summary(item) for item in await self._pages(SEARCH_PATHS[kind], params)]
 
-    async def find_entry_by_reference(
+    async def find_entries_by_reference(
         self, kind: EntryKind, reference: str, due_from: date, due_to: date
-    ) -> EntrySummary | None:
-        """The installment whose description carries ``reference``, for reconciling before any retry.
+    ) -> list[EntrySummary]:
+        """The installments whose description ends with our exact ``reference`` token, for reconciling a retry.
+
+        The caller still compares amount and counterparty before adopting one (see ``ledger.outbox``).
 
         Args:
             kind: ``"payable"`` or ``"receivable"``.
@@ -1484,17 +1535,22 @@ class ContaAzulClient:
             due_to: Last due date to look at.
 
         Returns:
-            The first matching installment, or None.
+            The matching installments (usually none or one).
 
         Raises:
             PermanentGatewayError: The API refused.
             RetryableGatewayError: Transient failure.
         """
         for description in (reference, None):
-            for entry in await self.search_entries(kind, due_from, due_to, description=description):
-                if reference in entry.description:
-                    return entry
-        return None
+            # The ``descricao`` filter's matching rule is undocumented: without it, scan the window ourselves.
+            found = [
+                entry
+                for entry in await self.search_entries(kind, due_from, due_to, description=description)
+                if carries_reference(entry.description, reference)
+            ]
+            if found:
+                return found
+        return []
 
 
 def _looks_like_protocol(data: Mapping[str, Any]) -> bool:
@@ -1544,6 +1600,7 @@ __all__ = [
     "RateLimiter",
     "StaticTokenSource",
     "TokenSource",
+    "carries_reference",
     "clear_team_cache",
     "dumps",
     "entry_description",

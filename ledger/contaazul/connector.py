@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 import httpx
 from sqlalchemy import func, select
@@ -26,7 +27,7 @@ from ledger.ports import Clock
 # "Receba Fácil" accounts are refused for payables (reference §3.1).
 PAYABLE_REFUSED_TYPES = frozenset({"RECEBA_FACIL_CARTAO"})
 # Conta Azul answers most calls well under a second; a slow answer must not hold a Slack interaction.
-HTTP_TIMEOUT = httpx.Timeout(20.0, connect=5.0)
+DEFAULT_TIMEOUT = timedelta(seconds=20)
 
 
 @dataclass
@@ -35,7 +36,9 @@ class ContaAzul:
     session_factory: async_sessionmaker[AsyncSession]
     clock: Clock
     cipher: TokenCipher
-    http: httpx.AsyncClient = field(default_factory=lambda: httpx.AsyncClient(timeout=HTTP_TIMEOUT))
+    # The longest one call may take (a posting's lease is checked against it); the HTTP client is built with it.
+    request_timeout: timedelta = DEFAULT_TIMEOUT
+    http: httpx.AsyncClient = field(default=None)  # type: ignore[assignment]  # built from request_timeout
     route: Route = "sync"
     sleep: Sleep | None = None  # injectable so tests move a fake clock instead of waiting
     # Conta Azul allows 10 requests/s and 600/min per company; with N instances, give each its share.
@@ -43,6 +46,9 @@ class ContaAzul:
     tokens: TokenManager = field(init=False)
 
     def __post_init__(self) -> None:
+        if self.http is None:
+            seconds = self.request_timeout.total_seconds()
+            self.http = httpx.AsyncClient(timeout=httpx.Timeout(seconds, connect=min(5.0, seconds)))
         self.tokens = TokenManager(
             self.session_factory, cipher=self.cipher, clock=self.clock, http=self.http, config=self.config
         )
@@ -57,6 +63,7 @@ class ContaAzul:
             clock=self.clock,
             route=self.route,
             sleep=self.sleep,
+            request_timeout=self.request_timeout,
             limiter=rate_limiter_for(
                 team_id,
                 clock=self.clock,

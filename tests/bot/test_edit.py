@@ -93,6 +93,7 @@ async def test_edit_opens_prefilled_and_a_material_change_restarts_approval(sess
         assert edited.detail == {
             "changes": {"amount": ["15000.00", "15500.00"], "due_date": ["2026-12-10", "2026-12-15"]},
             "restarted": True,
+            "fingerprint": (await flows.get_request(session_factory, request_id=1)).terms_digest,
         }
 
 

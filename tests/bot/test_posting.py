@@ -494,21 +494,27 @@ async def test_server_errors_back_off_then_post_once(session_factory, clock):
         tracking = await approve(aprova)
         sandbox_of(aprova).fail_next(3, 500, path_prefix=CREATE)
 
+        lease = aprova.deps.settings.posting_lease
         [result] = await aprova.post()
         for attempt in (1, 2, 3):
             assert result.outcome == "retrying" and entries(aprova) == []
             posting = await posting_no(aprova)
-            assert posting.attempts == attempt and posting.create_sent_at is not None
-            ceiling = 2.0 * 2 ** (attempt - 1)  # exponential backoff with jitter: 1-2 s, 2-4 s, 4-8 s
+            assert posting.create_sent_at is not None
+            sent = posting.create_sent_at
+            ceiling = 2.0 * 2 ** (posting.attempts - 1)  # exponential backoff with jitter: 1-2 s, 2-4 s…
             delay = (posting.next_attempt_at - clock.now()).total_seconds()
             assert ceiling / 2 <= delay <= ceiling, (attempt, delay)
+            [result] = await post_after_backoff(aprova)
+            # A 500 may still have created it: nothing is sent again before a whole lease has passed since.
+            assert result.outcome == "retrying" and len(calls(aprova, CREATE)) == attempt
+            assert (await posting_no(aprova)).next_attempt_at >= sent + lease
             [result] = await post_after_backoff(aprova)
         assert result.outcome == "posted", result.posting.error_detail
 
         assert [c.status for c in calls(aprova, CREATE)] == [500, 500, 500, 201]
         assert len(calls(aprova, SEARCH, "GET")) >= 3  # each retry looked for the entry before creating it
         actions = [e.action for e in await flows.audit_trail(session_factory, request_id=1)]
-        assert actions.count("post_attempt_failed") == 3 and actions[-1] == "posted"
+        assert actions.count("post_attempt_failed") == 6 and actions[-1] == "posted"
         await assert_posted_once(aprova, tracking)
 
 

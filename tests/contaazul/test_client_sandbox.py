@@ -363,11 +363,22 @@ async def test_search_by_due_date_finds_entry_by_reference(env: Env) -> None:
     await client.create_payable(payable("PAG-2026-000003", due_date=DUE + timedelta(days=1)))
     entries = await client.search_entries("payable", DUE, DUE)
     assert len(entries) == 2 and all(e.person_id == PERSON_IDS[ENEL] for e in entries)
-    found = await client.find_entry_by_reference("payable", "PAG-2026-000002", DUE, DUE)
-    assert found is not None and found.id == created.installment_ids[0]
+    [found] = await client.find_entries_by_reference("payable", "PAG-2026-000002", DUE, DUE)
+    assert found.id == created.installment_ids[0]
     assert found.total == Decimal("1234.56") and found.due_date == DUE
-    assert await client.find_entry_by_reference("payable", "PAG-2026-000404", DUE, DUE) is None
-    assert await client.find_entry_by_reference("receivable", "PAG-2026-000002", DUE, DUE) is None
+    assert await client.find_entries_by_reference("payable", "PAG-2026-000404", DUE, DUE) == []
+    assert await client.find_entries_by_reference("receivable", "PAG-2026-000002", DUE, DUE) == []
+
+
+@pytest.mark.anyio
+async def test_a_reference_typed_in_a_description_is_not_found_as_ours(env: Env) -> None:
+    client = env.make()
+    # A requester writes the next request's reference into their own description, hoping it gets adopted.
+    planted = await client.create_payable(payable("PAG-2026-000001", description="Aluguel [PAG-2026-000002]"))
+    assert env.sandbox.state.installments[planted.installment_ids[0]].descricao == "Aluguel [] [PAG-2026-000001]"
+    assert await client.find_entries_by_reference("payable", "PAG-2026-000002", DUE, DUE) == []
+    [own] = await client.find_entries_by_reference("payable", "PAG-2026-000001", DUE, DUE)
+    assert own.id == planted.installment_ids[0]
 
 
 @pytest.mark.parametrize(("route", "expected_calls"), [("sync", 1), ("async", 2)])
@@ -475,8 +486,8 @@ async def test_created_then_500_is_found_by_reconciling(env: Env) -> None:
     client = env.make()
     with pytest.raises(RetryableGatewayError):
         await client.create_payable(payable("PAG-2026-000555"))
-    found = await client.find_entry_by_reference("payable", "PAG-2026-000555", DUE, DUE)
-    assert found is not None  # the caller reconciles instead of posting twice
+    found = await client.find_entries_by_reference("payable", "PAG-2026-000555", DUE, DUE)
+    assert len(found) == 1  # the caller reconciles instead of posting twice
 
 
 @pytest.mark.anyio

@@ -19,6 +19,7 @@ from ledger.contaazul.client import (
     LookupCache,
     RateLimiter,
     StaticTokenSource,
+    carries_reference,
     dumps,
     entry_description,
     error_message,
@@ -123,9 +124,16 @@ def test_async_bodies_use_contato_and_no_external_reference_field() -> None:
         assert parcela["nota"] == "PAG-2026-000123"
 
 
-def test_description_carries_reference_once() -> None:
-    assert entry_description(draft(description="PAG-2026-000123 luz")) == "PAG-2026-000123 luz"
+def test_description_ends_with_our_reference_and_nothing_else_looks_like_one() -> None:
+    assert entry_description(draft(description="PAG-2026-000123 luz")) == "luz [PAG-2026-000123]"
+    assert entry_description(draft(description="luz, ver pag-2026-000124 e REC-2026-000001")) == (
+        "luz, ver e [PAG-2026-000123]"
+    )
     assert entry_description(draft()).endswith("[PAG-2026-000123]")
+    assert carries_reference("luz [PAG-2026-000123]", "PAG-2026-000123")
+    assert carries_reference("luz [PAG-2026-000123] (2/3)", "PAG-2026-000123")
+    assert not carries_reference("luz [PAG-2026-000123] extra", "PAG-2026-000123")
+    assert not carries_reference("luz [PAG-2026-0001234]", "PAG-2026-000123")
 
 
 def test_installments_split_and_must_add_up() -> None:

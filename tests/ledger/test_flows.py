@@ -15,6 +15,7 @@ from ledger.domain import PaymentMethod, PlannedStep, RequestDraft, RequestStatu
 from ledger.errors import NotAllowed, StaleDecision
 from ledger.models import AuditEvent, Base, PaymentRequest
 from ledger.ports import Clock
+from ledger.terms import ApprovalTerms
 
 pytestmark = pytest.mark.anyio
 
@@ -124,7 +125,8 @@ async def test_submit_stores_request_steps_and_audit(session_factory, clock):
     ]
     [event] = await flows.audit_trail(session_factory, request_id=stored.id)
     assert (event.action, event.actor_id, event.team_id) == ("submitted", REQUESTER, TEAM)
-    assert event.detail == {"amount": "15000.00", "steps": 2}
+    assert event.detail == {"amount": "15000.00", "steps": 2, "fingerprint": stored.terms_digest}
+    assert stored.terms_digest == ApprovalTerms.of(stored).digest()
     assert event.created_at == clock.now()
 
 
