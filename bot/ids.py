@@ -34,6 +34,7 @@ class ActionId(enum.StrEnum):
     HOME_PAGE = "home-page-next"
     HOME_PAGE_BACK = "home-page-back"  # a block's buttons need distinct action ids
     FIELD = "value"  # every input block keeps its value under this action id
+    PAYMENT_CODE = "payment-code"  # the boleto/PIX input: read as soon as it is pasted (dispatch_action)
     CONNECT_LINK = "contaazul-connect-link"
     CATEGORY_OPTIONS = "category-options"
     COST_CENTER_OPTIONS = "cost-center-options"

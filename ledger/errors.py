@@ -48,13 +48,15 @@ class StaleDecision(LedgerError):
 
 
 class InvalidSubmission(LedgerError):
-    """Field errors keyed by form field name, each value an error code."""
+    """Field errors keyed by form field name, each value an error code; ``details`` holds values a message
+    shows (e.g. the amount typed and the amount the boleto says), keyed by the same field names."""
 
     code = "invalid_submission"
 
-    def __init__(self, errors: dict[str, str]) -> None:
+    def __init__(self, errors: dict[str, str], *, details: dict[str, dict[str, Any]] | None = None) -> None:
         super().__init__(f"invalid fields: {sorted(errors)}")
         self.errors = errors
+        self.details = details or {}
 
 
 class PolicyError(LedgerError):

@@ -28,6 +28,7 @@ from ledger.models import (
     ProcessedDelivery,
     ReferenceCounter,
 )
+from ledger.payment_code import check_payment_code
 from ledger.policy import name_key
 from ledger.ports import Clock
 from ledger.terms import MATERIAL_FIELDS, digest_of, short_digest
@@ -80,6 +81,9 @@ async def submit_request(
     """
     if not steps and kind != "receivable":
         raise ValueError("a request needs at least one approval step")
+    check_payment_code(
+        draft.payment_method, draft.payment_code, amount=draft.amount, due_date=draft.due_date, today=clock.today()
+    )
     now = clock.now()
     try:
         async with session_factory.begin() as session:
@@ -369,7 +373,7 @@ def _authorise_decision(
         raise NotAllowed("own_request", request_id=request.id)
     earlier = next((s for s in request.steps if s.decided_by == actor_id and s.position != step_position), None)
     if earlier is not None:
-        raise NotAllowed("already_decided", request_id=request.id, step=earlier.name)
+        raise NotAllowed("decided_another_step", request_id=request.id, step=earlier.name)
     if actor_id not in step.approvers:
         raise NotAllowed("not_an_approver", request_id=request.id, step=step.name)
     return step
@@ -684,7 +688,11 @@ async def edit_request(
     Raises:
         NotAllowed: ``not_the_requester``.
         StaleDecision: The request was decided, posted or changed since the modal opened.
+        InvalidSubmission: The payment code contradicts the amount or due date.
     """
+    check_payment_code(
+        draft.payment_method, draft.payment_code, amount=draft.amount, due_date=draft.due_date, today=clock.today()
+    )
     now = clock.now()
     async with session_factory.begin() as session:
         request = await _load(session, request_id)

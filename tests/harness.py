@@ -7,7 +7,8 @@ import socket
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, replace
-from datetime import timedelta
+from datetime import date, timedelta
+from decimal import Decimal
 from typing import Any
 
 import aiohttp
@@ -26,9 +27,11 @@ from bot.settings import Settings
 from ledger.clock import FixedClock
 from ledger.contaazul.connector import ContaAzul
 from ledger.contaazul.sandbox import Sandbox
+from ledger.instruments import bank_barcode, barcode_to_line
 from ledger.outbox import PostingResult, enqueue_posting
 from ledger.policy import Policy, parse_policy
 from ledger.receivables import ReceivableRules
+from ledger.validation import InvalidValue, parse_brl_amount
 
 REQUESTER, MANAGER, DIRECTOR_EN, DIRECTOR_PT, OUTSIDER, CFO = "U0REQ", "U0MGR", "U0DIR1", "U0DIR2", "U0OUT", "U0CFO"
 REQUESTS_CHANNEL = "C0PEDIDOS"
@@ -62,7 +65,8 @@ VALID_ANSWERS: dict[str, Any] = {
     "category": "Matéria-Prima",
     "cost_center": "Produção",
     "payment_method": "boleto",
-    "payment_code": "23793.38128 60000.000004 00000.000406 1 84340000010000",
+    # A real-shaped boleto for exactly R$ 1.234,56 due 10/12/2026 (file_request remakes it for other values).
+    "payment_code": barcode_to_line(bank_barcode(bank="237", amount=Decimal("1234.56"), due_date=date(2026, 12, 10))),
     "invoice_number": "NF 4521",
     "notes": "Entrega de 20 sacos.",
 }
@@ -131,7 +135,7 @@ class Aprova:
     async def file_request(self, user_id: str = REQUESTER, **overrides: Any) -> dict[str, Any]:
         """Open the modal and submit a valid request; returns the tracking message once approvers are asked."""
         view = await self.open_modal(user_id)
-        answers = VALID_ANSWERS | overrides
+        answers = with_matching_boleto(VALID_ANSWERS | overrides, overrides)
         response = await self.submit(view, user_id=user_id, **answers)
         if response.text and '"duplicate_confirm"' in response.text:
             # The same payment filed again (tests reuse one): confirm it is another one, as a person would.
@@ -164,6 +168,24 @@ class Aprova:
         """Wait for every listener Bolt is still running after its ack."""
         if not await settle_listeners(timeout=1000):
             raise AssertionError("listeners did not finish")
+
+
+def boleto_for(amount: str, due: str) -> str:
+    """A valid boleto line for a typed amount and due date (bank 237), as the vendor's slip would have."""
+    return barcode_to_line(bank_barcode(bank="237", amount=parse_brl_amount(amount), due_date=date.fromisoformat(due)))
+
+
+def with_matching_boleto(answers: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:
+    """A test that changes the amount or due date of the default boleto request gets a boleto that says the same
+    (Aprova refuses a boleto that contradicts them); one that sets its own payment code keeps it."""
+    if "payment_code" in overrides or answers.get("payment_method") != "boleto":
+        return answers
+    if "amount" not in overrides and "due_date" not in overrides:
+        return answers
+    try:
+        return answers | {"payment_code": boleto_for(answers["amount"], answers["due_date"])}
+    except (InvalidValue, ValueError, TypeError, KeyError):
+        return answers | {"payment_code": ""}  # the test is about a bad amount or date: no boleto to compare
 
 
 def make_settings(slack: LocalSlack, **overrides: Any) -> Settings:

@@ -9,7 +9,9 @@ from slack_sdk.models.blocks import MarkdownTextObject, SectionBlock
 
 from bot.blocks.i18n import Locale, day, money, t
 from ledger.models import PaymentRequest
-from ledger.validation import parse_document
+from ledger.payment_code import PaymentInstrument, read_payment_code
+from ledger.terms import short_digest
+from ledger.validation import InvalidValue, parse_document
 
 SECTION_TEXT_LIMIT = 3000
 FIELD_TEXT_LIMIT = 2000
@@ -66,7 +68,9 @@ def request_fields(request: PaymentRequest, locale: Locale) -> list[SectionBlock
         ("field.invoice_number", escape(request.invoice_number) if request.invoice_number else "—"),
     ]
     if request.payment_code:
-        pairs.append(("field.payment_code.short", f"`{escape(request.payment_code)}`"))
+        pairs.append(("field.payment_code.short", payment_code_text(request, locale)))
+    account = request.financial_account_name or request.financial_account_id
+    pairs.append(("field.account", escape(account) if account else t(locale, "field.account.default")))
     if (request.installments or 1) > 1:
         pairs.append(("field.installments", t(locale, "installments.monthly", count=request.installments)))
     blocks = []
@@ -104,6 +108,60 @@ def request_fields(request: PaymentRequest, locale: Locale) -> list[SectionBlock
     return blocks
 
 
+def describe_instrument(instrument: PaymentInstrument, locale: Locale) -> str:
+    """One line for people: what the code pays, to whom, how much and when (``—`` for free text)."""
+    parts: list[str] = []
+    if instrument.kind == "bank_slip":
+        parts.append(t(locale, "decoded.bank_slip", bank=instrument.bank_code or "—"))
+    elif instrument.kind == "collection_slip":
+        parts.append(t(locale, "decoded.collection_slip"))
+    elif instrument.kind == "pix_key" and instrument.pix_key is not None:
+        key = instrument.pix_key
+        return t(locale, "decoded.pix_key", kind=t(locale, f"pix.kind.{key.kind}"), pix=key.value)
+    elif instrument.kind == "pix_code":
+        parts.append(t(locale, "decoded.pix_code", name=instrument.receiver_name, city=instrument.city))
+        if instrument.pix_key is not None:
+            parts.append(t(locale, "decoded.pix_code_key", pix=instrument.pix_key.value))
+        elif instrument.url:
+            parts.append(t(locale, "decoded.pix_code_url"))
+    else:
+        return "—"
+    amount = instrument.amount
+    parts.append(
+        t(locale, "decoded.amount", amount=money(amount, locale))
+        if amount is not None
+        else t(locale, "decoded.amount_open")
+    )
+    if instrument.due_date is not None:
+        parts.append(t(locale, "decoded.due", due=day(instrument.due_date, locale)))
+    if instrument.txid:
+        parts.append(t(locale, "decoded.txid", txid=instrument.txid))
+    return " · ".join(parts)
+
+
+def payment_code_text(request: PaymentRequest, locale: Locale) -> str:
+    """The code and, first, what it says (bank, amount, due date; PIX receiver and key): approvers see the
+    decoded values, not just digits."""
+    code = request.payment_code or ""
+    try:
+        instrument = read_payment_code(request.payment_method, code, today=request.created_at.date())
+    except (InvalidValue, ValueError):
+        return f"`{escape(code)}`"
+    summary = describe_instrument(instrument, locale)
+    return f"`{escape(code)}`" if summary == "—" else f"{escape(summary)}\n`{escape(code)}`"
+
+
+def fingerprint_line(request: PaymentRequest, locale: Locale) -> str:
+    """The approval fingerprint in short form, for people to compare what they approve."""
+    return t(locale, "approval.fingerprint", code=short_digest(request.terms_digest))
+
+
+def decision_value(request: PaymentRequest, position: int) -> str:
+    """What an Approve/Reject button carries: the step, the approval round and the fingerprint it was drawn with."""
+    digest = short_digest(request.terms_digest) if request.terms_digest else None
+    return StepRef(request.id, position, request.approval_round, digest).encode()
+
+
 @dataclass(frozen=True, slots=True)
 class StepRef:
     """What a button points at: a request and, for decisions, the step it decides."""
@@ -111,13 +169,16 @@ class StepRef:
     request_id: int
     step: int | None = None
     round: int | None = None  # the approval round: a button from before an edit restarted approval decides nothing
+    digest: str | None = None  # the short fingerprint the message showed: a decision applies to exactly that
 
     def encode(self) -> str:
-        data: dict[str, int] = {"r": self.request_id}
+        data: dict[str, int | str] = {"r": self.request_id}
         if self.step is not None:
             data["s"] = self.step
         if self.round is not None:
             data["n"] = self.round
+        if self.digest is not None:
+            data["f"] = self.digest
         return json.dumps(data)
 
     @classmethod
@@ -125,9 +186,11 @@ class StepRef:
         """Raises ValueError for anything that is not a value we wrote."""
         try:
             data = json.loads(value)
-            request_id, step, round_ = data["r"], data.get("s"), data.get("n")
+            request_id, step, round_, digest = data["r"], data.get("s"), data.get("n"), data.get("f")
         except (TypeError, ValueError, KeyError, AttributeError) as exc:
             raise ValueError(f"not a request reference: {value[:80]!r}") from exc
         if not isinstance(request_id, int) or not all(v is None or isinstance(v, int) for v in (step, round_)):
             raise ValueError(f"not a request reference: {value[:80]!r}")
-        return cls(request_id=request_id, step=step, round=round_)
+        if digest is not None and not isinstance(digest, str):
+            raise ValueError(f"not a request reference: {value[:80]!r}")
+        return cls(request_id=request_id, step=step, round=round_, digest=digest)

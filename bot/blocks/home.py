@@ -24,7 +24,7 @@ from slack_sdk.models.blocks import (
 )
 from slack_sdk.models.views import View
 
-from bot.blocks.fields import StepRef, clip, escape
+from bot.blocks.fields import StepRef, clip, decision_value, escape
 from bot.blocks.i18n import Locale, day, money, t
 from bot.blocks.request_messages import mentions
 from bot.blocks.rules import build_rules_section
@@ -86,7 +86,7 @@ def _waiting(requests: list[PaymentRequest], page: int, locale: Locale) -> list[
     blocks: list[Block] = []
     for request in requests[page * PAGE_SIZE : (page + 1) * PAGE_SIZE]:
         position = request.current_step or 0
-        ref = StepRef(request.id, position, request.approval_round).encode()
+        ref = decision_value(request, position)
         blocks.append(SectionBlock(text=MarkdownTextObject(text=_line(request, locale))))
         blocks.append(
             ActionsBlock(

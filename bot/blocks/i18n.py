@@ -83,10 +83,40 @@ MESSAGES: dict[str, dict[Locale, str]] = {
     },
     "field.cost_center": {"pt_BR": "Centro de custo", "en": "Cost center"},
     "field.payment_method": {"pt_BR": "Forma de pagamento", "en": "Payment method"},
-    "field.payment_code": {"pt_BR": "Linha digitável do boleto ou chave PIX", "en": "Boleto line or PIX key"},
+    "field.payment_code": {"pt_BR": "Boleto ou PIX", "en": "Boleto or PIX"},
     "field.payment_code.hint": {
-        "pt_BR": "Opcional. Boleto: 47 ou 48 dígitos. PIX: CPF, CNPJ, e-mail, celular ou chave aleatória.",
-        "en": "Optional. Boleto: 47 or 48 digits. PIX: CPF, CNPJ, e-mail, mobile or random key.",
+        "pt_BR": "Opcional. Boleto: linha digitável (47 ou 48 dígitos) ou código de barras (44). PIX: a chave ou o "
+        "código copia e cola. Valor e vencimento do código são conferidos (e preenchidos, se estiverem em branco).",
+        "en": "Optional. Boleto: the typeable line (47 or 48 digits) or the barcode (44). PIX: the key or the "
+        "copy-and-paste code. The code's amount and due date are checked (and filled in when left empty).",
+    },
+    "field.amount.hint": {
+        "pt_BR": "Em branco: o valor do boleto ou do PIX copia e cola.",
+        "en": "Left empty: the amount of the boleto or PIX code.",
+    },
+    "decoded.bank_slip": {"pt_BR": "Boleto do banco {bank}", "en": "Boleto from bank {bank}"},
+    "decoded.collection_slip": {"pt_BR": "Boleto de arrecadação (convênio)", "en": "Utility/tax slip (arrecadação)"},
+    "decoded.pix_key": {"pt_BR": "Chave PIX ({kind}): {pix}", "en": "PIX key ({kind}): {pix}"},
+    "decoded.pix_code": {"pt_BR": "PIX copia e cola para {name} ({city})", "en": "PIX code paying {name} ({city})"},
+    "decoded.pix_code_key": {"pt_BR": "chave {pix}", "en": "key {pix}"},
+    "decoded.pix_code_url": {"pt_BR": "cobrança dinâmica", "en": "dynamic charge"},
+    "decoded.amount": {"pt_BR": "valor {amount}", "en": "amount {amount}"},
+    "decoded.amount_open": {"pt_BR": "valor em aberto", "en": "amount left open"},
+    "decoded.due": {"pt_BR": "vence {due}", "en": "due {due}"},
+    "decoded.txid": {"pt_BR": "txid {txid}", "en": "txid {txid}"},
+    "pix.kind.cpf": {"pt_BR": "CPF", "en": "CPF"},
+    "pix.kind.cnpj": {"pt_BR": "CNPJ", "en": "CNPJ"},
+    "pix.kind.email": {"pt_BR": "e-mail", "en": "e-mail"},
+    "pix.kind.phone": {"pt_BR": "celular", "en": "mobile"},
+    "pix.kind.random": {"pt_BR": "aleatória", "en": "random"},
+    "field.account": {"pt_BR": "Conta financeira", "en": "Financial account"},
+    "field.account.default": {
+        "pt_BR": "a padrão da empresa no lançamento",
+        "en": "the company's default when posted",
+    },
+    "approval.fingerprint": {
+        "pt_BR": "🔏 Impressão digital da aprovação: `{code}` — muda se qualquer dado do pagamento mudar.",
+        "en": "🔏 Approval fingerprint: `{code}` — it changes if any payment detail changes.",
     },
     "field.invoice_number": {"pt_BR": "Número da NF", "en": "Invoice (NF) number"},
     "field.notes": {"pt_BR": "Observações", "en": "Notes"},
@@ -133,6 +163,34 @@ MESSAGES: dict[str, dict[Locale, str]] = {
     "error.boleto_invalid_check_digits": {
         "pt_BR": "Linha digitável inválida: confira os números.",
         "en": "Invalid boleto line: check the numbers.",
+    },
+    "error.boleto_not_brl": {
+        "pt_BR": "Este boleto não é em reais (moeda diferente de 9): não dá para pagar por aqui.",
+        "en": "This boleto is not in reais (currency digit other than 9): it cannot be paid here.",
+    },
+    "error.pix_code_invalid": {
+        "pt_BR": "Código PIX copia e cola inválido: copie de novo o código inteiro.",
+        "en": "Invalid PIX copy-and-paste code: copy the whole code again.",
+    },
+    "error.pix_code_crc": {
+        "pt_BR": "O código PIX foi alterado ou cortado (a verificação CRC não confere): copie de novo.",
+        "en": "The PIX code was altered or cut (its CRC check fails): copy it again.",
+    },
+    "error.payment_code_is_boleto": {
+        "pt_BR": "Isto é um boleto: escolha Boleto como forma de pagamento.",
+        "en": "This is a boleto: choose Boleto as the payment method.",
+    },
+    "error.payment_code_is_pix": {
+        "pt_BR": "Isto é um código PIX: escolha PIX como forma de pagamento.",
+        "en": "This is a PIX code: choose PIX as the payment method.",
+    },
+    "error.amount_differs_from_code": {
+        "pt_BR": "O boleto/PIX é de {decoded}, mas o valor informado é {typed}. Corrija um dos dois (ou deixe o valor em branco).",
+        "en": "The boleto/PIX code is for {decoded}, but the amount typed is {typed}. Fix one of them (or leave the amount empty).",
+    },
+    "error.due_date_differs_from_code": {
+        "pt_BR": "O boleto vence em {decoded}, mas o vencimento informado é {typed}. Corrija um dos dois (ou deixe o vencimento em branco).",
+        "en": "The boleto is due on {decoded}, but the due date chosen is {typed}. Fix one of them (or leave the due date empty).",
     },
     "error.pix_key_invalid": {
         "pt_BR": "Chave PIX inválida (CPF, CNPJ, e-mail, celular com DDD ou chave aleatória).",
@@ -241,6 +299,14 @@ MESSAGES: dict[str, dict[Locale, str]] = {
     "notice.own_request": {
         "pt_BR": "Você não pode aprovar ou rejeitar o seu próprio pedido ({reference}).",
         "en": "You cannot approve or reject your own request ({reference}).",
+    },
+    "notice.decided_another_step": {
+        "pt_BR": "Você já decidiu a etapa *{step}* de {reference}: a mesma pessoa não decide duas etapas do mesmo pedido.",
+        "en": "You already decided step *{step}* of {reference}: one person cannot decide two steps of the same request.",
+    },
+    "notice.terms_changed": {
+        "pt_BR": "Os dados de {reference} mudaram sem reiniciar a aprovação, então ninguém pode aprová-lo. Avise o financeiro.",
+        "en": "The details of {reference} changed without restarting approval, so nobody can approve it. Tell the finance team.",
     },
     "notice.not_the_requester": {
         "pt_BR": "Só quem fez o pedido {reference} pode cancelá-lo ou alterá-lo.",
@@ -452,6 +518,26 @@ MESSAGES: dict[str, dict[Locale, str]] = {
     "reason.rejected": {
         "pt_BR": "o Conta Azul recusou o lançamento ({detail})",
         "en": "Conta Azul refused the entry ({detail})",
+    },
+    "reason.not_approved": {
+        "pt_BR": "os dados do pedido não são exatamente os que foram aprovados, então nada foi lançado",
+        "en": "the request's details are not exactly what was approved, so nothing was posted",
+    },
+    "reason.internal": {
+        "pt_BR": "um erro interno interrompeu o lançamento ({detail}); nada foi lançado duas vezes",
+        "en": "an internal error stopped the posting ({detail}); nothing was posted twice",
+    },
+    "reason.unconfirmed": {
+        "pt_BR": "o Conta Azul nunca confirmou o lançamento: confira em contas a pagar antes de tentar de novo "
+        "(o Tentar de novo procura o lançamento antes de criar outro)",
+        "en": "Conta Azul never confirmed the entry: check the payables list before retrying "
+        "(Retry looks for the entry before creating another)",
+    },
+    "reason.reconcile_conflict": {
+        "pt_BR": "já existe no Conta Azul um lançamento com a referência deste pedido, mas com outro valor ou "
+        "fornecedor: confira-o antes de tentar de novo",
+        "en": "Conta Azul already has an entry carrying this request's reference, but with another amount or "
+        "vendor: check it before retrying",
     },
     "reason.unavailable": {
         "pt_BR": "o Conta Azul ficou indisponível por muito tempo",

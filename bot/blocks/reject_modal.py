@@ -17,7 +17,13 @@ REASON_MAX_LENGTH = 1000
 
 
 def build_reject_modal(
-    request: PaymentRequest, step: int, *, locale: Locale, from_home: bool = False, round_: int | None = None
+    request: PaymentRequest,
+    step: int,
+    *,
+    locale: Locale,
+    from_home: bool = False,
+    round_: int | None = None,
+    digest: str | None = None,
 ) -> View:
     return View(
         type="modal",
@@ -26,7 +32,7 @@ def build_reject_modal(
         submit=PlainTextObject(text=t(locale, "reject.submit")),
         close=PlainTextObject(text=t(locale, "modal.cancel")),
         # The step to reject, and whether to refresh the Home tab it was clicked in.
-        private_metadata=StepRef(request.id, step, round_).encode()[:-1] + (', "h": 1}' if from_home else "}"),
+        private_metadata=StepRef(request.id, step, round_, digest).encode()[:-1] + (', "h": 1}' if from_home else "}"),
         blocks=[
             SectionBlock(
                 text=MarkdownTextObject(

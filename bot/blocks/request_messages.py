@@ -18,7 +18,18 @@ from slack_sdk.models.blocks import (
     SectionBlock,
 )
 
-from bot.blocks.fields import SECTION_TEXT_LIMIT, StepRef, clip, escape, is_person, mention, request_fields, requester
+from bot.blocks.fields import (
+    SECTION_TEXT_LIMIT,
+    StepRef,
+    clip,
+    decision_value,
+    escape,
+    fingerprint_line,
+    is_person,
+    mention,
+    request_fields,
+    requester,
+)
 from bot.blocks.i18n import Locale, day, moment, money, t
 from bot.ids import ActionId
 from ledger.domain import RequestStatus, StepStatus
@@ -56,9 +67,10 @@ def build_approval_message(request: PaymentRequest, step: ApprovalStep, *, local
             )
         ),
         *request_fields(request, locale),
+        ContextBlock(elements=[MarkdownTextObject(text=fingerprint_line(request, locale))]),
     ]
     if step.status == StepStatus.OPEN and request.status == RequestStatus.PENDING:
-        ref = StepRef(request.id, step.position, request.approval_round).encode()
+        ref = decision_value(request, step.position)
         blocks.append(
             ActionsBlock(
                 block_id="decision",
@@ -125,6 +137,7 @@ def build_tracking_message(request: PaymentRequest, *, locale: Locale, tz: ZoneI
         SectionBlock(text=MarkdownTextObject(text=clip(headline, SECTION_TEXT_LIMIT))),
         *request_fields(request, locale),
         ContextBlock(elements=[MarkdownTextObject(text=clip(f"*{t(locale, 'tracking.steps')}:* {steps_line}", 3000))]),
+        ContextBlock(elements=[MarkdownTextObject(text=fingerprint_line(request, locale))]),
     ]
     buttons = [
         ButtonElement(

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import date
+from decimal import Decimal
 from typing import Any
 
 from slack_sdk.models.blocks import (
@@ -25,22 +26,19 @@ from slack_sdk.models.blocks import (
     SectionBlock,
     StaticSelectElement,
 )
+from slack_sdk.models.blocks.basic_components import DispatchActionConfig
 from slack_sdk.models.blocks.block_elements import FileInputElement
 from slack_sdk.models.views import View
 
-from bot.blocks.i18n import Locale, money, t
+from bot.blocks.fields import describe_instrument
+from bot.blocks.i18n import Locale, day, money, t
 from bot.ids import ActionId, CallbackId, RequestField
 from ledger.domain import Attachment, PaymentMethod, RequestDraft
 from ledger.errors import InvalidSubmission
+from ledger.instruments import BR_CODE_MAX_LENGTH
 from ledger.models import PaymentRequest
-from ledger.validation import (
-    InvalidValue,
-    parse_boleto_line,
-    parse_brl_amount,
-    parse_document,
-    parse_invoice_number,
-    parse_pix_key,
-)
+from ledger.payment_code import PaymentInstrument, conflicts, read_payment_code
+from ledger.validation import InvalidValue, parse_brl_amount, parse_document, parse_invoice_number
 
 MAX_LENGTHS: dict[str, int] = {
     RequestField.DESCRIPTION: 300,
@@ -49,13 +47,15 @@ MAX_LENGTHS: dict[str, int] = {
     RequestField.AMOUNT: 30,
     RequestField.CATEGORY: 200,
     RequestField.COST_CENTER: 200,
-    RequestField.PAYMENT_CODE: 120,
+    RequestField.PAYMENT_CODE: BR_CODE_MAX_LENGTH,
     RequestField.INVOICE_NUMBER: 30,
     RequestField.NOTES: 2000,
 }
 
 
 DUPLICATE_CONFIRM = "duplicate_confirm"
+DECODED_BLOCK = "payment_code_decoded"  # what the pasted boleto/PIX code says, shown under it
+FILLED_ACTION = "value.from_code"  # a new action id makes Slack show a value filled in from the code
 ATTACHMENT_TYPES = ("pdf", "png", "jpg", "jpeg", "xml", "txt")
 
 
@@ -75,27 +75,40 @@ def build_request_modal(
     """
 
     def text_input(
-        field: RequestField, *, optional: bool = False, multiline: bool = False, hint: bool = False
+        field: RequestField,
+        *,
+        optional: bool = False,
+        multiline: bool = False,
+        hint: bool = False,
+        action: ActionId = ActionId.FIELD,
     ) -> InputBlock:
         placeholder_key = f"field.{field.value}.placeholder"
         placeholder = t(locale, placeholder_key)
+        dispatch = action is not ActionId.FIELD  # the payment code: Aprova reads it as soon as it is pasted
         return InputBlock(
             block_id=field.value,
             label=t(locale, f"field.{field.value}"),
             optional=optional,
             hint=t(locale, f"field.{field.value}.hint") if hint else None,
+            dispatch_action=dispatch or None,
             element=PlainTextInputElement(
-                action_id=ActionId.FIELD.value,
+                action_id=action.value,
                 multiline=multiline,
                 max_length=MAX_LENGTHS[field],
                 placeholder=placeholder if placeholder != placeholder_key else None,
+                dispatch_action_config=DispatchActionConfig(
+                    trigger_actions_on=["on_enter_pressed", "on_character_entered"]
+                )
+                if dispatch
+                else None,
             ),
         )
 
-    def date_input(field: RequestField, initial: date | None) -> InputBlock:
+    def date_input(field: RequestField, initial: date | None, *, optional: bool = False) -> InputBlock:
         return InputBlock(
             block_id=field.value,
             label=t(locale, f"field.{field.value}"),
+            optional=optional,
             element=DatePickerElement(
                 action_id=ActionId.FIELD.value, initial_date=initial.isoformat() if initial else None
             ),
@@ -134,9 +147,10 @@ def build_request_modal(
         if live
         else text_input(RequestField.VENDOR_NAME),
         text_input(RequestField.VENDOR_DOCUMENT, optional=True, hint=True),
-        text_input(RequestField.AMOUNT),
+        # Optional for Slack: a boleto or PIX code may supply them; the parser asks when nothing does.
+        text_input(RequestField.AMOUNT, optional=True, hint=True),
         date_input(RequestField.COMPETENCE_DATE, today),
-        date_input(RequestField.DUE_DATE, None),
+        date_input(RequestField.DUE_DATE, None, optional=True),
         live_select(RequestField.CATEGORY, ActionId.CATEGORY_OPTIONS)
         if live
         else text_input(RequestField.CATEGORY, hint=True),
@@ -148,7 +162,7 @@ def build_request_modal(
             label=t(locale, "field.payment_method"),
             element=StaticSelectElement(action_id=ActionId.FIELD.value, options=methods, initial_option=methods[0]),
         ),
-        text_input(RequestField.PAYMENT_CODE, optional=True, hint=True),
+        text_input(RequestField.PAYMENT_CODE, optional=True, hint=True, action=ActionId.PAYMENT_CODE),
         text_input(RequestField.INVOICE_NUMBER, optional=True),
         text_input(RequestField.NOTES, optional=True, multiline=True),
         InputBlock(
@@ -176,6 +190,7 @@ class FormReader:
     def __init__(self, values: dict[str, Any], max_lengths: Mapping[str, int], *, keep_lines: str = "") -> None:
         self.values = values
         self.errors: dict[str, str] = {}
+        self.details: dict[str, dict[str, Any]] = {}  # values an error message shows, by block id
         self._max_lengths, self._keep_lines = max_lengths, keep_lines
 
     def text(self, block_id: str, *, required: bool = True) -> str | None:
@@ -200,10 +215,11 @@ class FormReader:
             self.errors[block_id] = exc.code
             return None
 
-    def day(self, block_id: str) -> date | None:
+    def day(self, block_id: str, *, required: bool = True) -> date | None:
         raw = input_value(self.values, block_id)
         if not raw:
-            self.errors[block_id] = "required"
+            if required:
+                self.errors[block_id] = "required"
             return None
         try:
             return date.fromisoformat(raw)
@@ -227,11 +243,14 @@ class FormReader:
     def check(self) -> None:
         """Raises InvalidSubmission with every error found so far."""
         if self.errors:
-            raise InvalidSubmission(self.errors)
+            raise InvalidSubmission(self.errors, details=self.details)
 
 
 def parse_request_modal(values: dict[str, Any], *, today: date) -> RequestDraft:
     """Validate the modal's ``state.values``; every bad field is reported at once, keyed by block id.
+
+    A boleto or PIX code is decoded: its amount and due date must be the ones typed, and fill them in when they
+    were left empty.
 
     Raises:
         InvalidSubmission: with ``errors`` mapping block ids to error codes (see ``bot.blocks.i18n``).
@@ -240,13 +259,27 @@ def parse_request_modal(values: dict[str, Any], *, today: date) -> RequestDraft:
     description = form.text(RequestField.DESCRIPTION)
     vendor_name = form.text(RequestField.VENDOR_NAME)
     document = form.parsed(RequestField.VENDOR_DOCUMENT, parse_document, required=False)
-    amount = form.parsed(RequestField.AMOUNT, parse_brl_amount)
+    amount = form.parsed(RequestField.AMOUNT, parse_brl_amount, required=False)
     competence = form.day(RequestField.COMPETENCE_DATE)
-    due = form.due_date(RequestField.DUE_DATE, today=today)
+    due = form.day(RequestField.DUE_DATE, required=False)
     category = form.text(RequestField.CATEGORY)
     cost_center = form.text(RequestField.COST_CENTER, required=False)
     method = form.method(RequestField.PAYMENT_METHOD)
-    payment_code = form.parsed(RequestField.PAYMENT_CODE, _code_parser(method), required=False)
+    instrument: PaymentInstrument | None = None
+    if method is not None:
+        instrument = form.parsed(
+            RequestField.PAYMENT_CODE, lambda raw: read_payment_code(method, raw, today=today), required=False
+        )
+    if instrument is not None:
+        for name, conflict in conflicts(instrument, amount=amount, due_date=due).items():
+            form.errors[name], form.details[name] = conflict.code, conflict.params()
+        amount = amount or instrument.amount
+        due = due or instrument.due_date
+    for block_id, value in ((RequestField.AMOUNT, amount), (RequestField.DUE_DATE, due)):
+        if value is None and block_id not in form.errors:
+            form.errors[block_id] = "required"
+    if due is not None and due < today and RequestField.DUE_DATE not in form.errors:
+        form.errors[RequestField.DUE_DATE] = "due_date_in_past"
     invoice = form.parsed(RequestField.INVOICE_NUMBER, parse_invoice_number, required=False)
     notes = form.text(RequestField.NOTES, required=False)
     form.check()
@@ -262,20 +295,47 @@ def parse_request_modal(values: dict[str, Any], *, today: date) -> RequestDraft:
         category=category,
         cost_center=cost_center,
         payment_method=method,
-        payment_code=payment_code,
+        payment_code=instrument.code if instrument else None,
         invoice_number=invoice,
         notes=notes,
         attachments=attachments,
     )
 
 
-def _code_parser(method: PaymentMethod | None) -> Any:
-    """Boleto wants a valid line, PIX a valid key; other methods keep what was typed (bank details…)."""
-    if method is PaymentMethod.BOLETO:
-        return parse_boleto_line
-    if method is PaymentMethod.PIX:
-        return lambda raw: parse_pix_key(raw).value
-    return lambda raw: raw
+def fill_from_code(
+    view: dict[str, Any], instrument: PaymentInstrument, method: PaymentMethod, *, locale: Locale
+) -> dict[str, Any]:
+    """The modal again, with what a pasted code says: empty amount and due date filled in, the payment method
+    matching the code, and the decoded values shown under the code.
+
+    Slack keeps what a person typed in an input whose block and action ids are unchanged, so a value filled in
+    here gets a new action id; the parser reads a block whatever its element's action id.
+    """
+    state = (view.get("state") or {}).get("values") or {}
+    blocks = [dict(b) for b in view.get("blocks", []) if b.get("block_id") != DECODED_BLOCK]
+    for position, block in enumerate(blocks):
+        block_id = block.get("block_id")
+        element = dict(block.get("element") or {})
+        if block_id == RequestField.AMOUNT and instrument.amount is not None and not input_value(state, block_id):
+            element |= {"action_id": FILLED_ACTION, "initial_value": _typed_amount(instrument.amount, locale)}
+        elif block_id == RequestField.DUE_DATE and instrument.due_date and not input_value(state, block_id):
+            element |= {"action_id": FILLED_ACTION, "initial_date": instrument.due_date.isoformat()}
+        elif block_id == RequestField.PAYMENT_METHOD and input_value(state, block_id) != method.value:
+            chosen = next(o for o in element.get("options", []) if o.get("value") == method.value)
+            element |= {"action_id": FILLED_ACTION, "initial_option": chosen}
+        else:
+            continue
+        blocks[position] = dict(block, element=element)
+    at = next(i for i, b in enumerate(blocks) if b.get("block_id") == RequestField.PAYMENT_CODE) + 1
+    summary = MarkdownTextObject(text=describe_instrument(instrument, locale))
+    blocks.insert(at, ContextBlock(block_id=DECODED_BLOCK, elements=[summary]).to_dict())
+    keep = ("type", "callback_id", "title", "submit", "close", "private_metadata", "notify_on_close", "external_id")
+    return {key: view[key] for key in keep if key in view} | {"blocks": blocks}
+
+
+def _typed_amount(amount: Decimal, locale: Locale) -> str:
+    """An amount as a person would type it (``1.234,56`` or ``1,234.56``), which the parser reads back."""
+    return money(amount, locale).removeprefix("R$").strip()
 
 
 def input_value(values: dict[str, Any], block_id: str) -> str | None:
@@ -369,6 +429,17 @@ def request_state(request: PaymentRequest, locale: Locale) -> dict[str, Any]:
     }
 
 
-def field_errors(errors: dict[str, str], locale: Locale) -> dict[str, str]:
-    """Error codes to the sentences Slack shows under each field."""
-    return {block_id: t(locale, f"error.{code}") for block_id, code in errors.items()}
+def field_errors(error: InvalidSubmission, locale: Locale) -> dict[str, str]:
+    """Error codes to the sentences Slack shows under each field (amounts and dates in the reader's format)."""
+
+    def shown(value: Any) -> Any:
+        if isinstance(value, Decimal):
+            return money(value, locale)
+        if isinstance(value, date):
+            return day(value, locale)
+        return value
+
+    return {
+        block_id: t(locale, f"error.{code}", **{k: shown(v) for k, v in error.details.get(block_id, {}).items()})
+        for block_id, code in error.errors.items()
+    }

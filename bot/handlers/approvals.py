@@ -50,6 +50,7 @@ async def handle_approve(
             approve=True,
             on_final_approval=deps.on_final_approval,
             approval_round=ref.round,
+            seen_digest=ref.digest,
         )
     except LedgerError as exc:
         await tell(client, deps, body, exc, request_id=ref.request_id)
@@ -79,12 +80,15 @@ async def handle_reject_click(
             step_position=ref.step,
             actor_id=body["user"]["id"],
             approval_round=ref.round,
+            seen_digest=ref.digest,
         )
     except LedgerError as exc:
         await tell(client, deps, body, exc, request_id=ref.request_id)
         return
     locale = await deps.people.get(client, body["user"]["id"])
-    view = build_reject_modal(request, ref.step, locale=locale, from_home=from_home(body), round_=ref.round)
+    view = build_reject_modal(
+        request, ref.step, locale=locale, from_home=from_home(body), round_=ref.round, digest=ref.digest
+    )
     await client.views_open(trigger_id=body["trigger_id"], view=view)
 
 
@@ -101,7 +105,7 @@ async def handle_reject_submission(
     try:
         reason = parse_reject_modal(view["state"]["values"])
     except InvalidSubmission as exc:
-        await ack(response_action="errors", errors=field_errors(exc.errors, locale))
+        await ack(response_action="errors", errors=field_errors(exc, locale))
         return
     try:
         decided = await flows.decide(
@@ -113,6 +117,7 @@ async def handle_reject_submission(
             approve=False,
             reason=reason,
             approval_round=ref.round,
+            seen_digest=ref.digest,
         )
     except LedgerError as exc:
         text = await explain_error(client, deps, exc, user_id=user_id, request_id=ref.request_id)

@@ -9,6 +9,7 @@ from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp
 from slack_bolt.context.async_context import AsyncBoltContext
+from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.blocks.fields import StepRef
@@ -19,6 +20,8 @@ from bot.blocks.request_modal import (
     build_request_modal,
     duplicate_confirmed,
     field_errors,
+    fill_from_code,
+    input_value,
     parse_request_modal,
     prefill,
     request_state,
@@ -26,12 +29,12 @@ from bot.blocks.request_modal import (
 from bot.deps import Deps
 from bot.handlers.common import deps_of, explain_error, team_of, tell
 from bot.handlers.history import export_month
-from bot.ids import ActionId, CallbackId
+from bot.ids import ActionId, CallbackId, RequestField
 from bot.notifier import Notifier
 from bot.people import SlackDirectory
 from bot.settings import Settings
 from ledger import flows
-from ledger.domain import RequestDraft, RequestStatus
+from ledger.domain import PaymentMethod, RequestDraft, RequestStatus
 from ledger.errors import (
     GatewayError,
     InvalidSubmission,
@@ -41,7 +44,9 @@ from ledger.errors import (
     RequestNotFound,
     StaleDecision,
 )
+from ledger.payment_code import detect_payment_method, read_payment_code
 from ledger.policy import name_key
+from ledger.validation import InvalidValue
 
 log = logging.getLogger(__name__)
 
@@ -79,7 +84,7 @@ async def handle_request_submission(
     try:
         draft = parse_request_modal(values, today=deps.clock.today())
     except InvalidSubmission as exc:
-        await ack(response_action="errors", errors=field_errors(exc.errors, locale))
+        await ack(response_action="errors", errors=field_errors(exc, locale))
         return
     team_id = team_of(body, context)
     if duplicate_confirmed(values):
@@ -108,16 +113,20 @@ async def handle_request_submission(
         text = explain(exc, request=None, locale=locale, tz=deps.settings.timezone)
         await ack(response_action="update", view=build_notice_modal(text, locale=locale))
         return
-    submitted = await flows.submit_request(
-        deps.session_factory,
-        clock=deps.clock,
-        team_id=team_id,
-        requester_id=user_id,
-        submission_key=view["id"],
-        draft=draft,
-        steps=steps,
-        possible_duplicates=", ".join(duplicates)[:1000] or None,
-    )
+    try:
+        submitted = await flows.submit_request(
+            deps.session_factory,
+            clock=deps.clock,
+            team_id=team_id,
+            requester_id=user_id,
+            submission_key=view["id"],
+            draft=draft,
+            steps=steps,
+            possible_duplicates=", ".join(duplicates)[:1000] or None,
+        )
+    except InvalidSubmission as exc:  # the ledger's own check of the payment code (the parser made it too)
+        await ack(response_action="errors", errors=field_errors(exc, locale))
+        return
     await ack()
     if submitted.created:
         log.info("request %s submitted by %s", submitted.request.reference, user_id)
@@ -176,7 +185,7 @@ async def handle_edit_submission(
     try:
         draft = parse_request_modal(view["state"]["values"], today=deps.clock.today())
     except InvalidSubmission as exc:
-        await ack(response_action="errors", errors=field_errors(exc.errors, locale))
+        await ack(response_action="errors", errors=field_errors(exc, locale))
         return
     try:
         steps = await deps.plan(
@@ -191,6 +200,9 @@ async def handle_edit_submission(
             draft=draft,
             steps=steps,
         )
+    except InvalidSubmission as exc:
+        await ack(response_action="errors", errors=field_errors(exc, locale))
+        return
     except LedgerError as exc:
         text = await explain_error(client, deps, exc, user_id=user_id, request_id=request_id)
         await ack(response_action="update", view=build_notice_modal(text, locale=locale))
@@ -200,6 +212,33 @@ async def handle_edit_submission(
         return
     log.info("request %s edited by %s (approval restarted: %s)", edited.request.reference, user_id, edited.restarted)
     await Notifier(client, deps).request_edited(edited)
+
+
+async def handle_payment_code_typed(
+    ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], client: AsyncWebClient, context: AsyncBoltContext
+) -> None:
+    """A boleto or PIX code pasted in the modal: show what it says and fill the amount and due date left empty.
+
+    A code that does not decode changes nothing here: the submission names the problem under the field.
+    """
+    await ack()
+    deps, view = deps_of(context), body.get("view") or {}
+    text = str(action.get("value") or "")
+    values = (view.get("state") or {}).get("values") or {}
+    chosen = input_value(values, RequestField.PAYMENT_METHOD) or PaymentMethod.BOLETO.value
+    method = detect_payment_method(text) or PaymentMethod(chosen)
+    try:
+        instrument = read_payment_code(method, text, today=deps.clock.today())
+    except (InvalidValue, ValueError):
+        return
+    if instrument.kind == "text":
+        return
+    locale = await deps.people.get(client, body["user"]["id"])
+    updated = fill_from_code(view, instrument, method, locale=locale)
+    try:
+        await client.views_update(view_id=view["id"], hash=view.get("hash"), view=updated)
+    except SlackApiError as exc:  # hash_conflict: the person kept typing, and the next keystroke tries again
+        log.info("modal not filled from the payment code: %s", exc.response.get("error"))
 
 
 def _carried_duplicates(view: dict[str, Any]) -> list[str]:
@@ -244,3 +283,4 @@ def register(app: AsyncApp, settings: Settings) -> None:
     app.view(CallbackId.REQUEST_MODAL.value)(handle_request_submission)
     app.action(ActionId.EDIT.value)(handle_edit_click)
     app.view(CallbackId.EDIT_MODAL.value)(handle_edit_submission)
+    app.action(ActionId.PAYMENT_CODE.value)(handle_payment_code_typed)

@@ -56,7 +56,7 @@ async def handle_receivable_submission(
     try:
         planned = parse_receivable_modal(view["state"]["values"], today=deps.clock.today(), submission_key=view["id"])
     except InvalidSubmission as exc:
-        await ack(response_action="errors", errors=field_errors(exc.errors, locale))
+        await ack(response_action="errors", errors=field_errors(exc, locale))
         return
     steps = []
     if deps.receivables is not None and deps.receivables.require_approval:

@@ -208,7 +208,7 @@ async def handle_rule_submission(
     try:
         rule = parse_rule_modal(view["state"]["values"])
     except InvalidSubmission as exc:
-        await ack(response_action="errors", errors=field_errors(exc.errors, locale))
+        await ack(response_action="errors", errors=field_errors(exc, locale))
         return
     current = await deps.rules_for(team_id)
     source = current.source
@@ -246,7 +246,7 @@ async def handle_default_submission(
     try:
         steps, fallback = parse_default_modal(view["state"]["values"])
     except InvalidSubmission as exc:
-        await ack(response_action="errors", errors=field_errors(exc.errors, locale))
+        await ack(response_action="errors", errors=field_errors(exc, locale))
         return
     current = await deps.rules_for(team_id)
     source = current.source
@@ -279,7 +279,7 @@ async def handle_times_submission(
         remind, escalate = parse_times_modal(view["state"]["values"])
         rules.check_times(remind, escalate)
     except InvalidSubmission as exc:
-        await ack(response_action="errors", errors=field_errors(exc.errors, locale))
+        await ack(response_action="errors", errors=field_errors(exc, locale))
         return
     except PolicyError as exc:
         field = "remind" if exc.params.get("field") == "remind_after_hours" else "escalate"
@@ -321,7 +321,7 @@ async def handle_delegation_submission(
             ends_on=ends_on,
         )
     except InvalidSubmission as exc:
-        await ack(response_action="errors", errors=field_errors(exc.errors, locale))
+        await ack(response_action="errors", errors=field_errors(exc, locale))
         return
     except PolicyError as exc:
         field = str(exc.params.get("field") or "ends_on")

@@ -32,6 +32,7 @@ from ledger import validation
 from ledger.domain import PaymentMethod, RequestStatus, StepStatus
 from ledger.errors import InvalidSubmission, LedgerError, NotAllowed, PolicyError, RequestNotFound, StaleDecision
 from ledger.flows import Decided
+from ledger.instruments import bank_barcode, barcode_to_line, br_code
 from ledger.models import ApprovalStep, PaymentRequest
 
 LOCALES: list[Locale] = ["pt_BR", "en"]
@@ -342,7 +343,12 @@ def test_request_modal_fits_slack(locale):
         "notes",
         "attachments",
     ]
-    assert all(b["element"]["action_id"] == "value" for b in inputs.values())
+    assert all(b["element"]["action_id"] == "value" for k, b in inputs.items() if k != "payment_code")
+    # The code is read as soon as it is pasted, to show what it says and fill the amount and due date.
+    code = inputs["payment_code"]
+    assert code["dispatch_action"] and code["element"]["action_id"] == "payment-code"
+    assert code["element"]["max_length"] == 512  # a PIX copy-and-paste code is often 150–400 characters
+    assert inputs["amount"]["optional"] and inputs["due_date"]["optional"]  # the code may supply them
     assert inputs["attachments"]["element"]["type"] == "file_input" and inputs["attachments"]["optional"]
     assert inputs["competence_date"]["element"]["initial_date"] == "2026-11-25"
     methods = [o["value"] for o in inputs["payment_method"]["element"]["options"]]
@@ -433,7 +439,7 @@ VALID = {
     "category": "Matéria-Prima",
     "cost_center": "Produção",
     "payment_method": "boleto",
-    "payment_code": "23793.38128 60000.000004 00000.000406 1 84340000010000",
+    "payment_code": "23793.81284 60000.000004 00000.406843 3 16410000123456",  # R$ 1.234,56, due 25/11/2026
     "invoice_number": "NF-e nº 1234-1",
     "notes": "  Entregar na doca 2.\nFalar com a Ana.  ",
 }
@@ -474,7 +480,7 @@ def test_valid_answers_make_a_draft():
     assert (draft.competence_date, draft.due_date) == (date(2026, 11, 1), date(2026, 11, 25))  # due today is fine
     assert (draft.category, draft.cost_center) == ("Matéria-Prima", "Produção")
     assert draft.payment_method is PaymentMethod.BOLETO
-    assert draft.payment_code == "23793381286000000000400000000406184340000010000"
+    assert draft.payment_code == "23793812846000000000400000406843316410000123456"
     assert draft.invoice_number == "1234-1"
     assert draft.notes == "Entregar na doca 2.\nFalar com a Ana."
 
@@ -579,7 +585,9 @@ def test_missing_blocks_count_as_empty():
     ],
 )
 def test_each_bad_field_has_its_code(field, value, code):
-    assert errors_of({**VALID, field: value}) == {field: code}
+    # Without a boleto, whose amount and due date would be compared too (see the tests below).
+    base = VALID if field in ("payment_code", "payment_method") else {**VALID, "payment_code": None}
+    assert errors_of({**base, field: value}) == {field: code}
 
 
 def test_bad_pix_key_with_pix():
@@ -590,11 +598,75 @@ def test_bad_pix_key_with_pix():
 
 def test_field_errors_are_translated():
     for locale in LOCALES:
-        translated = field_errors({"amount": "amount_invalid", "due_date": "due_date_in_past"}, locale)
-        assert translated == {
+        error = InvalidSubmission({"amount": "amount_invalid", "due_date": "due_date_in_past"})
+        assert field_errors(error, locale) == {
             "amount": MESSAGES["error.amount_invalid"][locale],
             "due_date": MESSAGES["error.due_date_in_past"][locale],
         }
+
+
+# --------------------------------------------------------------------------- boleto and PIX codes in the modal
+
+BIG_BOLETO = barcode_to_line(bank_barcode(bank="237", amount=Decimal("99999.99"), due_date=date(2026, 12, 10)))
+BR_CODE = br_code(
+    key="financeiro@boasafra.com.br",
+    receiver_name="MOINHO BOA SAFRA",
+    city="CURITIBA",
+    amount=Decimal("1234.56"),
+    txid="NF12341",
+)
+
+
+def test_a_boleto_for_another_amount_is_refused_with_both_values():
+    with pytest.raises(InvalidSubmission) as caught:
+        parse(amount="R$ 100,00", due_date="2026-12-10", payment_code=BIG_BOLETO)
+    assert caught.value.errors == {"amount": "amount_differs_from_code"}
+    assert field_errors(caught.value, "pt_BR") == {
+        "amount": "O boleto/PIX é de R$ 99.999,99, mas o valor informado é R$ 100,00. "
+        "Corrija um dos dois (ou deixe o valor em branco)."
+    }
+    assert field_errors(caught.value, "en")["amount"].startswith("The boleto/PIX code is for R$99,999.99, but")
+
+
+def test_a_boleto_due_another_day_is_refused_with_both_dates():
+    with pytest.raises(InvalidSubmission) as caught:
+        parse(amount="99.999,99", due_date="2026-12-11", payment_code=BIG_BOLETO)
+    assert caught.value.errors == {"due_date": "due_date_differs_from_code"}
+    assert "10/12/2026" in field_errors(caught.value, "pt_BR")["due_date"]
+    assert "11/12/2026" in field_errors(caught.value, "pt_BR")["due_date"]
+
+
+def test_an_empty_amount_and_due_date_come_from_the_boleto():
+    draft = parse(amount=None, due_date=None, payment_code=BIG_BOLETO)
+    assert (draft.amount, draft.due_date) == (Decimal("99999.99"), date(2026, 12, 10))
+
+
+def test_a_scanned_barcode_is_kept_as_the_line():
+    barcode = bank_barcode(bank="237", amount=Decimal("1234.56"), due_date=date(2026, 11, 25))
+    assert parse(payment_code=barcode).payment_code == barcode_to_line(barcode)
+
+
+def test_a_pix_copy_and_paste_code_is_checked_like_a_boleto():
+    draft = parse(payment_method="pix", payment_code=BR_CODE, amount=None)
+    assert (draft.payment_code, draft.amount) == (BR_CODE, Decimal("1234.56"))
+    assert errors_of({**VALID, "payment_method": "pix", "payment_code": BR_CODE, "amount": "1.234,55"}) == {
+        "amount": "amount_differs_from_code"
+    }
+    assert errors_of({**VALID, "payment_method": "pix", "payment_code": BR_CODE[:-1] + "0"}) == {
+        "payment_code": "pix_code_crc"
+    }
+
+
+def test_a_code_under_another_method_is_refused_so_it_is_never_left_unchecked():
+    assert errors_of({**VALID, "payment_method": "transfer"}) == {"payment_code": "payment_code_is_boleto"}
+    assert errors_of({**VALID, "payment_method": "other", "payment_code": BR_CODE}) == {
+        "payment_code": "payment_code_is_pix"
+    }
+
+
+def test_no_amount_anywhere_is_required():
+    no_amount = barcode_to_line(bank_barcode(bank="237", amount=None, due_date=date(2026, 12, 10)))
+    assert errors_of({**VALID, "amount": None, "due_date": None, "payment_code": no_amount}) == {"amount": "required"}
 
 
 # --------------------------------------------------------------------------- StepRef

@@ -13,7 +13,7 @@ from ledger import flows
 from ledger.contaazul.client import EntryDraft
 from ledger.contaazul.sandbox.seed import ACCOUNT_IDS, ACCOUNT_ITAU, CATEGORY_IDS, PERSON_IDS
 from ledger.models import PaymentRequest
-from tests.harness import MANAGER, REQUESTER, VALID_ANSWERS, Aprova, running_aprova
+from tests.harness import MANAGER, REQUESTER, VALID_ANSWERS, Aprova, running_aprova, with_matching_boleto
 
 pytestmark = pytest.mark.anyio
 
@@ -33,7 +33,7 @@ async def submit_twice(aprova: Aprova, **answers: Any) -> dict[str, Any]:
     """File one request, then open a new modal and submit the same payment; returns the modal Aprova showed."""
     await aprova.file_request()
     view = await aprova.open_modal()
-    response = await aprova.submit(view, **(VALID_ANSWERS | answers))
+    response = await aprova.submit(view, **with_matching_boleto(VALID_ANSWERS | answers, answers))
     assert response.status_code == 200
     answer = response.json()
     assert answer["response_action"] == "update"

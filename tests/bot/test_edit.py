@@ -10,7 +10,18 @@ import pytest
 
 from ledger import flows
 from ledger.domain import RequestStatus, StepStatus
-from tests.harness import DIRECTOR_EN, DIRECTOR_PT, MANAGER, OUTSIDER, REQUESTER, VALID_ANSWERS, Aprova, running_aprova
+from tests.harness import (
+    DIRECTOR_EN,
+    DIRECTOR_PT,
+    MANAGER,
+    OUTSIDER,
+    REQUESTER,
+    VALID_ANSWERS,
+    Aprova,
+    boleto_for,
+    running_aprova,
+    with_matching_boleto,
+)
 
 pytestmark = pytest.mark.anyio
 
@@ -41,7 +52,7 @@ def initial(view: dict[str, Any]) -> dict[str, Any]:
 
 
 async def save(aprova: Aprova, view: dict[str, Any], **changes: Any) -> Any:
-    response = await aprova.submit(view, **(VALID_ANSWERS | changes))
+    response = await aprova.submit(view, **with_matching_boleto(VALID_ANSWERS | changes, changes))
     await aprova.settle()
     return response
 
@@ -75,9 +86,10 @@ async def test_edit_opens_prefilled_and_a_material_change_restarts_approval(sess
         fresh = aprova.approval_messages(MANAGER)[-1]
         assert fresh["ts"] != first["ts"] and "R$ 15.500,00" in json.dumps(fresh["blocks"], ensure_ascii=False)
         reply = aprova.thread(tracking)[-1]["text"]
+        old_code, new_code = boleto_for("15.000,00", "2026-12-10"), boleto_for("15.500,00", "2026-12-15")
         assert reply == (
-            "<@U0REQ> ✏️ Pedido alterado: Valor (R$): R$ 15.000,00 → R$ 15.500,00; Vencimento: 10/12/2026 → 15/12/2026."
-            " A aprovação recomeçou: *Gestor* aguarda <@U0MGR>."
+            "<@U0REQ> ✏️ Pedido alterado: Valor (R$): R$ 15.000,00 → R$ 15.500,00; Vencimento: 10/12/2026 → 15/12/2026;"
+            f" Boleto/PIX: {old_code} → {new_code}. A aprovação recomeçou: *Gestor* aguarda <@U0MGR>."
         )
 
         # The manager's old button decides nothing now.
@@ -91,7 +103,11 @@ async def test_edit_opens_prefilled_and_a_material_change_restarts_approval(sess
 
         [edited] = [e for e in await flows.audit_trail(session_factory, request_id=1) if e.action == "edited"]
         assert edited.detail == {
-            "changes": {"amount": ["15000.00", "15500.00"], "due_date": ["2026-12-10", "2026-12-15"]},
+            "changes": {
+                "amount": ["15000.00", "15500.00"],
+                "due_date": ["2026-12-10", "2026-12-15"],
+                "payment_code": [old_code, new_code],
+            },
             "restarted": True,
             "fingerprint": (await flows.get_request(session_factory, request_id=1)).terms_digest,
         }
