@@ -22,6 +22,7 @@ __all__ = [
     "sign",
     "slash_command",
     "state_values",
+    "view_input_action",
     "view_submission",
 ]
 
@@ -148,6 +149,34 @@ def block_actions(
                 "block_id": block_id,
                 "text": button["text"],
                 "value": value if value is not None else button.get("value"),
+                "action_ts": f"{time.time():.6f}",
+            }
+        ],
+        "is_enterprise_install": False,
+    }
+    return urlencode({"payload": json.dumps(payload)})
+
+
+def view_input_action(view: dict[str, Any], *, block_id: str, user_id: str, answers: dict[str, Any]) -> str:
+    """What Slack sends when a person types in an input with ``dispatch_action`` (``answers`` typed so far)."""
+    block = next(b for b in view["blocks"] if b.get("block_id") == block_id)
+    element = block["element"]
+    state = {"values": state_values(view, answers)}
+    payload = {
+        "type": "block_actions",
+        "team": {"id": TEAM_ID, "domain": "padaria"},
+        "user": _user(user_id),
+        "api_app_id": "A0001",
+        "token": "legacy-verification-token",
+        "container": {"type": "view", "view_id": view["id"]},
+        "trigger_id": f"{int(time.time())}.1.trigger",
+        "view": dict(view, state=state),
+        "actions": [
+            {
+                "type": element["type"],
+                "action_id": element["action_id"],
+                "block_id": block_id,
+                "value": answers.get(block_id),
                 "action_ts": f"{time.time():.6f}",
             }
         ],

@@ -8,7 +8,7 @@ claim due rows with a lease (``FOR UPDATE SKIP LOCKED`` on PostgreSQL; SQLite se
 2. reconcile first whenever an earlier attempt may have reached Conta Azul (``create_sent_at`` is set, or an
    async protocol is known): an entry whose description ends with our exact reference token, for the same
    amount and counterparty, is adopted, never created again; one that carries our token but differs stops the
-   posting for a person to look; after an unknown outcome nothing is re-sent until one lease has passed;
+   posting for a person to look; after an unknown outcome nothing is re-sent until two leases have passed;
 3. resolve the vendor (by CPF/CNPJ, else exact name; created when missing), the cost center (created when
    missing) and the category (exact name; never created — a missing one is a permanent failure);
 4. renew the lease and commit ``create_sent_at`` *before* the create call, which must then be sent and answered
@@ -158,6 +158,8 @@ class PostingWorker:
         # No create leaves later than this before the lease ends, so its answer (or timeout) comes within the lease.
         self._send_margin = request_timeout + lease / 10
         self._unconfirmed_after = unconfirmed_after
+        # After a create whose answer never came, "not found" only counts once the server had time to finish it.
+        self._settle = 2 * lease
         self._batch_size = batch_size
         self._concurrency = asyncio.Semaphore(concurrency)
         self._max_attempts = max_attempts
@@ -410,7 +412,7 @@ class PostingWorker:
             detail = await client.installment(same[0].id)  # the search lists installments; we keep the entry's id
             log.info("posting %s: adopted entry %s already in Conta Azul", request.reference, detail.event_id)
             return detail.event_id or same[0].id
-        settles_at = sent + self._lease
+        settles_at = sent + self._settle
         now = self._clock.now()
         if now < settles_at:
             # A create whose answer never came may still be processed; only after that is "not found" final.
