@@ -188,7 +188,7 @@ async def check_can_decide(
 ) -> PaymentRequest:
     """Raise unless ``actor_id`` may decide that step right now (used before opening the reject modal)."""
     request = await get_request(session_factory, request_id=request_id)
-    _authorise_decision(request, step_position, actor_id, approval_round, seen_digest)
+    _authorise_decision(request, step_position, actor_id, approval_round, seen_digest, approving=False)
     return request
 
 
@@ -215,7 +215,7 @@ async def decide(
     now = clock.now()
     async with session_factory.begin() as session:
         request = await _load(session, request_id)
-        step = _authorise_decision(request, step_position, actor_id, approval_round, seen_digest)
+        step = _authorise_decision(request, step_position, actor_id, approval_round, seen_digest, approving=approve)
         next_step = request.steps[step_position + 1] if approve and step_position + 1 < len(request.steps) else None
         if not approve:
             new_status = RequestStatus.REJECTED
@@ -358,6 +358,8 @@ def _authorise_decision(
     actor_id: str,
     approval_round: int | None = None,
     seen_digest: str | None = None,
+    *,
+    approving: bool = True,
 ) -> ApprovalStep:
     if request.status != RequestStatus.PENDING or request.current_step != step_position:
         raise _stale(request, step_position)
@@ -366,8 +368,9 @@ def _authorise_decision(
         raise StaleDecision("the request was edited since", scope="edited", status=request.status)
     if seen_digest is not None and seen_digest != short_digest(request.terms_digest):
         raise StaleDecision("the request changed since this message", scope="edited", status=request.status)
-    if request.terms_digest != digest_of(request):
-        # The terms changed without an edit restarting approval: nobody may approve what nobody was shown.
+    if approving and request.terms_digest != digest_of(request):
+        # The terms changed without an edit restarting approval: nobody may approve what nobody was shown
+        # (rejecting stays possible).
         raise NotAllowed("terms_changed", request_id=request.id)
     if actor_id == request.requester_id:
         raise NotAllowed("own_request", request_id=request.id)

@@ -30,7 +30,7 @@ from hypothesis.stateful import (
     rule,
     run_state_machine_as_test,
 )
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from ledger import flows
@@ -47,6 +47,7 @@ from ledger.domain import PaymentMethod, PlannedStep, RequestDraft, RequestStatu
 from ledger.errors import NotAllowed, StaleDecision
 from ledger.models import ApprovalStep, AuditEvent, Base, ContaAzulConnection, PaymentRequest, Posting
 from ledger.outbox import PostingResult, PostingStatus, PostingWorker, enqueue_posting, retry_posting
+from ledger.terms import ApprovalTerms
 from tests.harness import virtual_sleep
 
 T = TypeVar("T")
@@ -86,6 +87,7 @@ class Tracked:
     statuses: list[str]  # every status seen, in order
     version: int
     approved: bool = False  # a final approval succeeded: the only way a posting job may exist
+    tampered: bool = False  # its terms were changed behind approval's back: it must never be posted
 
     @property
     def status(self) -> RequestStatus:
@@ -446,11 +448,14 @@ class PostingMachine(RuleBasedStateMachine):
 
     def _check_results(self, results: list[PostingResult]) -> None:
         for result in results:
+            tampered = self.tracked[result.request.id].tampered
             if result.outcome == "posted":
+                assert not tampered, f"{result.request.reference} was posted with terms nobody approved"
                 assert result.request.status == RequestStatus.POSTED and result.request.contaazul_id
             elif result.outcome == "failed":
                 assert result.request.status == RequestStatus.POST_FAILED
-                assert result.error_code in ("category_missing", "unavailable"), result.posting.error_detail
+                expected = ("not_approved",) if tampered else ("category_missing", "unavailable")
+                assert result.error_code in expected, (result.error_code, result.posting.error_detail)
 
     @precondition(lambda self: any(t.approved for t in self.tracked.values()))
     @rule(fault=st.sampled_from(FAULTS), times=st.integers(1, 3), drain=st.booleans())
@@ -519,7 +524,9 @@ class PostingMachine(RuleBasedStateMachine):
             request = self.run(self._load(request_id))
             posting = self.run(self._posting(request_id))
             assert posting is not None
-            if tracked.category == MISSING_CATEGORY:
+            if tracked.tampered:
+                assert request.status == RequestStatus.POST_FAILED and posting.error_code == "not_approved"
+            elif tracked.category == MISSING_CATEGORY:
                 assert request.status == RequestStatus.POST_FAILED and posting.error_code == "category_missing"
             elif request.status == RequestStatus.POST_FAILED:
                 assert posting.error_code == "unavailable", (posting.error_code, posting.error_detail)
@@ -597,12 +604,162 @@ class PostingMachine(RuleBasedStateMachine):
             assert self.tracked[request_id].approved
 
 
+KEEP = "keep"  # an edit that leaves the field as it is
+PIX_KEYS = ["financeiro@fornecedor.com.br", "pagamentos@outro.com.br", "+5511912345678"]
+TAMPERED_FIELDS: dict[str, Any] = {
+    "amount": lambda v: v + Decimal("1000.00"),
+    "due_date": lambda v: v + timedelta(days=3),
+    "category": lambda v: DESPESA_CATEGORIES[0] if v != DESPESA_CATEGORIES[0] else DESPESA_CATEGORIES[1],
+    "payment_code": lambda v: "desvio@golpe.com.br",
+    "invoice_number": lambda v: "666",
+    "vendor_name": lambda v: v + " Falsa",
+}
+
+
+class IntegrityMachine(PostingMachine):
+    """The posting machine, plus requesters editing pending requests and terms changed behind approval's back
+    (a bug, a hand-edited row). Whatever happens, an entry in Conta Azul is exactly what every step of its request
+    approved — recorded independently here, at the moment each approval is observed — and a request whose terms
+    changed after its approvals is never posted."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.approved_terms: dict[tuple[int, int, int], ApprovalTerms] = {}  # (request, round, step) → terms
+
+    @precondition(lambda self: self._has(RequestStatus.PENDING))
+    @rule(
+        data=st.data(),
+        amount=st.one_of(st.none(), st.decimals(min_value=Decimal("0.01"), max_value=Decimal("25000"), places=2)),
+        category=st.one_of(st.none(), st.sampled_from(CATEGORIES)),
+        vendor=st.one_of(st.none(), st.sampled_from(VENDORS)),
+        cost_center=st.sampled_from([KEEP, None, "Produção", NEW_COST_CENTER]),
+        due_shift=st.sampled_from([0, 0, 1]),
+        payment_code=st.one_of(st.none(), st.sampled_from(PIX_KEYS)),
+        invoice=st.sampled_from([KEEP, None, "1234", "5678-1"]),
+        description=st.one_of(st.none(), st.sampled_from(["Compra revisada", "Outra descrição"])),
+    )
+    def edit_pending(
+        self,
+        data: st.DataObject,
+        amount: Decimal | None,
+        category: str | None,
+        vendor: tuple[str, str | None] | None,
+        cost_center: Any,
+        due_shift: int,
+        payment_code: str | None,
+        invoice: Any,
+        description: str | None,
+    ) -> None:
+        """The requester changes any mix of fields of a pending request, as the edit modal would."""
+        request_id = data.draw(st.sampled_from(self._ids(RequestStatus.PENDING)), label="request")
+        request = self.run(self._load(request_id))
+        draft = RequestDraft(
+            description=description or request.description,
+            vendor_name=vendor[0] if vendor else request.vendor_name,
+            vendor_document=vendor[1] if vendor else request.vendor_document,
+            amount=amount if amount is not None else request.amount,
+            competence_date=request.competence_date,
+            due_date=request.due_date + timedelta(days=due_shift),
+            category=category or request.category,
+            cost_center=request.cost_center if cost_center == KEEP else cost_center,
+            payment_method=PaymentMethod(request.payment_method),
+            payment_code=payment_code or request.payment_code,
+            invoice_number=request.invoice_number if invoice == KEEP else invoice,
+            notes=request.notes,
+        )
+        steps = [GESTORES, DIRETORIA] if draft.amount >= TWO_STEPS_FROM else [GESTORES]
+        edited = self.run(
+            flows.edit_request(
+                self.sessions,
+                clock=self.clock,
+                request_id=request_id,
+                actor_id=request.requester_id,
+                expected_version=request.version,
+                draft=draft,
+                steps=steps,
+            )
+        )
+        before, after = ApprovalTerms.of(request), ApprovalTerms.of(edited.request)
+        assert edited.restarted == (before != after), (before, after)  # any change of terms restarts approval
+        if edited.restarted:
+            assert all(s.status in (StepStatus.OPEN, StepStatus.WAITING) for s in edited.request.steps)
+            assert edited.request.approval_round == request.approval_round + 1
+        tracked = self.tracked[request_id]
+        tracked.amount, tracked.category = draft.amount, draft.category
+
+    @precondition(lambda self: self._has(RequestStatus.APPROVED, RequestStatus.POSTING, RequestStatus.POST_FAILED))
+    @rule(data=st.data(), field=st.sampled_from(sorted(TAMPERED_FIELDS)))
+    def tamper_after_approval(self, data: st.DataObject, field: str) -> None:
+        """A material field changes behind approval's back, after every step approved."""
+        statuses = (RequestStatus.APPROVED, RequestStatus.POSTING, RequestStatus.POST_FAILED)
+        request_id = data.draw(st.sampled_from(self._ids(*statuses)), label="request")
+        request = self.run(self._load(request_id))
+        value = TAMPERED_FIELDS[field](getattr(request, field))
+        self.run(self._execute(update(PaymentRequest).where(PaymentRequest.id == request_id).values({field: value})))
+        self.tracked[request_id].tampered = True
+
+    async def _execute(self, statement: Any) -> None:
+        async with self.sessions.begin() as session:
+            await session.execute(statement)
+
+    @invariant()
+    def posted_is_what_every_step_approved(self) -> None:
+        if self.sandbox is None or self.engine is None:
+            return
+        requests, _ = self.run(self._observe())
+        for request in requests:  # approvals as they happen (no rule tampers in the same step as it approves)
+            for step in request.steps:
+                key = (request.id, request.approval_round, step.position)
+                if step.status == StepStatus.APPROVED and key not in self.approved_terms:
+                    self.approved_terms[key] = ApprovalTerms.of(request)
+        state = self.sandbox.state
+        for request in requests:
+            found = [e for e in state.events.values() if f"[{request.reference}]" in e.descricao]
+            if not found:
+                continue
+            final_round = max(rnd for (rid, rnd, _) in self.approved_terms if rid == request.id)
+            approved = {
+                t for (rid, rnd, _), t in self.approved_terms.items() if (rid, rnd) == (request.id, final_round)
+            }
+            assert len(approved) == 1, f"{request.reference} was posted though its steps approved different terms"
+            [terms] = approved
+            [event] = found
+            [parcel] = state.event_installments(event.id)
+            assert Decimal(str(event.valor)) == terms.amount
+            assert parcel.data_vencimento == terms.due_date.isoformat()
+            assert event.data_competencia == terms.competence_date.isoformat()
+            assert state.categories[event.rateio[0]["id_categoria"]].nome == terms.category
+            centers = [c["id_centro_custo"] for r in event.rateio for c in r["rateio_centro_custo"]]
+            assert [state.cost_centers[c].nome for c in centers] == ([terms.cost_center] if terms.cost_center else [])
+            person = state.people[event.contato_id]
+            if terms.vendor_document:
+                assert person.documento is not None and normalize(person.documento) == terms.vendor_document
+            else:
+                assert person.nome == terms.vendor_name
+            assert f"Pagamento: {terms.payment_code}" in (event.observacao or "")
+            assert event.conta_financeira_id == ACCOUNT_IDS[ACCOUNT_ITAU]
+
+
 def test_posting_state_machine() -> None:
     run_state_machine_as_test(
         PostingMachine,
         settings=settings(
             max_examples=25,
             stateful_step_count=50,
+            deadline=None,
+            derandomize=True,
+            database=None,
+            suppress_health_check=[HealthCheck.too_slow],
+        ),
+    )
+
+
+def test_what_is_posted_is_what_every_step_approved() -> None:
+    run_state_machine_as_test(
+        IntegrityMachine,
+        settings=settings(
+            max_examples=20,
+            stateful_step_count=40,
             deadline=None,
             derandomize=True,
             database=None,
