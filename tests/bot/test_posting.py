@@ -686,8 +686,18 @@ async def approved_requests(session_factory, clock, slack, count: int) -> list[s
 
 
 @pytest.mark.postgres
-async def test_two_app_processes_on_postgresql_post_200_approvals_once_each(fresh_postgres_url, tmp_path):
-    count, team = 200, payloads.TEAM_ID
+@pytest.mark.parametrize(
+    ("count", "slow"),
+    [
+        (200, False),
+        # Every create answers after 4 s, past the 1 s request timeout and past the 3 s lease: each create's outcome
+        # is unknown, the job is taken over by whichever process, and nobody creates it again.
+        (20, True),
+    ],
+    ids=["200-approvals", "creates-slower-than-the-lease"],
+)
+async def test_two_app_processes_on_postgresql_post_each_approval_once(fresh_postgres_url, tmp_path, count, slow):
+    team = payloads.TEAM_ID
     clock = SystemClock()  # two real app processes: real time everywhere
     await asyncio.to_thread(upgrade, fresh_postgres_url)
     engine = create_engine(fresh_postgres_url)
@@ -702,6 +712,8 @@ async def test_two_app_processes_on_postgresql_post_200_approvals_once_each(fres
         ):
             # This test is about exactly-once under contention; the drain against the 10/s limit is benchmarked.
             sandbox.state.rate_limit_per_second, sandbox.state.rate_limit_per_minute = 100, 6000
+            if slow:
+                sandbox.slow_next(count, seconds=4, path_prefix=CREATE)
             books = ContaAzul(
                 config=OAuthConfig(
                     client_id=SANDBOX_CLIENT_ID,
@@ -735,6 +747,8 @@ async def test_two_app_processes_on_postgresql_post_200_approvals_once_each(fres
                 "HOST": "127.0.0.1",
                 "PORT": "0",
             }
+            if slow:
+                env |= {"CONTAAZUL_TIMEOUT_SECONDS": "1", "APROVA_POSTING_LEASE_SECONDS": "3"}
             for _ in range(2):
                 processes.append(
                     await asyncio.create_subprocess_exec(
@@ -782,7 +796,12 @@ async def test_two_app_processes_on_postgresql_post_200_approvals_once_each(fres
             assert all(
                 r.status == RequestStatus.POSTED and r.contaazul_id == by_reference[r.reference] for r in requests
             )
-            assert len(audits) == count and len({a.detail["worker"] for a in audits}) == 2  # both processes posted
+            assert len(audits) == count
+            if slow:  # each create timed out, and the entry was found and adopted on a later attempt
+                async with session_factory() as session:
+                    assert all(p.attempts >= 2 for p in await session.scalars(select(Posting)))
+            else:
+                assert len({a.detail["worker"] for a in audits}) == 2  # both processes posted
             for request in requests:
                 replies = [
                     m for m in slack.thread("C0PEDIDOS", request.tracking_ts) if "Lançado no Conta Azul" in m["text"]
