@@ -26,6 +26,7 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, replace
 from datetime import timedelta
+from decimal import Decimal
 from pathlib import Path
 from typing import Any, TextIO
 from urllib.parse import urlsplit
@@ -41,6 +42,7 @@ from bot.settings import Settings, SettingsError
 from ledger import db
 from ledger.clock import SystemClock
 from ledger.contaazul.sandbox import Sandbox
+from ledger.instruments import br_code
 from ledger.policy import Policy, parse_policy
 
 REQUESTER, APPROVER, ADMIN = "U0DEMOANA", "U0DEMOBRU", "U0DEMOFAB"
@@ -52,15 +54,22 @@ STEP_TIMEOUT = 60.0  # seconds for any one step to show in Slack
 
 POLICY = parse_policy({"fallback": [ADMIN], "default": {"steps": [{"name": "Financeiro", "approvers": [APPROVER]}]}})
 
+# The supplier's PIX "copia e cola" code, as printed on its invoice: Aprova reads the amount from it.
+PIX_CODE = br_code(
+    key="financeiro@trigobom.com.br",
+    receiver_name="DISTRIBUIDORA TRIGO BOM",
+    city="SAO PAULO",
+    amount=Decimal("1234.56"),
+    txid="NF4521",
+)
 # A new supplier (valid CNPJ check digits), so the demo shows one being created in Conta Azul.
 ANSWERS: dict[str, Any] = {
     "description": "Farinha de trigo — dezembro",
     "vendor_name": "Distribuidora Trigo Bom Ltda",
     "vendor_document": "99.887.766/0001-05",
-    "amount": "R$ 1.234,56",
     "cost_center": "Produção",
     "payment_method": "pix",
-    "payment_code": "financeiro@trigobom.com.br",
+    "payment_code": PIX_CODE,
     "invoice_number": "NF 4521",
     "notes": "Entrega de 20 sacos.",
 }
@@ -226,6 +235,7 @@ async def _play(demo: Demo, settings: Settings) -> bool:
     await demo.slash("/pagamento", REQUESTER)
     view = await demo.until("the request modal", lambda: _latest_view(slack, "payment-request"))
     category = await _pick_category(demo, view)
+    view = await _paste_code(demo, view)
     today = SystemClock(settings.timezone).today()
     answers = ANSWERS | {
         "category": category,
@@ -238,6 +248,9 @@ async def _play(demo: Demo, settings: Settings) -> bool:
     approval = await demo.until("the approval message", lambda: _top_level(slack, slack.dm_channel(APPROVER)))
     tracking = _top_level(slack, REQUESTS_CHANNEL)[-1]
     demo.say(f"   {demo.readable(tracking['text'])}")
+    demo.say(f"   {PEOPLE[APPROVER]} reads, among the fields:")
+    for line in _what_the_approver_checks(approval[-1]):
+        demo.say(f"     {demo.readable(line)}")
 
     # 3. The approver taps Aprovar in the DM; the posting worker takes it from there.
     demo.say(f"3. {PEOPLE[APPROVER]} taps Aprovar in the message Aprova sent him")
@@ -255,6 +268,36 @@ async def _play(demo: Demo, settings: Settings) -> bool:
     for message in slack.thread(REQUESTS_CHANNEL, tracking["ts"]):
         demo.say(f"     ↳ {demo.readable(message['text'])}")
     return posted
+
+
+async def _paste_code(demo: Demo, view: dict[str, Any]) -> dict[str, Any]:
+    """Paste the supplier's PIX code: Aprova decodes it at once, fills the amount and says what it read."""
+    typed = {"payment_method": "pix", "payment_code": PIX_CODE}
+    await demo.send(payloads.view_input_action(view, block_id="payment_code", user_id=REQUESTER, answers=typed))
+
+    def decoded() -> dict[str, Any] | None:
+        current = demo.slack.views.get(view["id"]) or {}
+        return next((b for b in current.get("blocks", []) if b.get("block_id") == "payment_code_decoded"), None)
+
+    block = await demo.until("the decoded PIX code", decoded)
+    filled = demo.slack.views[view["id"]]
+    amount = next(b for b in filled["blocks"] if b.get("block_id") == "amount")["element"].get("initial_value")
+    demo.say(f"   pasted the PIX code; Aprova read: {block['elements'][0]['text']}")
+    demo.say(f"   the amount field was left empty and now shows {amount}")
+    return filled
+
+
+def _what_the_approver_checks(message: dict[str, Any]) -> list[str]:
+    """The decoded payment code and the approval fingerprint, as the approver's DM shows them."""
+    lines: list[str] = []
+    for block in message.get("blocks") or []:
+        for field in block.get("fields") or []:
+            if field["text"].startswith("*Boleto/PIX*"):
+                lines.append(field["text"].split("\n")[1])
+        for element in block.get("elements") or []:
+            if element.get("type") == "mrkdwn" and "🔏" in element.get("text", ""):
+                lines.append(element["text"])
+    return lines
 
 
 async def _consent(demo: Demo, url: str) -> None:

@@ -71,7 +71,14 @@ def test_demo_without_credentials_posts_the_payable_with_the_bundled_sandbox():
     assert "the Conta Azul sandbox at http://127.0.0.1:" in text
     assert "Conta Azul conectado: Padaria Pão Quente Ltda — Itaú Conta Corrente" in text
     assert "picked “Matéria-Prima” from Conta Azul" in text
+    decoded = (
+        "PIX copia e cola para DISTRIBUIDORA TRIGO BOM (SAO PAULO) · chave financeiro@trigobom.com.br · "
+        "valor R$ 1.234,56 · txid NF4521"
+    )
+    assert f"pasted the PIX code; Aprova read: {decoded}" in text
+    assert "the amount field was left empty and now shows 1.234,56" in text
     assert "PAG-2026-000001 · Distribuidora Trigo Bom Ltda · R$ 1.234,56 — ⏳ Aguardando aprovação" in text
+    assert f"reads, among the fields:\n     {decoded}\n     🔏 Impressão digital da aprovação: `" in text
     assert "#pedidos  PAG-2026-000001 · Distribuidora Trigo Bom Ltda · R$ 1.234,56 — 📗 Lançado no Conta Azul" in text
     assert len(POSTED.findall(text)) == 1
     assert re.search(r"Posted \d+\.\d\d s after the click", text)
