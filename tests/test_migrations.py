@@ -6,6 +6,8 @@ so these tests are plain synchronous ones.
 
 from __future__ import annotations
 
+from datetime import date
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -14,11 +16,12 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import create_engine as create_sync_engine
-from sqlalchemy import inspect
+from sqlalchemy import inspect, text
 from sqlalchemy.engine import Connection
 
 from ledger import db
 from ledger.models import Base
+from ledger.terms import ApprovalTerms
 from tests.conftest import run_sync
 
 
@@ -108,3 +111,52 @@ def test_each_revision_goes_up_and_back_down(url: str):
 def test_migrated_schema_matches_the_models(url: str):
     db.upgrade(url)
     assert with_connection(url, schema_drift) == []
+
+
+def test_requests_in_flight_get_their_fingerprint_and_approved_steps_record_it(url: str):
+    """0006: approvals given before fingerprints existed were given on the values stored, so they record those."""
+    db.upgrade(url, "0005")
+
+    def seed(connection: Connection) -> None:
+        connection.execute(
+            text(
+                "INSERT INTO payment_requests (id, reference, team_id, requester_id, submission_key, kind, source,"
+                " description, vendor_name, vendor_document, amount_cents, competence_date, due_date, category,"
+                " cost_center, payment_method, payment_code, invoice_number, installments, approval_round, status,"
+                " version, created_at, updated_at) VALUES (1, 'PAG-2026-000001', 'T1', 'U1', 'k', 'payable', 'slack',"
+                " 'Farinha', 'Moinho', '11222333000181', 123456, '2026-11-01', '2026-12-10', 'Matéria-Prima',"
+                " NULL, 'pix', 'a@b.com.br', NULL, 1, 1, 'approved', 3, '2026-11-25 12:00:00', '2026-11-25 12:00:00')"
+            )
+        )
+        connection.execute(
+            text(
+                "INSERT INTO approval_steps (request_id, position, name, approvers, status, decided_by)"
+                " VALUES (1, 0, 'Financeiro', '[\"U2\"]', 'approved', 'U2')"
+            )
+        )
+        connection.commit()
+
+    with_connection(url, seed)
+    db.upgrade(url)
+    expected = ApprovalTerms(
+        kind="payable",
+        vendor_name="Moinho",
+        vendor_document="11222333000181",
+        amount=Decimal("1234.56"),
+        competence_date=date(2026, 11, 1),
+        due_date=date(2026, 12, 10),
+        category="Matéria-Prima",
+        cost_center=None,
+        payment_method="pix",
+        payment_code="a@b.com.br",
+        invoice_number=None,
+        installments=1,
+        financial_account_id=None,
+    ).digest()
+
+    def read(connection: Connection) -> tuple[Any, Any]:
+        request = connection.execute(text("SELECT terms_digest FROM payment_requests")).scalar_one()
+        step = connection.execute(text("SELECT approved_digest FROM approval_steps")).scalar_one()
+        return request, step
+
+    assert with_connection(url, read) == (expected, expected)

@@ -104,6 +104,11 @@ def test_job_timing_and_create_route_are_read():
         ({"APROVA_DIGEST_HOUR": "24"}, ["APROVA_DIGEST_HOUR", "from 0 to 23"]),
         ({"CONTAAZUL_RATE_PER_SECOND": "0"}, ["CONTAAZUL_RATE_PER_SECOND", "from 1 to 100"]),
         ({"LOG_FORMAT": "xml"}, ["LOG_FORMAT", "json or text"]),
+        ({"CONTAAZUL_TIMEOUT_SECONDS": "0"}, ["CONTAAZUL_TIMEOUT_SECONDS", "from 1 to 120"]),
+        (
+            {"CONTAAZUL_TIMEOUT_SECONDS": "30", "APROVA_POSTING_LEASE_SECONDS": "60"},
+            ["APROVA_POSTING_LEASE_SECONDS (60) must be at least 3 × CONTAAZUL_TIMEOUT_SECONDS (30)"],
+        ),
     ],
 )
 def test_bad_values_are_named(environ, fragments):
