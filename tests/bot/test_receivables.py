@@ -254,6 +254,7 @@ async def test_a_replayed_request_changes_nothing(session_factory, clock):
         ({"won_at": "24/11/2026"}, None),
         ({"customer": {"document": NEW_CNPJ}}, None),
         ({"installments": 99}, "installments"),
+        ({"value": "0.05", "installments": 10}, "installments"),  # installments of R$ 0,00 would be refused later
     ],
 )
 async def test_a_deal_that_cannot_become_a_receivable_gets_422_and_nothing_is_stored(
