@@ -101,20 +101,24 @@ def state_values(view: dict[str, Any], answers: dict[str, Any]) -> dict[str, Any
     return values
 
 
-def view_submission(view: dict[str, Any], *, user_id: str, answers: dict[str, Any]) -> str:
-    submitted = dict(view, state={"values": state_values(view, answers)}, team_id=TEAM_ID, app_id="A0001")
+def _interaction(kind: str, user_id: str, **fields: Any) -> str:
+    """An interaction payload as Slack posts it: the common envelope around ``fields``."""
     payload = {
-        "type": "view_submission",
+        "type": kind,
         "team": {"id": TEAM_ID, "domain": "padaria"},
         "user": _user(user_id),
         "api_app_id": "A0001",
         "token": "legacy-verification-token",
-        "trigger_id": f"{int(time.time())}.1.trigger",
-        "view": submitted,
-        "response_urls": [],
+        **fields,
         "is_enterprise_install": False,
     }
     return urlencode({"payload": json.dumps(payload)})
+
+
+def view_submission(view: dict[str, Any], *, user_id: str, answers: dict[str, Any]) -> str:
+    submitted = dict(view, state={"values": state_values(view, answers)}, team_id=TEAM_ID, app_id="A0001")
+    trigger = f"{int(time.time())}.1.trigger"
+    return _interaction("view_submission", user_id, trigger_id=trigger, view=submitted, response_urls=[])
 
 
 def block_actions(
@@ -131,58 +135,44 @@ def block_actions(
         break
     else:
         raise AssertionError(f"no button {action_id} in message {message.get('ts')}")
-    payload = {
-        "type": "block_actions",
-        "team": {"id": TEAM_ID, "domain": "padaria"},
-        "user": _user(user_id),
-        "api_app_id": "A0001",
-        "token": "legacy-verification-token",
-        "container": {"type": "message", "message_ts": message["ts"], "channel_id": message["channel"]},
-        "trigger_id": trigger_id,
-        "channel": {"id": message["channel"], "name": "directmessage"},
-        "message": {"type": "message", "ts": message["ts"], "text": message.get("text"), "blocks": message["blocks"]},
-        "response_url": "https://hooks.slack.invalid/actions/T0001/1/abc",
-        "actions": [
-            {
-                "type": "button",
-                "action_id": action_id,
-                "block_id": block_id,
-                "text": button["text"],
-                "value": value if value is not None else button.get("value"),
-                "action_ts": f"{time.time():.6f}",
-            }
-        ],
-        "is_enterprise_install": False,
+    click = {
+        "type": "button",
+        "action_id": action_id,
+        "block_id": block_id,
+        "text": button["text"],
+        "value": value if value is not None else button.get("value"),
+        "action_ts": f"{time.time():.6f}",
     }
-    return urlencode({"payload": json.dumps(payload)})
+    return _interaction(
+        "block_actions",
+        user_id,
+        container={"type": "message", "message_ts": message["ts"], "channel_id": message["channel"]},
+        trigger_id=trigger_id,
+        channel={"id": message["channel"], "name": "directmessage"},
+        message={"type": "message", "ts": message["ts"], "text": message.get("text"), "blocks": message["blocks"]},
+        response_url="https://hooks.slack.invalid/actions/T0001/1/abc",
+        actions=[click],
+    )
 
 
 def view_input_action(view: dict[str, Any], *, block_id: str, user_id: str, answers: dict[str, Any]) -> str:
     """What Slack sends when a person types in an input with ``dispatch_action`` (``answers`` typed so far)."""
-    block = next(b for b in view["blocks"] if b.get("block_id") == block_id)
-    element = block["element"]
-    state = {"values": state_values(view, answers)}
-    payload = {
-        "type": "block_actions",
-        "team": {"id": TEAM_ID, "domain": "padaria"},
-        "user": _user(user_id),
-        "api_app_id": "A0001",
-        "token": "legacy-verification-token",
-        "container": {"type": "view", "view_id": view["id"]},
-        "trigger_id": f"{int(time.time())}.1.trigger",
-        "view": dict(view, state=state),
-        "actions": [
-            {
-                "type": element["type"],
-                "action_id": element["action_id"],
-                "block_id": block_id,
-                "value": answers.get(block_id),
-                "action_ts": f"{time.time():.6f}",
-            }
-        ],
-        "is_enterprise_install": False,
+    element = next(b for b in view["blocks"] if b.get("block_id") == block_id)["element"]
+    action = {
+        "type": element["type"],
+        "action_id": element["action_id"],
+        "block_id": block_id,
+        "value": answers.get(block_id),
+        "action_ts": f"{time.time():.6f}",
     }
-    return urlencode({"payload": json.dumps(payload)})
+    return _interaction(
+        "block_actions",
+        user_id,
+        container={"type": "view", "view_id": view["id"]},
+        trigger_id=f"{int(time.time())}.1.trigger",
+        view=dict(view, state={"values": state_values(view, answers)}),
+        actions=[action],
+    )
 
 
 def event_callback(event: dict[str, Any], *, event_id: str) -> str:
@@ -203,17 +193,12 @@ def event_callback(event: dict[str, Any], *, event_id: str) -> str:
 def block_suggestion(view: dict[str, Any], *, block_id: str, user_id: str, value: str) -> str:
     """What Slack sends when someone types ``value`` in the external select of ``block_id``."""
     block = next(b for b in view["blocks"] if b.get("block_id") == block_id)
-    payload = {
-        "type": "block_suggestion",
-        "user": _user(user_id),
-        "container": {"type": "view", "view_id": view["id"]},
-        "api_app_id": "A0001",
-        "token": "legacy-verification-token",
-        "action_id": block["element"]["action_id"],
-        "block_id": block_id,
-        "value": value,
-        "team": {"id": TEAM_ID, "domain": "padaria"},
-        "view": view,
-        "is_enterprise_install": False,
-    }
-    return urlencode({"payload": json.dumps(payload)})
+    return _interaction(
+        "block_suggestion",
+        user_id,
+        container={"type": "view", "view_id": view["id"]},
+        action_id=block["element"]["action_id"],
+        block_id=block_id,
+        value=value,
+        view=view,
+    )
