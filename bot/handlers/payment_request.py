@@ -46,7 +46,6 @@ from ledger.errors import (
 )
 from ledger.payment_code import detect_payment_method, read_payment_code
 from ledger.policy import name_key
-from ledger.validation import InvalidValue
 
 log = logging.getLogger(__name__)
 
@@ -226,12 +225,12 @@ async def handle_payment_code_typed(
     text = str(action.get("value") or "")
     values = (view.get("state") or {}).get("values") or {}
     chosen = input_value(values, RequestField.PAYMENT_METHOD) or PaymentMethod.BOLETO.value
-    method = detect_payment_method(text) or PaymentMethod(chosen)
     try:
+        method = detect_payment_method(text) or PaymentMethod(chosen)
         instrument = read_payment_code(method, text, today=deps.clock.today())
-    except (InvalidValue, ValueError):
+    except ValueError:  # InvalidValue included: a code still being typed, or a method Slack never offered
         return
-    if instrument.kind == "text":
+    if instrument.kind in ("text", "pix_key"):  # nothing to fill in; a key is shown to approvers decoded
         return
     locale = await deps.people.get(client, body["user"]["id"])
     updated = fill_from_code(view, instrument, method, locale=locale)
