@@ -256,7 +256,7 @@ async def decide(
             now,
             step=step.name,
             reason=reason,
-            fingerprint=request.terms_digest if approve else None,
+            fingerprint=request.terms_digest,  # what was decided on, approved or rejected
         )
         if new_status is RequestStatus.APPROVED and on_final_approval is not None:
             await on_final_approval(session, request)

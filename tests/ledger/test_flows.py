@@ -279,7 +279,7 @@ async def test_reject_ends_the_request_and_closes_later_steps(session_factory, c
     assert [(s.status, s.reason) for s in stored.steps] == [(StepStatus.REJECTED, "Sem NF"), (StepStatus.CLOSED, None)]
     trail = await flows.audit_trail(session_factory, request_id=request.id)
     assert trail[-1].action == "rejected"
-    assert trail[-1].detail == {"step": "Gestor", "reason": "Sem NF"}
+    assert trail[-1].detail == {"step": "Gestor", "reason": "Sem NF", "fingerprint": stored.terms_digest}
 
 
 async def test_deciding_a_step_already_decided_is_stale(session_factory, clock):
