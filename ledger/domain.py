@@ -17,10 +17,6 @@ class RequestStatus(enum.StrEnum):
     REJECTED = "rejected"
     CANCELLED = "cancelled"
 
-    @property
-    def is_terminal(self) -> bool:
-        return self in {RequestStatus.POSTED, RequestStatus.REJECTED, RequestStatus.CANCELLED}
-
 
 class StepStatus(enum.StrEnum):
     WAITING = "waiting"  # a later step, not yet open
@@ -49,11 +45,6 @@ class Attachment:
 
     def as_dict(self) -> dict[str, str | None]:
         return {"id": self.file_id, "name": self.name, "permalink": self.permalink, "download_url": self.download_url}
-
-    @classmethod
-    def from_dict(cls, data: dict[str, object]) -> Attachment:
-        download = data.get("download_url")
-        return cls(str(data["id"]), str(data["name"]), str(data["permalink"]), str(download) if download else None)
 
 
 @dataclass(frozen=True, slots=True)

@@ -56,17 +56,6 @@ class Digest:
     failed_references: tuple[str, ...]  # postings that failed and wait for an admin's Retry
     generated_at: datetime
 
-    @property
-    def empty(self) -> bool:
-        return not (
-            self.pending_count
-            or self.awaiting_posting_count
-            or self.posted_count
-            or self.rejected_count
-            or self.receivables_posted_count
-            or self.failed_references
-        )
-
 
 async def claim_run(session_factory: SessionFactory, *, clock: Clock, name: str, run_key: str, owner: str) -> bool:
     """Insert the ``(name, run_key)`` row; True only for the one caller whose insert succeeded."""

@@ -28,7 +28,6 @@ import asyncio
 import enum
 import logging
 import random
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any, Literal
@@ -181,16 +180,6 @@ class PostingWorker:
         claimed = await self._claim()
         results = await asyncio.gather(*(self._attempt(posting_id) for posting_id in claimed))
         return [r for r in results if r is not None]
-
-    async def next_due(self) -> datetime | None:
-        """When the earliest pending posting becomes due (for the caller's sleep)."""
-        async with self._session_factory() as session:
-            return await session.scalar(
-                select(Posting.next_attempt_at)
-                .where(Posting.status == PostingStatus.PENDING.value)
-                .order_by(Posting.next_attempt_at)
-                .limit(1)
-            )
 
     async def _claim(self) -> list[int]:
         now = self._clock.now()
@@ -654,14 +643,6 @@ async def mark_announced(session_factory: SessionFactory, *, clock: Clock, posti
 async def posting_for(session_factory: SessionFactory, *, request_id: int) -> Posting | None:
     async with session_factory() as session:
         return await session.scalar(select(Posting).where(Posting.request_id == request_id))
-
-
-async def failed_postings(session_factory: SessionFactory, *, team_id: str) -> Sequence[Posting]:
-    async with session_factory() as session:
-        rows = await session.scalars(
-            select(Posting).where(Posting.team_id == team_id, Posting.status == PostingStatus.FAILED.value)
-        )
-        return list(rows)
 
 
 def _failure_code(error: PermanentGatewayError) -> str:

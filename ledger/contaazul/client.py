@@ -921,7 +921,6 @@ class ContaAzulClient:
         self.get_retries = get_retries
         self.protocol_timeout = protocol_timeout
         self.request_timeout = request_timeout
-        self.request_count = 0
 
     @property
     def cache(self) -> LookupCache:
@@ -955,7 +954,6 @@ class ContaAzulClient:
             headers = {"Authorization": f"Bearer {token}", "Accept": "application/json"}
             if content is not None:
                 headers["Content-Type"] = "application/json"
-            self.request_count += 1
             check_send_by(send_by, self._clock.now(), 0, "the token refresh")
             try:
                 async with self._limiter.slot(send_by=send_by), asyncio.timeout(self._total_timeout(send_by)):

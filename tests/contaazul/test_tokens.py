@@ -464,14 +464,3 @@ async def test_two_processes_refresh_once_on_postgresql(
     finally:
         await engine_a.dispose()
         await engine_b.dispose()
-
-
-# --------------------------------------------------------------------------- migration
-
-
-def test_migration_0002_upgrades_and_downgrades_on_sqlite(tmp_path: Path) -> None:
-    url = f"sqlite:///{tmp_path / 'migrate.db'}"
-    db.upgrade(url)
-    db.downgrade(url, "0001")
-    db.upgrade(url)
-    db.downgrade(url, "base")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import base64
-import tomllib
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -290,7 +289,3 @@ def test_hubspot_properties_in_both_body_shapes_with_configured_names():
         assert (parsed.deal_id, parsed.customer_name, parsed.amount) == ("9", "Alfa", Decimal("5"))
     with pytest.raises(WebhookRefused, match="razao_social is required"):
         crm.parse_hubspot({"objectId": 9, "amount": "5", "closedate": "2026-11-20"}, fields)
-
-
-def test_example_file_parses_as_toml():
-    tomllib.loads((REPO / "receivables.example.toml").read_text(encoding="utf-8"))
