@@ -28,8 +28,8 @@ from ledger.models import (
     ProcessedDelivery,
     ReferenceCounter,
 )
+from ledger.names import name_key
 from ledger.payment_code import check_payment_code
-from ledger.policy import name_key
 from ledger.ports import Clock
 from ledger.terms import MATERIAL_FIELDS, digest_of, short_digest
 

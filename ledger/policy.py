@@ -22,7 +22,6 @@ from __future__ import annotations
 import copy
 import re
 import tomllib
-import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
@@ -31,16 +30,11 @@ from typing import Any
 
 from ledger.domain import PlannedStep
 from ledger.errors import PolicyError
+from ledger.names import name_key
 from ledger.ports import Directory
 
 USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
 GROUP_ID = re.compile(r"^S[A-Z0-9]{2,}$")
-
-
-def name_key(name: str) -> str:
-    """Case- and accent-insensitive key for comparing names typed by people."""
-    decomposed = unicodedata.normalize("NFKD", name.strip())
-    return "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()
 
 
 @dataclass(frozen=True, slots=True)

@@ -36,7 +36,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from ledger.domain import PaymentMethod, PlannedStep, RequestDraft
 from ledger.errors import InvalidSubmission, PolicyError
 from ledger.flows import FinalApprovalHook, Submitted, submit_request
-from ledger.policy import name_key
+from ledger.names import name_key
 from ledger.ports import Clock
 from ledger.validation import InvalidValue, parse_document
 

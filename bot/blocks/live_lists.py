@@ -9,7 +9,7 @@ from slack_sdk.models.blocks import Option
 from bot.blocks.fields import clip
 from bot.blocks.i18n import Locale, t
 from ledger.contaazul.client import Category, CostCenter, Person
-from ledger.policy import name_key
+from ledger.names import name_key
 
 MAX_OPTIONS = 100  # Slack shows at most 100 options
 MAX_VALUE = 150  # Slack's limit for an option value; the value is the exact name, so longer names are left out

@@ -44,8 +44,8 @@ from ledger.errors import (
     RequestNotFound,
     StaleDecision,
 )
+from ledger.names import name_key
 from ledger.payment_code import detect_payment_method, read_payment_code
-from ledger.policy import name_key
 
 log = logging.getLogger(__name__)
 

@@ -13,7 +13,6 @@ import email.utils
 import json
 import logging
 import re
-import unicodedata
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -23,6 +22,7 @@ from typing import Any, Final, Literal, Protocol
 import httpx
 
 from ledger.errors import PermanentGatewayError, RetryableGatewayError
+from ledger.names import document_digits, name_key
 from ledger.ports import Clock
 
 logger = logging.getLogger(__name__)
@@ -256,21 +256,9 @@ def loads(text: str | bytes) -> Any:
     return json.loads(text, parse_float=Decimal)
 
 
-def normalize_name(text: str) -> str:
-    """Compare names ignoring case, accents and runs of whitespace ("Energia  ELÉTRICA" → "energia eletrica")."""
-    decomposed = unicodedata.normalize("NFKD", text)
-    bare = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
-    return " ".join(bare.casefold().split())
-
-
-def normalize_document(text: str) -> str:
-    """CPF/CNPJ reduced to upper-case letters and digits (alphanumeric CNPJ keeps its letters)."""
-    return "".join(ch for ch in text.upper() if ch.isascii() and ch.isalnum())
-
-
 def format_document(text: str) -> str:
     """``000.000.000-00`` for a CPF, ``00.000.000/0000-00`` for a CNPJ; anything else unchanged."""
-    v = normalize_document(text)
+    v = document_digits(text)
     if len(v) == 11:
         return f"{v[:3]}.{v[3:6]}.{v[6:9]}-{v[9:]}"
     if len(v) == 14:
@@ -282,7 +270,7 @@ PROFILE_NAMES = {"FORNECEDOR": "Fornecedor", "CLIENTE": "Cliente", "TRANSPORTADO
 
 
 def _profile_key(text: str) -> str:
-    return normalize_name(text).upper()
+    return name_key(text).upper()
 
 
 # --------------------------------------------------------------------------- parsing (pure)
@@ -636,7 +624,7 @@ def person_body(name: str, document: str | None, profile: Profile, email: str | 
     """Body for ``POST /v1/pessoas``: Física with ``cpf`` (11) or Jurídica with ``cnpj`` (14), accented values."""
     body: dict[str, Any] = {"nome": name[:200]}
     if document:
-        doc = normalize_document(document)
+        doc = document_digits(document)
         if len(doc) == 11:
             body.update(tipo_pessoa="Física", cpf=format_document(doc))
         elif len(doc) == 14:
@@ -1122,12 +1110,12 @@ class ContaAzulClient:
             PermanentGatewayError: The API refused.
             RetryableGatewayError: Transient failure.
         """
-        wanted = normalize_name(name)
+        wanted = name_key(name)
         from_cache = self._cached(("categories", kind)) is not None
-        found = next((c for c in await self.categories(kind) if normalize_name(c.name) == wanted), None)
+        found = next((c for c in await self.categories(kind) if name_key(c.name) == wanted), None)
         if found is None and confirm_miss and from_cache:
             self._cache.forget(("categories", kind))
-            found = next((c for c in await self.categories(kind) if normalize_name(c.name) == wanted), None)
+            found = next((c for c in await self.categories(kind) if name_key(c.name) == wanted), None)
         return found
 
     async def cost_centers(self) -> list[CostCenter]:
@@ -1163,12 +1151,12 @@ class ContaAzulClient:
             PermanentGatewayError: The API refused.
             RetryableGatewayError: Transient failure.
         """
-        wanted = normalize_name(name)
+        wanted = name_key(name)
         from_cache = self._cached(("cost_centers",)) is not None
-        found = next((c for c in await self.cost_centers() if normalize_name(c.name) == wanted), None)
+        found = next((c for c in await self.cost_centers() if name_key(c.name) == wanted), None)
         if found is None and confirm_miss and from_cache:
             self._cache.forget(("cost_centers",))
-            found = next((c for c in await self.cost_centers() if normalize_name(c.name) == wanted), None)
+            found = next((c for c in await self.cost_centers() if name_key(c.name) == wanted), None)
         return found
 
     async def create_cost_center(self, name: str, code: str | None = None) -> CostCenter:
@@ -1213,8 +1201,8 @@ class ContaAzulClient:
             PermanentGatewayError: The API refused.
             RetryableGatewayError: Transient failure.
         """
-        if document and normalize_document(document):
-            found = await self._person_by_document(normalize_document(document), profile)
+        if document and document_digits(document):
+            found = await self._person_by_document(document_digits(document), profile)
             if found is not None:
                 return found
         if name and name.strip():
@@ -1229,7 +1217,7 @@ class ContaAzulClient:
         # The filter's format is undocumented (digits vs. formatted): try both, and always compare locally.
         for variant in dict.fromkeys((doc, format_document(doc))):
             people = await self._people({"documentos": variant, "tipo_perfil": profile})
-            matches = [p for p in people if p.document and normalize_document(p.document) == doc]
+            matches = [p for p in people if p.document and document_digits(p.document) == doc]
             if matches:
                 person = _prefer_profile(matches, profile)
                 self._remember(key, person)
@@ -1237,13 +1225,13 @@ class ContaAzulClient:
         return None
 
     async def _person_by_name(self, name: str, profile: Profile) -> Person | None:
-        wanted = normalize_name(name)
+        wanted = name_key(name)
         key = ("people", "name", profile, wanted)
         cached = self._cached(key)
         if cached is not None:
             return cached  # type: ignore[no-any-return]
         people = await self._people({"busca": " ".join(name.split()), "tipo_perfil": profile})
-        matches = [p for p in people if normalize_name(p.name) == wanted]
+        matches = [p for p in people if name_key(p.name) == wanted]
         if not matches:
             return None
         person = _prefer_profile(matches, profile)
@@ -1262,7 +1250,7 @@ class ContaAzulClient:
             Matching people.
         """
         typed = " ".join(text.split())
-        key = ("people", "search", profile, normalize_name(typed))
+        key = ("people", "search", profile, name_key(typed))
         cached = self._cached(key)
         if cached is not None:
             return cached  # type: ignore[no-any-return]
@@ -1606,8 +1594,6 @@ __all__ = [
     "format_document",
     "loads",
     "lookup_cache_for",
-    "normalize_document",
-    "normalize_name",
     "parse_page",
     "parse_protocol",
     "parse_retry_after",

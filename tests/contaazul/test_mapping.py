@@ -25,8 +25,6 @@ from ledger.contaazul.client import (
     error_message,
     format_document,
     loads,
-    normalize_document,
-    normalize_name,
     parse_cost_center,
     parse_created,
     parse_entry_summary,
@@ -44,6 +42,7 @@ from ledger.contaazul.client import (
 )
 from ledger.contaazul.oauth import OAuthConfig, OAuthGrantError, exchange_code, refresh_tokens
 from ledger.errors import PermanentGatewayError, RetryableGatewayError
+from ledger.names import document_digits, name_key
 
 T0 = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
 
@@ -254,9 +253,9 @@ def test_error_message_extraction() -> None:
 
 
 def test_name_and_document_normalisation() -> None:
-    assert normalize_name("  ENERGIA   Elétrica ") == normalize_name("energia eletrica")
-    assert normalize_name("Água e Esgoto") == "agua e esgoto"
-    assert normalize_document("12.abc.345/01de-35") == "12ABC34501DE35"
+    assert name_key("  ENERGIA   Elétrica ") == name_key("energia eletrica")
+    assert name_key("Água e Esgoto") == "agua e esgoto"
+    assert document_digits("12.abc.345/01de-35") == "12ABC34501DE35"
     assert format_document("12345678000195") == "12.345.678/0001-95"
     assert format_document("12345678909") == "123.456.789-09"
 
