@@ -26,16 +26,6 @@ def anyio_backend() -> str:
     return "asyncio"
 
 
-@pytest.fixture(autouse=True)
-def fresh_contaazul_registries() -> Iterator[None]:
-    """Rate limiters and lookup caches are per process; each test starts with none."""
-    from ledger.contaazul.client import reset_registries
-
-    reset_registries()
-    yield
-    reset_registries()
-
-
 def run_sync(coro: Any) -> Any:
     """Run a coroutine from synchronous code, even while a test's event loop exists in this thread."""
     with ThreadPoolExecutor(max_workers=1) as pool:

@@ -777,43 +777,6 @@ class LookupCache:
         self._entries.clear()
 
 
-_limiters: dict[str, RateLimiter] = {}
-_caches: dict[str, LookupCache] = {}
-
-
-def rate_limiter_for(
-    team_id: str, *, clock: Clock, sleep: Sleep | None = None, per_second: int = 10, per_minute: int = 600
-) -> RateLimiter:
-    """The team's shared limiter in this process (created on first use with this clock, sleep and limits)."""
-    limiter = _limiters.get(team_id)
-    if limiter is None:
-        limiter = _limiters[team_id] = RateLimiter(
-            clock=clock, sleep=sleep, per_second=per_second, per_minute=per_minute
-        )
-    return limiter
-
-
-def lookup_cache_for(team_id: str) -> LookupCache:
-    """The team's shared lookup cache."""
-    cache = _caches.get(team_id)
-    if cache is None:
-        cache = _caches[team_id] = LookupCache()
-    return cache
-
-
-def clear_team_cache(team_id: str) -> None:
-    """Forget a team's lookups (after reconnecting, possibly to another company)."""
-    cache = _caches.get(team_id)
-    if cache is not None:
-        cache.clear()
-
-
-def reset_registries() -> None:
-    """Forget every shared limiter and cache (tests, or a process that changes clocks)."""
-    _limiters.clear()
-    _caches.clear()
-
-
 # --------------------------------------------------------------------------- the client
 
 
@@ -861,6 +824,7 @@ class ContaAzulClient:
         team_id: str,
         clock: Clock,
         limiter: RateLimiter | None = None,
+        cache: LookupCache | None = None,
         cache_ttl: timedelta = timedelta(minutes=5),
         route: Route = "sync",
         sleep: Sleep | None = None,
@@ -879,7 +843,8 @@ class ContaAzulClient:
             tokens: Source of access tokens for ``team_id``.
             team_id: The Slack team whose connection is used.
             clock: Time source for caches, rate limiting and protocol deadlines.
-            limiter: Rate limiter; None uses the team's shared one.
+            limiter: The team's rate limiter; None gives this client one of its own.
+            cache: The team's lookup cache; None gives this client one of its own.
             cache_ttl: How long lookups (accounts, categories, cost centers, people) are reused.
             route: ``"sync"`` (201 with id) or ``"async"`` (202 + protocol) create endpoints.
             sleep: Awaitable sleep, injectable so tests do not wait.
@@ -899,8 +864,9 @@ class ContaAzulClient:
         self.team_id = team_id
         self._clock = clock
         self._sleep: Sleep = sleep or asyncio.sleep
-        self._limiter = limiter or rate_limiter_for(team_id, clock=clock, sleep=sleep)
-        self._cache = lookup_cache_for(team_id)
+        # Shared per team by whoever builds the clients (the connector); a lone client has its own.
+        self._limiter = limiter or RateLimiter(clock=clock, sleep=sleep)
+        self._cache = cache if cache is not None else LookupCache()
         self.cache_ttl = cache_ttl
         self.route: Route = route
         self.page_size = page_size
@@ -911,8 +877,13 @@ class ContaAzulClient:
         self.request_timeout = request_timeout
 
     @property
+    def limiter(self) -> RateLimiter:
+        """The team's rate limiter."""
+        return self._limiter
+
+    @property
     def cache(self) -> LookupCache:
-        """The team's shared lookup cache."""
+        """The team's lookup cache."""
         return self._cache
 
     # ------------------------------------------------------------------ transport
@@ -1587,21 +1558,17 @@ __all__ = [
     "StaticTokenSource",
     "TokenSource",
     "carries_reference",
-    "clear_team_cache",
     "dumps",
     "entry_description",
     "error_message",
     "format_document",
     "loads",
-    "lookup_cache_for",
     "parse_page",
     "parse_protocol",
     "parse_retry_after",
     "payable_body_async",
     "payable_body_sync",
     "person_body",
-    "rate_limiter_for",
     "receivable_body_async",
     "receivable_body_sync",
-    "reset_registries",
 ]

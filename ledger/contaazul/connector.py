@@ -9,7 +9,7 @@ import httpx
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from ledger.contaazul.client import ContaAzulClient, Route, Sleep, rate_limiter_for
+from ledger.contaazul.client import ContaAzulClient, LookupCache, RateLimiter, Route, Sleep
 from ledger.contaazul.crypto import TokenCipher
 from ledger.contaazul.oauth import (
     ConnectionInfo,
@@ -44,6 +44,9 @@ class ContaAzul:
     # Conta Azul allows 10 requests/s and 600/min per company; with N instances, give each its share.
     rate_limits: tuple[int, int] = (10, 600)
     tokens: TokenManager = field(init=False)
+    # Per team, for every client of this connector: Conta Azul's limits and the lookups are the company's.
+    _limiters: dict[str, RateLimiter] = field(init=False, default_factory=dict)
+    _caches: dict[str, LookupCache] = field(init=False, default_factory=dict)
 
     def __post_init__(self) -> None:
         if self.http is None:
@@ -64,14 +67,22 @@ class ContaAzul:
             route=self.route,
             sleep=self.sleep,
             request_timeout=self.request_timeout,
-            limiter=rate_limiter_for(
-                team_id,
-                clock=self.clock,
-                sleep=self.sleep,
-                per_second=self.rate_limits[0],
-                per_minute=self.rate_limits[1],
-            ),
+            limiter=self._limiter(team_id),
+            cache=self._caches.setdefault(team_id, LookupCache()),
         )
+
+    def _limiter(self, team_id: str) -> RateLimiter:
+        limiter = self._limiters.get(team_id)
+        if limiter is None:
+            per_second, per_minute = self.rate_limits
+            limiter = self._limiters[team_id] = RateLimiter(
+                clock=self.clock, sleep=self.sleep, per_second=per_second, per_minute=per_minute
+            )
+        return limiter
+
+    def forget_lookups(self, team_id: str) -> None:
+        """Drop the team's cached lookups (after connecting, possibly to another company, or disconnecting)."""
+        self._caches.pop(team_id, None)
 
     async def authorization_url(self, *, team_id: str, user_id: str) -> str:
         return await start_authorization(
@@ -91,6 +102,7 @@ class ContaAzul:
             sleep=self.sleep,
         )
         self.tokens.forget(info.team_id)
+        self.forget_lookups(info.team_id)
         if info.default_account_id is None:
             accounts = [
                 a for a in await self.client(info.team_id).financial_accounts() if a.type not in PAYABLE_REFUSED_TYPES
@@ -108,6 +120,7 @@ class ContaAzul:
     async def disconnect(self, team_id: str) -> bool:
         removed = await disconnect(self.session_factory, team_id=team_id)
         self.tokens.forget(team_id)
+        self.forget_lookups(team_id)
         return removed
 
     async def set_default_account(self, *, team_id: str, account_id: str, account_name: str) -> ConnectionInfo:

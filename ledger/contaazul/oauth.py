@@ -26,7 +26,6 @@ from ledger.contaazul.client import (
     ContaAzulClient,
     Sleep,
     StaticTokenSource,
-    clear_team_cache,
     loads,
 )
 from ledger.contaazul.crypto import TokenCipher
@@ -326,7 +325,6 @@ async def complete_connection(
     info = await _store_connection(
         session_factory, clock=clock, cipher=cipher, team_id=team_id, user_id=user_id, tokens=tokens, company=company
     )
-    clear_team_cache(team_id)
     logger.info("team %s connected to conta azul company %s", team_id, company.id)
     return info
 
@@ -381,7 +379,6 @@ async def disconnect(session_factory: SessionFactory, *, team_id: str) -> bool:
     """Delete the team's connection and its tokens; True if there was one."""
     async with session_factory.begin() as session:
         result = await session.execute(delete(ContaAzulConnection).where(ContaAzulConnection.team_id == team_id))
-    clear_team_cache(team_id)
     return _rowcount(result) > 0
 
 

@@ -19,10 +19,9 @@ from ledger.contaazul.client import (
     PAYMENT_METHODS,
     ContaAzulClient,
     EntryDraft,
+    LookupCache,
     ProtocolPending,
     RateLimiter,
-    lookup_cache_for,
-    reset_registries,
 )
 from ledger.contaazul.crypto import TokenCipher
 from ledger.contaazul.oauth import OAuthConfig
@@ -56,6 +55,7 @@ class Env:
     make: Callable[..., ContaAzulClient]
     sleep: Callable[[float], Awaitable[None]]
     slept: list[float]
+    cache: LookupCache  # the team's, shared by every client make() builds, as the connector does
 
     def api_calls(self) -> int:
         return len(self.sandbox.state.api_calls())
@@ -63,7 +63,6 @@ class Env:
 
 @pytest.fixture
 async def env(tmp_path: Path) -> AsyncIterator[Env]:
-    reset_registries()
     clock = FixedClock(T0)
     slept: list[float] = []
 
@@ -102,8 +101,10 @@ async def env(tmp_path: Path) -> AsyncIterator[Env]:
         async with httpx.AsyncClient(timeout=2.0) as http:
             tokens = TokenManager(sessions, cipher=cipher, clock=clock, http=http, config=config)
 
+            cache, limiter = LookupCache(), RateLimiter(clock=clock, sleep=sleep)
+
             def make(**kwargs: object) -> ContaAzulClient:
-                options: dict[str, object] = {"sleep": sleep}
+                options: dict[str, object] = {"sleep": sleep, "cache": cache, "limiter": limiter}
                 options.update(kwargs)
                 return ContaAzulClient(
                     options.pop("http", http),  # type: ignore[arg-type]
@@ -114,11 +115,10 @@ async def env(tmp_path: Path) -> AsyncIterator[Env]:
                     **options,  # type: ignore[arg-type]
                 )
 
-            yield Env(sandbox, clock, http, tokens, make, sleep, slept)
+            yield Env(sandbox, clock, http, tokens, make, sleep, slept, cache)
     finally:
         await engine.dispose()
         await sandbox.stop()
-        reset_registries()
 
 
 def payable(reference: str = "PAG-2026-000123", **changes: object) -> EntryDraft:
@@ -197,7 +197,7 @@ async def test_confirmed_miss_looks_past_the_cache_once(env: Env) -> None:
     found = await client.find_cost_center("fabrica", confirm_miss=True)
     assert found is not None and found.id == center.id and env.api_calls() == calls + 2
     # A miss on a list this very call fetched is not fetched twice.
-    lookup_cache_for(TEAM).clear()
+    env.cache.clear()
     assert await client.find_category("Combustível", "DESPESA", confirm_miss=True) is None
     assert await client.find_cost_center("Obra Y", confirm_miss=True) is None
     assert env.api_calls() == calls + 4
@@ -260,7 +260,7 @@ async def test_cost_center_created_then_found_and_cache_shared(env: Env, list_ke
     centers = await other.cost_centers()
     inactive = [c for c in centers if not c.active]
     assert [c.name for c in inactive] == ["Loja Shopping (encerrada)"] and centers[-1] == inactive[0]
-    lookup_cache_for(TEAM).clear()
+    env.cache.clear()
     before = env.api_calls()
     await client.cost_centers()
     assert env.api_calls() == before + 1

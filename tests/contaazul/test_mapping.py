@@ -38,7 +38,6 @@ from ledger.contaazul.client import (
     person_body,
     receivable_body_async,
     receivable_body_sync,
-    reset_registries,
 )
 from ledger.contaazul.oauth import OAuthConfig, OAuthGrantError, exchange_code, refresh_tokens
 from ledger.errors import PermanentGatewayError, RetryableGatewayError
@@ -353,7 +352,6 @@ async def test_token_requests_send_basic_header_and_body_credentials() -> None:
 
 @pytest.mark.anyio
 async def test_post_body_on_the_wire_is_exact_json() -> None:
-    reset_registries()
     bodies: list[bytes] = []
 
     def handler(request: httpx.Request) -> httpx.Response:
@@ -371,12 +369,10 @@ async def test_post_body_on_the_wire_is_exact_json() -> None:
     assert b'"valor":0.30' in bodies[0]
     assert b'"valor_bruto":0.30' in bodies[0]
     assert "Conta de luz novembro [PAG-2026-000123]" in bodies[0].decode("utf-8")
-    reset_registries()
 
 
 @pytest.mark.anyio
 async def test_http_date_retry_after_and_permanent_error_body() -> None:
-    reset_registries()
     clock = FixedClock(T0)
     waited: list[float] = []
     calls = 0
@@ -403,4 +399,3 @@ async def test_http_date_retry_after_and_permanent_error_body() -> None:
     assert "Categoria inválida." in str(info.value)
     assert info.value.body == {"code": 400, "message": "Categoria inválida."}
     assert not isinstance(info.value, RetryableGatewayError)
-    reset_registries()

@@ -18,7 +18,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from ledger import db
 from ledger.clock import FixedClock
-from ledger.contaazul.client import ContaAzulClient, RateLimiter, reset_registries
+from ledger.contaazul.client import ContaAzulClient, RateLimiter
+from ledger.contaazul.connector import ContaAzul
 from ledger.contaazul.crypto import TokenCipher
 from ledger.contaazul.oauth import (
     SCOPE,
@@ -48,11 +49,6 @@ ADMIN = "U0ADMIN"
 PG_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/test"
 
 Factory = async_sessionmaker[AsyncSession]
-
-
-@pytest.fixture(autouse=True)
-def _fresh_registries() -> None:
-    reset_registries()
 
 
 @pytest.fixture
@@ -464,3 +460,29 @@ async def test_two_processes_refresh_once_on_postgresql(
     finally:
         await engine_a.dispose()
         await engine_b.dispose()
+
+
+# --------------------------------------------------------------------------- the connector's per-team state
+
+
+@pytest.mark.anyio
+async def test_each_connector_keeps_its_own_limits_and_lookups_per_team(
+    sessions: Factory, clock: FixedClock, cipher: TokenCipher, config: OAuthConfig
+) -> None:
+    """Limits and caches belong to the connector that was configured with them (no process-wide registry, where
+    the first caller's limits silently won)."""
+    slow = ContaAzul(config=config, session_factory=sessions, clock=clock, cipher=cipher, rate_limits=(2, 100))
+    fast = ContaAzul(config=config, session_factory=sessions, clock=clock, cipher=cipher, rate_limits=(10, 600))
+    try:
+        first, again = slow.client(TEAM), slow.client(TEAM)
+        assert first.limiter is again.limiter and first.cache is again.cache  # one company, one budget
+        assert (first.limiter.per_second, first.limiter.per_minute) == (2, 100)
+        other = fast.client(TEAM)
+        assert (other.limiter.per_second, other.limiter.per_minute) == (10, 600)
+        assert other.cache is not first.cache and slow.client("T0OTHER").limiter is not first.limiter
+        first.cache.put(("categories", "DESPESA"), ["x"], clock.now() + timedelta(minutes=5))
+        await slow.disconnect(TEAM)  # a new connection may be another company: its lookups start over
+        assert slow.client(TEAM).cache.get(("categories", "DESPESA"), clock.now()) is None
+    finally:
+        await slow.aclose()
+        await fast.aclose()

@@ -35,7 +35,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from ledger import flows
 from ledger.clock import FixedClock
-from ledger.contaazul.client import SYNC_PATHS, reset_registries
+from ledger.contaazul.client import SYNC_PATHS
 from ledger.contaazul.connector import ContaAzul
 from ledger.contaazul.crypto import TokenCipher
 from ledger.contaazul.oauth import OAuthConfig
@@ -113,7 +113,6 @@ class PostingMachine(RuleBasedStateMachine):
         return self.loop.run_until_complete(coro)
 
     async def _build(self, route: str) -> None:
-        reset_registries()  # rate limiters and lookup caches are per process and remember their clock
         self.engine = create_engine(f"sqlite:///{self.tmp / 'ledger.db'}")
         async with self.engine.begin() as connection:
             await connection.run_sync(Base.metadata.create_all)
@@ -178,7 +177,6 @@ class PostingMachine(RuleBasedStateMachine):
             self.loop.run_until_complete(self.loop.shutdown_asyncgens())
             self.loop.run_until_complete(self.loop.shutdown_default_executor())
             self.loop.close()
-            reset_registries()
             shutil.rmtree(self.tmp, ignore_errors=True)
 
     async def _load(self, request_id: int) -> PaymentRequest:
