@@ -33,12 +33,12 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bench.memory import peak_rss_mib
 from bench.posting import run_drain, run_scale_out
-from bot import slack_payloads as payloads
 from bot.app import build_bolt_app, settle_listeners
 from bot.blocks.request_messages import build_approval_message
 from bot.blocks.request_modal import build_request_modal
 from bot.deps import Deps
-from bot.localslack import LocalSlack
+from bot.dev import slack_payloads as payloads
+from bot.dev.localslack import LocalSlack
 from bot.people import People
 from bot.server import create_web_app
 from bot.settings import Settings

@@ -43,7 +43,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--keep", action="store_true", help="demo: keep running afterwards, for a look around")
     args = parser.parse_args(argv)
     if args.command == "demo":
-        from bot.demo import run_demo
+        from bot.dev.demo import run_demo
 
         return run_demo(keep_running=args.keep)
     try:

@@ -16,10 +16,10 @@ import httpx
 from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot import slack_payloads as payloads
 from bot.app import build_bolt_app, settle_listeners
 from bot.deps import Deps
-from bot.localslack import LocalSlack
+from bot.dev import slack_payloads as payloads
+from bot.dev.localslack import LocalSlack
 from bot.people import People
 from bot.posting import PostingLoop
 from bot.server import build_contaazul, create_web_app

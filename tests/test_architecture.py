@@ -98,3 +98,22 @@ def test_the_checker_sees_every_kind_of_import():
         "slack_sdk.web",
     ]
     assert {"ledger.contaazul.flows", "ledger.errors.LedgerError"} <= modules
+
+
+# The CLI's `demo` subcommand is the one door into the development tools from the app's own code.
+DEV_TOOL_DOORS = {ROOT / "bot" / "__main__.py"}
+
+
+@pytest.mark.parametrize(
+    "path",
+    [p for p in python_files(ROOT / "bot") if "dev" not in p.relative_to(ROOT).parts and p not in DEV_TOOL_DOORS]
+    + python_files(ROOT / "ledger"),
+    ids=lambda p: str(p.relative_to(ROOT)),
+)
+def test_the_running_app_never_imports_the_development_tools(path: Path):
+    assert [m for m in imported_modules(path) if m == "bot.dev" or m.startswith("bot.dev.")] == []
+
+
+@pytest.mark.parametrize("path", python_files(ROOT / "bench"), ids=lambda p: str(p.relative_to(ROOT)))
+def test_the_benchmark_does_not_import_the_tests(path: Path):
+    assert forbidden(imported_modules(path), ("tests",)) == []

@@ -10,7 +10,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.localslack import LocalSlack, SlackCall
+from bot.dev.localslack import LocalSlack, SlackCall
 
 pytestmark = pytest.mark.anyio
 

@@ -20,9 +20,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import func, select
 
-from bot import slack_payloads as payloads
 from bot.blocks.fields import StepRef
 from bot.blocks.request_modal import parse_request_modal
+from bot.dev import slack_payloads as payloads
 from bot.ids import RequestField
 from ledger import crm, flows
 from ledger.crm import Ignored, PipedriveDeal, WebhookRefused

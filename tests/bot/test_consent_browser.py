@@ -14,7 +14,7 @@ from pathlib import Path
 import anyio
 import pytest
 
-from bot import slack_payloads as payloads
+from bot.dev import slack_payloads as payloads
 from tests.bot.test_contaazul_connection import command, connect_url
 from tests.harness import CFO, running_aprova
 

@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 import pytest
 
-from bot import slack_payloads as payloads
+from bot.dev import slack_payloads as payloads
 from ledger import flows
 from ledger.contaazul.sandbox.seed import ACCOUNT_IDS
 from ledger.models import ContaAzulConnection

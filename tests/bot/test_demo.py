@@ -13,8 +13,8 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 
-import bot.demo
-from bot.demo import run_demo
+import bot.dev.demo
+from bot.dev.demo import run_demo
 from ledger.contaazul.sandbox import Sandbox
 
 POSTED = re.compile(
@@ -45,7 +45,7 @@ class ExternalSandbox:
 @pytest.fixture(autouse=True)
 def keep_test_logging(monkeypatch: pytest.MonkeyPatch) -> None:
     """The demo quiets the root logger for a person at a terminal; the test runner keeps its own."""
-    monkeypatch.setattr(bot.demo, "configure_logging", lambda *args: None)
+    monkeypatch.setattr(bot.dev.demo, "configure_logging", lambda *args: None)
 
 
 @pytest.fixture

@@ -11,8 +11,8 @@ from typing import Any
 
 import pytest
 
-from bot import slack_payloads as payloads
 from bot.blocks.export import parse_month
+from bot.dev import slack_payloads as payloads
 from tests.harness import CFO, MANAGER, OUTSIDER, REQUESTER, Aprova, running_aprova
 
 pytestmark = pytest.mark.anyio

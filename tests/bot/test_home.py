@@ -9,7 +9,7 @@ from urllib.parse import urlencode
 
 import pytest
 
-from bot import slack_payloads as payloads
+from bot.dev import slack_payloads as payloads
 from ledger import flows
 from ledger.domain import RequestStatus
 from tests.bot.test_blocks import assert_within_slack_limits

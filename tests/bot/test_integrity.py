@@ -17,7 +17,7 @@ import pytest
 from cryptography.fernet import Fernet
 from sqlalchemy import func, select, update
 
-from bot import slack_payloads as payloads
+from bot.dev import slack_payloads as payloads
 from bot.server import build_contaazul
 from ledger import flows, rules
 from ledger.contaazul.client import SYNC_PATHS, EntryDraft

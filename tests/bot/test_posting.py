@@ -23,9 +23,9 @@ import httpx
 import pytest
 from sqlalchemy import func, select
 
-from bot import slack_payloads as payloads
 from bot.blocks.posting_messages import PAYABLES_URL
-from bot.localslack import LocalSlack
+from bot.dev import slack_payloads as payloads
+from bot.dev.localslack import LocalSlack
 from bot.posting import PostingLoop
 from ledger import flows
 from ledger.clock import SystemClock

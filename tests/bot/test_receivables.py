@@ -15,7 +15,7 @@ import httpx
 import pytest
 from sqlalchemy import func, select
 
-from bot import slack_payloads as payloads
+from bot.dev import slack_payloads as payloads
 from bot.scheduler import post_daily_digest
 from ledger import flows
 from ledger.contaazul.sandbox import Sandbox

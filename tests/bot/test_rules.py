@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from bot import slack_payloads as payloads
+from bot.dev import slack_payloads as payloads
 from bot.scheduler import send_reminders
 from ledger import flows, rules
 from tests.bot.test_home import act_in_home, buttons, home_of, open_home, shown

@@ -7,7 +7,7 @@ import time
 import pytest
 from sqlalchemy import func, select
 
-from bot import slack_payloads as payloads
+from bot.dev import slack_payloads as payloads
 from ledger.models import PaymentRequest
 from tests.harness import MANAGER, REQUESTER, VALID_ANSWERS, running_aprova
 

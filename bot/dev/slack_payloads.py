@@ -1,7 +1,7 @@
 """Realistic Slack request bodies (slash command, view_submission, block_actions, events), correctly signed.
 
 What Slack would send Aprova when people use it: the tests and the no-credentials demo (``python -m bot demo``)
-drive the real app with these, over HTTP, next to ``bot.localslack``.
+drive the real app with these, over HTTP, next to ``bot.dev.localslack``.
 """
 
 from __future__ import annotations

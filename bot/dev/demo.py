@@ -1,7 +1,7 @@
 """``python -m bot demo``: the whole flow on this machine, with no credentials.
 
 Aprova runs as it does in production (the same process: HTTP server, Bolt handlers, posting worker, scheduler)
-on a fresh SQLite file, next to a local stand-in for Slack (``bot.localslack``) and, unless ``CONTAAZUL_API_URL``
+on a fresh SQLite file, next to a local stand-in for Slack (``bot.dev.localslack``) and, unless ``CONTAAZUL_API_URL``
 is set, the bundled Conta Azul sandbox. The demo then plays the people: a finance admin connects Conta Azul, an
 employee files a payment request through the modal, the approver taps **Aprovar**, and the payable is posted.
 Every step is a correctly signed Slack request to Aprova's ``/slack/events``, so it goes through the real handlers.
@@ -34,8 +34,8 @@ from urllib.parse import urlsplit
 import httpx
 from cryptography.fernet import Fernet
 
-from bot import slack_payloads as payloads
-from bot.localslack import LocalSlack
+from bot.dev import slack_payloads as payloads
+from bot.dev.localslack import LocalSlack
 from bot.logs import configure_logging
 from bot.server import RunningAprova, StartupError, run_aprova
 from bot.settings import Settings, SettingsError
