@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import and_, delete, or_, select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
@@ -28,7 +28,6 @@ from ledger.models import (
     ProcessedDelivery,
     ReferenceCounter,
 )
-from ledger.names import name_key
 from ledger.payment_code import check_payment_code
 from ledger.ports import Clock
 from ledger.terms import MATERIAL_FIELDS, digest_of, short_digest
@@ -515,132 +514,6 @@ def _audit(
             created_at=now,
         )
     )
-
-
-async def recent_requests(
-    session_factory: SessionFactory, *, team_id: str, requester_id: str, limit: int = 10
-) -> list[PaymentRequest]:
-    async with session_factory() as session:
-        rows = await session.scalars(
-            select(PaymentRequest)
-            .where(PaymentRequest.team_id == team_id, PaymentRequest.requester_id == requester_id)
-            .order_by(PaymentRequest.id.desc())
-            .limit(limit)
-        )
-        return list(rows)
-
-
-async def waiting_for(
-    session_factory: SessionFactory, *, team_id: str, approver_id: str, limit: int = 20
-) -> list[PaymentRequest]:
-    """Pending requests whose open step ``approver_id`` may decide, oldest first."""
-    async with session_factory() as session:
-        rows = await session.scalars(
-            select(PaymentRequest)
-            .join(
-                ApprovalStep,
-                (ApprovalStep.request_id == PaymentRequest.id) & (ApprovalStep.status == StepStatus.OPEN.value),
-            )
-            .where(PaymentRequest.team_id == team_id, PaymentRequest.status == RequestStatus.PENDING.value)
-            .order_by(PaymentRequest.id)
-        )
-        # Approver lists are JSON; filtering them in SQL differs per database, and the set is small.
-        return [r for r in rows if approver_id in r.steps[r.current_step or 0].approvers][:limit]
-
-
-async def requests_of_month(session_factory: SessionFactory, *, team_id: str, first_day: date) -> list[PaymentRequest]:
-    """Payables and receivables whose competence date falls in the month of ``first_day``: the monthly close."""
-    next_month = date(first_day.year + first_day.month // 12, first_day.month % 12 + 1, 1)
-    async with session_factory() as session:
-        rows = await session.scalars(
-            select(PaymentRequest)
-            .where(
-                PaymentRequest.team_id == team_id,
-                PaymentRequest.competence_date >= first_day,
-                PaymentRequest.competence_date < next_month,
-            )
-            .order_by(PaymentRequest.kind, PaymentRequest.reference)
-        )
-        return list(rows)
-
-
-async def audit_trails(session_factory: SessionFactory, *, request_ids: list[int]) -> dict[int, list[AuditEvent]]:
-    """Each request's audit events, oldest first."""
-    trails: dict[int, list[AuditEvent]] = {request_id: [] for request_id in request_ids}
-    async with session_factory() as session:
-        for start in range(0, len(request_ids), 500):  # keeps the IN list well under every database's limits
-            rows = await session.scalars(
-                select(AuditEvent)
-                .where(AuditEvent.request_id.in_(request_ids[start : start + 500]))
-                .order_by(AuditEvent.id)
-            )
-            for event in rows:
-                trails[event.request_id or 0].append(event)
-    return trails
-
-
-DUPLICATE_WINDOW_DAYS = 90
-
-
-async def find_duplicates(
-    session_factory: SessionFactory, *, team_id: str, draft: RequestDraft, today: date
-) -> list[str]:
-    """References of live payment requests (not rejected or cancelled) from the last 90 days that look like this
-    one: the same vendor document, amount and due date, or the same NF number from the same vendor."""
-    since = datetime.combine(today - timedelta(days=DUPLICATE_WINDOW_DAYS), time.min, tzinfo=UTC)
-    same_payment = and_(
-        PaymentRequest.vendor_document == draft.vendor_document,
-        PaymentRequest.amount == draft.amount,
-        PaymentRequest.due_date == draft.due_date,
-    )
-    conditions = [same_payment] if draft.vendor_document else []
-    if draft.invoice_number:
-        conditions.append(PaymentRequest.invoice_number == draft.invoice_number)
-    if not conditions:
-        return []
-    async with session_factory() as session:
-        rows = await session.scalars(
-            select(PaymentRequest)
-            .where(
-                PaymentRequest.team_id == team_id,
-                PaymentRequest.kind == "payable",
-                PaymentRequest.status.notin_([RequestStatus.REJECTED.value, RequestStatus.CANCELLED.value]),
-                PaymentRequest.created_at >= since,
-                or_(*conditions),
-            )
-            .order_by(PaymentRequest.id)
-        )
-        found = list(rows)
-    same_vendor = {draft.vendor_document} if draft.vendor_document else set()
-    return [
-        r.reference
-        for r in found
-        # The same NF number only counts for the same vendor (by document, else by name).
-        if (
-            draft.vendor_document
-            and r.vendor_document == draft.vendor_document
-            and r.amount == draft.amount
-            and r.due_date == draft.due_date
-        )
-        or (
-            r.invoice_number == draft.invoice_number
-            and (r.vendor_document in same_vendor or name_key(r.vendor_name) == name_key(draft.vendor_name))
-        )
-    ]
-
-
-async def requests_with_status(
-    session_factory: SessionFactory, *, team_id: str, status: RequestStatus, limit: int = 50
-) -> list[PaymentRequest]:
-    """The team's requests in one status, oldest first."""
-    async with session_factory() as session:
-        rows = await session.scalars(
-            select(PaymentRequest)
-            .where(PaymentRequest.team_id == team_id, PaymentRequest.status == status.value)
-            .order_by(PaymentRequest.id)
-            .limit(limit)
-        )
-        return list(rows)
 
 
 # What the edit modal can change; which of them are material (restart approval) is ledger.terms' one list.

@@ -18,7 +18,7 @@ from bot.deps import Deps
 from bot.handlers.common import deps_of, ephemeral, is_finance_admin
 from bot.ids import ActionId
 from bot.settings import Settings
-from ledger import flows
+from ledger import flows, queries
 from ledger.errors import RequestNotFound
 from ledger.models import PaymentRequest
 
@@ -76,8 +76,8 @@ async def export_month(client: AsyncWebClient, deps: Deps, body: dict[str, Any],
     if first_day is None:
         await ephemeral(client, channel=channel, user_id=user_id, text=t(locale, "export.bad_month", command=command))
         return
-    requests = await flows.requests_of_month(deps.session_factory, team_id=team_id, first_day=first_day)
-    trails = await flows.audit_trails(deps.session_factory, request_ids=[r.id for r in requests])
+    requests = await queries.requests_of_month(deps.session_factory, team_id=team_id, first_day=first_day)
+    trails = await queries.audit_trails(deps.session_factory, request_ids=[r.id for r in requests])
     people = {r.requester_id for r in requests} | {s.decided_by for r in requests for s in r.steps if s.decided_by}
     people |= {e.actor_id for events in trails.values() for e in events if e.actor_id}
     names = {p: await deps.people.name(client, p) for p in sorted(people) if is_person(p)}

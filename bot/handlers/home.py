@@ -20,7 +20,7 @@ from bot.deps import Deps
 from bot.handlers.common import deps_of, is_finance_admin, team_of
 from bot.ids import ActionId
 from bot.settings import Settings
-from ledger import flows, outbox, rules
+from ledger import outbox, queries, rules
 from ledger.domain import RequestStatus
 from ledger.models import PaymentRequest
 
@@ -33,8 +33,8 @@ async def publish_home(client: AsyncWebClient, deps: Deps, *, user_id: str, team
     locale = await deps.people.get(client, user_id)
     admin = await admin_panel(deps, team_id, locale) if await is_finance_admin(client, deps, user_id) else None
     view = build_home(
-        mine=await flows.recent_requests(deps.session_factory, team_id=team_id, requester_id=user_id),
-        waiting=await flows.waiting_for(deps.session_factory, team_id=team_id, approver_id=user_id, limit=200),
+        mine=await queries.recent_requests(deps.session_factory, team_id=team_id, requester_id=user_id),
+        waiting=await queries.waiting_for(deps.session_factory, team_id=team_id, approver_id=user_id, limit=200),
         command=deps.settings.payment_commands[0],
         locale=locale,
         tz=deps.settings.timezone,
@@ -50,7 +50,7 @@ async def publish_home(client: AsyncWebClient, deps: Deps, *, user_id: str, team
 async def admin_panel(deps: Deps, team_id: str, locale: Locale) -> AdminPanel:
     connection = await deps.contaazul.connection(team_id) if deps.contaazul is not None else None
     failed = []
-    for request in await flows.requests_with_status(
+    for request in await queries.requests_with_status(
         deps.session_factory, team_id=team_id, status=RequestStatus.POST_FAILED
     ):
         posting = await outbox.posting_for(deps.session_factory, request_id=request.id)
@@ -60,7 +60,7 @@ async def admin_panel(deps: Deps, team_id: str, locale: Locale) -> AdminPanel:
     month = date(today.year, today.month, 1)
     live = [
         r
-        for r in await flows.requests_of_month(deps.session_factory, team_id=team_id, first_day=month)
+        for r in await queries.requests_of_month(deps.session_factory, team_id=team_id, first_day=month)
         if r.status not in ENDED
     ]
     payables = [r for r in live if r.kind == "payable"]

@@ -33,7 +33,7 @@ from bot.ids import ActionId, CallbackId, RequestField
 from bot.notifier import Notifier
 from bot.people import SlackDirectory
 from bot.settings import Settings
-from ledger import flows
+from ledger import flows, queries
 from ledger.domain import PaymentMethod, RequestDraft, RequestStatus
 from ledger.errors import (
     GatewayError,
@@ -89,7 +89,7 @@ async def handle_request_submission(
     if duplicate_confirmed(values):
         duplicates = _carried_duplicates(view)
     else:
-        duplicates = await flows.find_duplicates(
+        duplicates = await queries.find_duplicates(
             deps.session_factory, team_id=team_id, draft=draft, today=deps.clock.today()
         )
         duplicates += await _duplicates_in_books(deps, team_id, draft, locale)

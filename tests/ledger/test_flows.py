@@ -10,7 +10,7 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import func, select
 
-from ledger import flows
+from ledger import flows, queries
 from ledger.domain import PaymentMethod, PlannedStep, RequestDraft, RequestStatus, StepStatus
 from ledger.errors import NotAllowed, StaleDecision
 from ledger.models import AuditEvent, Base, PaymentRequest
@@ -444,7 +444,7 @@ async def test_waiting_for_lists_open_steps_of_an_approver_oldest_first(session_
     await submit(session_factory, clock, "d", team="T0OTHER")
 
     async def waiting(approver: str, **kwargs: int) -> list[int]:
-        found = await flows.waiting_for(session_factory, team_id=TEAM, approver_id=approver, **kwargs)
+        found = await queries.waiting_for(session_factory, team_id=TEAM, approver_id=approver, **kwargs)
         return [r.id for r in found]
 
     assert await waiting(MANAGER) == [first.id, second.id, third.id]
@@ -465,7 +465,7 @@ async def test_recent_requests_are_mine_newest_first(session_factory, clock):
     await submit(session_factory, clock, "k0", team="T0OTHER")
 
     async def recent(requester: str, **kwargs: int) -> list[int]:
-        found = await flows.recent_requests(session_factory, team_id=TEAM, requester_id=requester, **kwargs)
+        found = await queries.recent_requests(session_factory, team_id=TEAM, requester_id=requester, **kwargs)
         return [r.id for r in found]
 
     assert await recent(REQUESTER) == ids[::-1]
