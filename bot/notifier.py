@@ -29,6 +29,7 @@ from bot.blocks.request_messages import (
 )
 from bot.deps import Deps
 from ledger import flows
+from ledger.domain import RequestKind
 from ledger.flows import Decided, Edited
 from ledger.models import ApprovalStep, PaymentRequest
 
@@ -60,7 +61,7 @@ class Notifier:
     def tracking_channel(self, request: PaymentRequest) -> str:
         """Payments: the requests channel, else the requester's DM. Receivables: the finance channel first."""
         settings = self.deps.settings
-        if request.kind == "receivable":
+        if request.kind == RequestKind.RECEIVABLE:
             choices = [settings.finance_channel, settings.requests_channel, *settings.finance_admins]
         else:
             choices = [settings.requests_channel]

@@ -28,9 +28,10 @@ from bot.scheduler import Scheduler, build_scheduler
 from bot.settings import Settings
 from ledger import db, flows
 from ledger.clock import SystemClock
-from ledger.contaazul.client import Route, Sleep
 from ledger.contaazul.connector import ContaAzul
 from ledger.contaazul.crypto import TokenCipher
+from ledger.contaazul.limits import Sleep
+from ledger.contaazul.models import Route
 from ledger.contaazul.oauth import STATUS_ACTIVE, OAuthConfig, OAuthGrantError, OAuthStateError, consume_state
 from ledger.errors import GatewayError
 from ledger.models import ContaAzulConnection

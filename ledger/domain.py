@@ -18,6 +18,11 @@ class RequestStatus(enum.StrEnum):
     CANCELLED = "cancelled"
 
 
+class RequestKind(enum.StrEnum):
+    PAYABLE = "payable"  # a payment request
+    RECEIVABLE = "receivable"  # a won deal, or one a finance admin typed in
+
+
 class StepStatus(enum.StrEnum):
     WAITING = "waiting"  # a later step, not yet open
     OPEN = "open"  # the step being decided now

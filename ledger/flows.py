@@ -17,7 +17,8 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from ledger.domain import PlannedStep, RequestDraft, RequestStatus, StepStatus
+from ledger.access import check_may_edit
+from ledger.domain import PlannedStep, RequestDraft, RequestKind, RequestStatus, StepStatus
 from ledger.errors import NotAllowed, RequestNotFound, StaleDecision
 from ledger.models import (
     ApprovalMessage,
@@ -66,7 +67,7 @@ async def submit_request(
     submission_key: str,
     draft: RequestDraft,
     steps: list[PlannedStep],
-    kind: str = "payable",
+    kind: RequestKind = RequestKind.PAYABLE,
     source: str = "slack",
     counterparty_email: str | None = None,
     installments: int = 1,
@@ -78,7 +79,7 @@ async def submit_request(
     A receivable may have no steps: it is stored approved, and ``on_final_approval`` (the posting outbox) runs in
     the same transaction, as for a final approval.
     """
-    if not steps and kind != "receivable":
+    if not steps and kind != RequestKind.RECEIVABLE:
         raise ValueError("a request needs at least one approval step")
     check_payment_code(
         draft.payment_method, draft.payment_code, amount=draft.amount, due_date=draft.due_date, today=clock.today()
@@ -89,7 +90,7 @@ async def submit_request(
             existing = await _by_submission(session, team_id, submission_key)
             if existing is not None:
                 return Submitted(existing, created=False)
-            prefix = RECEIVABLE_PREFIX if kind == "receivable" else REFERENCE_PREFIX
+            prefix = RECEIVABLE_PREFIX if kind == RequestKind.RECEIVABLE else REFERENCE_PREFIX
             reference = await _next_reference(session, clock.today().year, prefix)
             account_id, account_name = await _default_account(session, team_id)
             request = PaymentRequest(
@@ -572,10 +573,9 @@ async def edit_request(
     now = clock.now()
     async with session_factory.begin() as session:
         request = await _load(session, request_id)
-        if actor_id != request.requester_id:
-            raise NotAllowed("not_the_requester", request_id=request.id)
+        check_may_edit(request, actor_id)
         status = RequestStatus(request.status)
-        if status not in (RequestStatus.PENDING, RequestStatus.REJECTED) or request.version != expected_version:
+        if request.version != expected_version:
             raise _stale(request)
         new_values: dict[str, Any] = {
             name: (getattr(draft, name).value if name == "payment_method" else getattr(draft, name))

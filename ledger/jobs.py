@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from ledger.clock import BRAZIL
 from ledger.contaazul.oauth import STATUS_ACTIVE
-from ledger.domain import RequestStatus, StepStatus
+from ledger.domain import RequestKind, RequestStatus, StepStatus
 from ledger.models import ApprovalStep, AuditEvent, ContaAzulConnection, JobRun, PaymentRequest
 from ledger.ports import Clock
 
@@ -190,8 +190,8 @@ async def daily_digest(
     """
     start = datetime.combine(day, time.min, tzinfo=tz)
     end = datetime.combine(day + timedelta(days=1), time.min, tzinfo=tz)
-    team = and_(PaymentRequest.team_id == team_id, PaymentRequest.kind == "payable")
-    receivables = and_(PaymentRequest.team_id == team_id, PaymentRequest.kind == "receivable")
+    team = and_(PaymentRequest.team_id == team_id, PaymentRequest.kind == RequestKind.PAYABLE)
+    receivables = and_(PaymentRequest.team_id == team_id, PaymentRequest.kind == RequestKind.RECEIVABLE)
     async with session_factory() as session:
         pending = await _count_and_total(session, team, PaymentRequest.status == RequestStatus.PENDING.value)
         awaiting = await _count_and_total(

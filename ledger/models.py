@@ -88,8 +88,7 @@ class PaymentRequest(Base):
     requester_id: Mapped[str] = mapped_column(String(32))
     # One Slack modal submission creates at most one request, even if delivered twice.
     submission_key: Mapped[str] = mapped_column(String(64))
-    # "payable" (a payment request) or "receivable" (a won deal, or one an admin typed in).
-    kind: Mapped[str] = mapped_column(String(16), default="payable", server_default="payable")
+    kind: Mapped[str] = mapped_column(String(16), default="payable", server_default="payable")  # a RequestKind
     # Where it came from: "slack" (the modal) or a CRM ("generic", "pipedrive", "hubspot").
     source: Mapped[str] = mapped_column(String(16), default="slack", server_default="slack")
     description: Mapped[str] = mapped_column(String(300))
@@ -259,7 +258,7 @@ class Posting(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     request_id: Mapped[int] = mapped_column(ForeignKey("payment_requests.id", ondelete="CASCADE"), unique=True)
     team_id: Mapped[str] = mapped_column(String(32))
-    kind: Mapped[str] = mapped_column(String(16))  # "payable" | "receivable"
+    kind: Mapped[str] = mapped_column(String(16))  # a RequestKind
     reference: Mapped[str] = mapped_column(String(32))  # carried in Conta Azul's description, found on reconcile
     status: Mapped[str] = mapped_column(String(16))  # pending | running | done | failed
     attempts: Mapped[int] = mapped_column(Integer, default=0)

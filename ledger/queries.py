@@ -10,7 +10,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from sqlalchemy import and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from ledger.domain import RequestDraft, RequestStatus, StepStatus
+from ledger.domain import RequestDraft, RequestKind, RequestStatus, StepStatus
 from ledger.models import ApprovalStep, AuditEvent, PaymentRequest
 from ledger.names import name_key
 
@@ -103,7 +103,7 @@ async def find_duplicates(
             select(PaymentRequest)
             .where(
                 PaymentRequest.team_id == team_id,
-                PaymentRequest.kind == "payable",
+                PaymentRequest.kind == RequestKind.PAYABLE,
                 PaymentRequest.status.notin_([RequestStatus.REJECTED.value, RequestStatus.CANCELLED.value]),
                 PaymentRequest.created_at >= since,
                 or_(*conditions),

@@ -33,7 +33,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from ledger.domain import PaymentMethod, PlannedStep, RequestDraft
+from ledger.domain import PaymentMethod, PlannedStep, RequestDraft, RequestKind
 from ledger.errors import InvalidSubmission, PolicyError
 from ledger.flows import FinalApprovalHook, Submitted, submit_request
 from ledger.names import name_key
@@ -196,7 +196,7 @@ async def record_receivable(
         submission_key=planned.submission_key,
         draft=planned.draft,
         steps=steps,
-        kind="receivable",
+        kind=RequestKind.RECEIVABLE,
         source=planned.source,
         counterparty_email=planned.email,
         installments=planned.installments,

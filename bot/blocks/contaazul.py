@@ -24,7 +24,7 @@ from slack_sdk.models.views import View
 from bot.blocks.fields import clip, escape
 from bot.blocks.i18n import Locale, moment, t
 from bot.ids import ActionId, CallbackId
-from ledger.contaazul.client import FinancialAccount
+from ledger.contaazul.models import FinancialAccount
 from ledger.contaazul.oauth import ConnectionInfo
 from ledger.errors import InvalidSubmission
 from ledger.validation import parse_document

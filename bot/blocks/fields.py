@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from slack_sdk.models.blocks import MarkdownTextObject, SectionBlock
 
 from bot.blocks.i18n import Locale, day, money, t
+from ledger.domain import RequestKind
 from ledger.models import PaymentRequest
 from ledger.payment_code import PaymentInstrument, read_payment_code
 from ledger.terms import short_digest
@@ -46,7 +47,7 @@ def requester(request: PaymentRequest, locale: Locale) -> str:
 
 def counterparty_key(request: PaymentRequest) -> str:
     """The label of the other party: the vendor of a payable, the customer of a receivable."""
-    return "field.customer_name" if request.kind == "receivable" else "field.vendor_name"
+    return "field.customer_name" if request.kind == RequestKind.RECEIVABLE else "field.vendor_name"
 
 
 def vendor_label(request: PaymentRequest) -> str:

@@ -9,7 +9,8 @@ from zoneinfo import ZoneInfo
 from babel.dates import format_date, format_datetime
 from babel.numbers import format_currency
 
-from bot.blocks.catalogue import Locale, contaazul, home, requests, rules
+from bot.blocks.catalogue import Locale as Locale  # re-exported: the rest of bot/ imports it from here
+from bot.blocks.catalogue import contaazul, home, requests, rules
 
 DATE_FORMATS: dict[Locale, str] = {"pt_BR": "dd/MM/yyyy", "en": "MMM d, yyyy"}
 MOMENT_FORMATS: dict[Locale, str] = {"pt_BR": "dd/MM/yyyy HH:mm", "en": "MMM d, yyyy h:mm a"}

@@ -8,7 +8,7 @@ from slack_sdk.models.blocks import Option
 
 from bot.blocks.fields import clip
 from bot.blocks.i18n import Locale, t
-from ledger.contaazul.client import Category, CostCenter, Person
+from ledger.contaazul.models import Category, CostCenter, Person
 from ledger.names import name_key
 
 MAX_OPTIONS = 100  # Slack shows at most 100 options

@@ -10,6 +10,7 @@ from slack_sdk.models.blocks import ActionsBlock, Block, ButtonElement, ContextB
 from bot.blocks.fields import SECTION_TEXT_LIMIT, StepRef, clip, escape, mention
 from bot.blocks.i18n import Locale, day, moment, money, t
 from bot.ids import ActionId
+from ledger.domain import RequestKind
 from ledger.models import PaymentRequest, Posting
 
 # No per-entry link exists in Conta Azul's web app; the payables list is the closest honest target.
@@ -24,7 +25,7 @@ def failure_reason(request: PaymentRequest, posting: Posting, *, locale: Locale)
 
 
 def build_posted_reply(request: PaymentRequest, *, locale: Locale) -> str:
-    receivable = request.kind == "receivable"
+    receivable = request.kind == RequestKind.RECEIVABLE
     return t(
         locale,
         "thread.posted_receivable" if receivable else "thread.posted",

@@ -32,7 +32,8 @@ from bot.blocks.fields import (
 )
 from bot.blocks.i18n import Locale, day, moment, money, t
 from bot.ids import ActionId
-from ledger.domain import RequestStatus, StepStatus
+from ledger.access import is_editable
+from ledger.domain import RequestKind, RequestStatus, StepStatus
 from ledger.flows import Decided, Edited
 from ledger.models import ApprovalStep, PaymentRequest
 
@@ -91,7 +92,7 @@ def build_approval_message(request: PaymentRequest, step: ApprovalStep, *, local
 
 
 def _header_key(request: PaymentRequest) -> str:
-    return "approval.header_receivable" if request.kind == "receivable" else "approval.header"
+    return "approval.header_receivable" if request.kind == RequestKind.RECEIVABLE else "approval.header"
 
 
 def step_outcome(request: PaymentRequest, step: ApprovalStep, *, locale: Locale, tz: ZoneInfo) -> str:
@@ -144,8 +145,7 @@ def build_tracking_message(request: PaymentRequest, *, locale: Locale, tz: ZoneI
             action_id=ActionId.HISTORY.value, text=t(locale, "button.history"), value=StepRef(request.id).encode()
         )
     ]
-    editable = request.status in (RequestStatus.PENDING, RequestStatus.REJECTED) and request.kind != "receivable"
-    if editable and is_person(request.requester_id):
+    if is_editable(request) and is_person(request.requester_id):
         buttons.append(
             ButtonElement(
                 action_id=ActionId.EDIT.value, text=t(locale, "button.edit"), value=StepRef(request.id).encode()

@@ -19,6 +19,7 @@ from bot.handlers.common import deps_of, ephemeral, is_finance_admin
 from bot.ids import ActionId
 from bot.settings import Settings
 from ledger import flows, queries
+from ledger.access import may_see_without_admin
 from ledger.errors import RequestNotFound
 from ledger.models import PaymentRequest
 
@@ -27,9 +28,7 @@ log = logging.getLogger(__name__)
 
 async def may_see(client: AsyncWebClient, deps: Deps, request: PaymentRequest, user_id: str) -> bool:
     """The requester, anyone asked to approve it, and the finance admins."""
-    if user_id == request.requester_id or any(user_id in step.approvers for step in request.steps):
-        return True
-    return await is_finance_admin(client, deps, user_id)
+    return may_see_without_admin(request, user_id) or await is_finance_admin(client, deps, user_id)
 
 
 async def handle_history(

@@ -21,7 +21,7 @@ from bot.handlers.common import deps_of, is_finance_admin, team_of
 from bot.ids import ActionId
 from bot.settings import Settings
 from ledger import outbox, queries, rules
-from ledger.domain import RequestStatus
+from ledger.domain import RequestKind, RequestStatus
 from ledger.models import PaymentRequest
 
 log = logging.getLogger(__name__)
@@ -63,8 +63,8 @@ async def admin_panel(deps: Deps, team_id: str, locale: Locale) -> AdminPanel:
         for r in await queries.requests_of_month(deps.session_factory, team_id=team_id, first_day=month)
         if r.status not in ENDED
     ]
-    payables = [r for r in live if r.kind == "payable"]
-    receivables = [r for r in live if r.kind == "receivable"]
+    payables = [r for r in live if r.kind == RequestKind.PAYABLE]
+    receivables = [r for r in live if r.kind == RequestKind.RECEIVABLE]
     return AdminPanel(
         connection=connection,
         contaazul_configured=deps.contaazul is not None,

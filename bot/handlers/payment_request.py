@@ -34,15 +34,14 @@ from bot.notifier import Notifier
 from bot.people import SlackDirectory
 from bot.settings import Settings
 from ledger import flows, queries
-from ledger.domain import PaymentMethod, RequestDraft, RequestStatus
+from ledger.access import check_may_edit
+from ledger.domain import PaymentMethod, RequestDraft
 from ledger.errors import (
     GatewayError,
     InvalidSubmission,
     LedgerError,
-    NotAllowed,
     PolicyError,
     RequestNotFound,
-    StaleDecision,
 )
 from ledger.names import name_key
 from ledger.payment_code import detect_payment_method, read_payment_code
@@ -146,11 +145,10 @@ async def handle_edit_click(
     except (ValueError, RequestNotFound):
         log.warning("ignoring an Edit button with an unknown value")
         return
-    if user_id != request.requester_id:
-        await tell(client, deps, body, NotAllowed("not_the_requester"), request_id=request.id)
-        return
-    if request.status not in (RequestStatus.PENDING, RequestStatus.REJECTED):
-        await tell(client, deps, body, StaleDecision("not editable", status=request.status), request_id=request.id)
+    try:
+        check_may_edit(request, user_id)
+    except LedgerError as exc:
+        await tell(client, deps, body, exc, request_id=request.id)
         return
     locale = await deps.people.get(client, user_id)
     live = False

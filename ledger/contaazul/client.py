@@ -1,65 +1,76 @@
 """Conta Azul API v2 client: lookups and entry creation with token refresh, rate limiting and a per-team cache.
 
-The request/response mapping is kept in pure functions (``payable_body_sync``, ``parse_protocol``, ``parse_page`` …)
-so it can be tested without I/O; :class:`ContaAzulClient` only adds transport concerns on top.
+The request/response mapping is kept in pure functions in :mod:`ledger.contaazul.wire` (``payable_body_sync``,
+``parse_protocol``, ``parse_page`` …) so it can be tested without I/O; :class:`ContaAzulClient` only adds transport
+concerns on top. Values live in :mod:`ledger.contaazul.models`, throttling and caching in
+:mod:`ledger.contaazul.limits`.
 """
 
 from __future__ import annotations
 
 import asyncio
-import bisect
-import contextlib
-import email.utils
-import json
 import logging
-import re
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
-from decimal import Decimal, InvalidOperation
-from typing import Any, Final, Literal, Protocol
+from datetime import date, datetime, timedelta
+from typing import Any, Protocol
 
 import httpx
 
+from ledger.contaazul.limits import LookupCache, RateLimiter, Sleep, check_send_by
+from ledger.contaazul.models import (
+    ASYNC_PATHS,
+    INSTALLMENT_PATH,
+    PAGE_SIZES,
+    PROTOCOL_PATH,
+    SEARCH_PATHS,
+    SYNC_PATHS,
+    Category,
+    CategoryKind,
+    ConnectedCompany,
+    CostCenter,
+    CreatedEntry,
+    EntryDraft,
+    EntryKind,
+    EntrySummary,
+    FinancialAccount,
+    InstallmentDetail,
+    Person,
+    Profile,
+    ProtocolStatus,
+    QueryParams,
+    Route,
+)
+from ledger.contaazul.wire import (
+    PROFILE_NAMES,
+    carries_reference,
+    dumps,
+    error_message,
+    format_document,
+    loads,
+    parse_account,
+    parse_category,
+    parse_company,
+    parse_cost_center,
+    parse_created,
+    parse_entry_summary,
+    parse_installment_detail,
+    parse_page,
+    parse_person,
+    parse_protocol,
+    parse_retry_after,
+    payable_body_async,
+    payable_body_sync,
+    person_body,
+    profile_key,
+    receivable_body_async,
+    receivable_body_sync,
+)
 from ledger.errors import PermanentGatewayError, RetryableGatewayError
 from ledger.names import document_digits, name_key
 from ledger.ports import Clock
 
 logger = logging.getLogger(__name__)
-
-Sleep = Callable[[float], Awaitable[None]]
-EntryKind = Literal["payable", "receivable"]
-CategoryKind = Literal["DESPESA", "RECEITA"]
-Profile = Literal["Fornecedor", "Cliente"]
-Route = Literal["sync", "async"]
-QueryParams = Mapping[str, str | int | bool]
-
-CENTS: Final = Decimal("0.01")
-PAGE_SIZES: Final = (10, 20, 50, 100, 200, 500, 1000)
-
-# Conta Azul enum values for the payment methods the Slack form offers (reference §3.5, ParcelaCondicaoPagamento).
-PAYMENT_METHODS: Final[Mapping[str, str]] = {
-    "boleto": "BOLETO_BANCARIO",
-    "pix": "PIX_PAGAMENTO_INSTANTANEO",
-    "transfer": "TRANSFERENCIA_BANCARIA",
-    "card": "CARTAO_CREDITO",
-    "other": "OUTRO",
-}
-
-SYNC_PATHS: Final[Mapping[EntryKind, str]] = {
-    "payable": "/v1/financeiro/contas-a-pagar",
-    "receivable": "/v1/financeiro/contas-a-receber",
-}
-ASYNC_PATHS: Final[Mapping[EntryKind, str]] = {
-    "payable": "/v1/financeiro/eventos-financeiros/contas-a-pagar",
-    "receivable": "/v1/financeiro/eventos-financeiros/contas-a-receber",
-}
-SEARCH_PATHS: Final[Mapping[EntryKind, str]] = {
-    "payable": "/v1/financeiro/eventos-financeiros/contas-a-pagar/buscar",
-    "receivable": "/v1/financeiro/eventos-financeiros/contas-a-receber/buscar",
-}
-INSTALLMENT_PATH: Final = "/v1/financeiro/eventos-financeiros/parcelas/{id}"
-PROTOCOL_PATH: Final = "/v1/protocolo/{id}"
 
 
 # --------------------------------------------------------------------------- errors
@@ -73,708 +84,6 @@ class ProtocolPending(RetryableGatewayError):
     def __init__(self, protocol_id: str, message: str = "") -> None:
         super().__init__(message or f"protocol {protocol_id} still pending", protocol_id=protocol_id)
         self.protocol_id = protocol_id
-
-
-# --------------------------------------------------------------------------- values
-
-
-@dataclass(frozen=True, slots=True)
-class ConnectedCompany:
-    """The ERP account behind the token (``GET /v1/pessoas/conta-conectada``)."""
-
-    id: str | None
-    name: str
-    trade_name: str | None
-    document: str | None
-    email: str | None
-
-
-@dataclass(frozen=True, slots=True)
-class FinancialAccount:
-    """A conta financeira (bank account, cash, card…)."""
-
-    id: str
-    name: str
-    type: str | None
-    bank: str | None
-    active: bool
-    default: bool
-
-
-@dataclass(frozen=True, slots=True)
-class Category:
-    """A financial category; ``kind`` is DESPESA or RECEITA."""
-
-    id: str
-    name: str
-    kind: str | None
-    parent_id: str | None
-
-
-@dataclass(frozen=True, slots=True)
-class CostCenter:
-    """A centro de custo."""
-
-    id: str
-    name: str
-    code: str | None
-    active: bool
-
-
-@dataclass(frozen=True, slots=True)
-class Person:
-    """A pessoa (supplier or customer); ``profiles`` upper-cased without accents, e.g. ``("FORNECEDOR",)``."""
-
-    id: str
-    name: str
-    document: str | None
-    person_type: str | None
-    profiles: tuple[str, ...]
-    email: str | None
-
-
-@dataclass(frozen=True, slots=True)
-class EntryDraft:
-    """A payable or receivable ready to send; ids are Conta Azul UUIDs, money is exact."""
-
-    description: str
-    amount: Decimal
-    competence_date: date
-    due_date: date
-    person_id: str
-    account_id: str
-    category_id: str
-    cost_center_id: str | None
-    payment_method: str  # Conta Azul enum, e.g. BOLETO_BANCARIO (see PAYMENT_METHODS)
-    external_reference: str
-    notes: str | None = None
-    installments: Sequence[tuple[date, Decimal]] = ()  # empty: one installment of ``amount`` on ``due_date``
-
-    def parcels(self) -> list[tuple[date, Decimal]]:
-        """The installments to send: the explicit ones, or a single one for the whole amount."""
-        return [(d, a) for d, a in self.installments] or [(self.due_date, self.amount)]
-
-
-@dataclass(frozen=True, slots=True)
-class ProtocolStatus:
-    """An async-create protocol as returned by the POST (202) or ``GET /v1/protocolo/{id}``."""
-
-    id: str
-    status: str  # PENDING | SUCCESS | ERROR
-    created_at: str | None
-    event_id: str | None
-    response: str | None
-
-
-@dataclass(frozen=True, slots=True)
-class CreatedEntry:
-    """The outcome of a create: the evento financeiro id, and the protocol when the async route was used."""
-
-    id: str
-    route: Route
-    protocol_id: str | None
-    installment_ids: tuple[str, ...]
-
-
-@dataclass(frozen=True, slots=True)
-class EntrySummary:
-    """One installment as listed by ``…/buscar``."""
-
-    id: str
-    description: str
-    due_date: date | None
-    competence_date: date | None
-    status: str | None
-    total: Decimal | None
-    unpaid: Decimal | None
-    paid: Decimal | None
-    person_id: str | None
-    person_name: str | None
-
-
-@dataclass(frozen=True, slots=True)
-class InstallmentDetail:
-    """One installment with its event (``GET …/parcelas/{id}``), enough to match an async protocol."""
-
-    id: str
-    event_id: str | None
-    reference_id: str | None
-    reference_origin: str | None
-    description: str | None
-
-
-@dataclass(frozen=True, slots=True)
-class Page:
-    """One page of a list endpoint, whatever the envelope spelling."""
-
-    items: list[dict[str, Any]]
-    total: int | None
-
-
-# --------------------------------------------------------------------------- JSON and normalisation
-
-
-def dumps(value: Any) -> str:
-    """Serialise to JSON text, writing ``Decimal`` as an exact JSON number (never through float)."""
-    out: list[str] = []
-    _encode(value, out)
-    return "".join(out)
-
-
-def _encode(value: Any, out: list[str]) -> None:
-    if value is None or isinstance(value, bool | int | str):
-        out.append(json.dumps(value, ensure_ascii=False))
-    elif isinstance(value, Decimal):
-        if not value.is_finite():
-            raise ValueError(f"cannot send non-finite amount {value}")
-        out.append(format(value, "f"))
-    elif isinstance(value, date):
-        out.append(json.dumps(value.isoformat()))
-    elif isinstance(value, Mapping):
-        out.append("{")
-        for i, (key, item) in enumerate(value.items()):
-            if i:
-                out.append(",")
-            out.append(json.dumps(str(key), ensure_ascii=False))
-            out.append(":")
-            _encode(item, out)
-        out.append("}")
-    elif isinstance(value, list | tuple):
-        out.append("[")
-        for i, item in enumerate(value):
-            if i:
-                out.append(",")
-            _encode(item, out)
-        out.append("]")
-    else:
-        # Floats included on purpose: money must never pass through binary floating point.
-        raise TypeError(f"cannot serialise {type(value).__name__} to JSON")
-
-
-def loads(text: str | bytes) -> Any:
-    """Parse JSON with every fractional number as ``Decimal``."""
-    return json.loads(text, parse_float=Decimal)
-
-
-def format_document(text: str) -> str:
-    """``000.000.000-00`` for a CPF, ``00.000.000/0000-00`` for a CNPJ; anything else unchanged."""
-    v = document_digits(text)
-    if len(v) == 11:
-        return f"{v[:3]}.{v[3:6]}.{v[6:9]}-{v[9:]}"
-    if len(v) == 14:
-        return f"{v[:2]}.{v[2:5]}.{v[5:8]}/{v[8:12]}-{v[12:]}"
-    return text
-
-
-PROFILE_NAMES = {"FORNECEDOR": "Fornecedor", "CLIENTE": "Cliente", "TRANSPORTADORA": "Transportadora"}
-
-
-def _profile_key(text: str) -> str:
-    return name_key(text).upper()
-
-
-# --------------------------------------------------------------------------- parsing (pure)
-
-
-def parse_page(data: Any) -> Page:
-    """Read a list envelope: ``itens``/``items`` and ``itens_totais``/``totalItems``; a bare list is one page."""
-    if isinstance(data, list):
-        return Page([item for item in data if isinstance(item, dict)], None)
-    if not isinstance(data, dict):
-        return Page([], 0)
-    items = data.get("itens")
-    if items is None:
-        items = data.get("items")
-    total: Any = None
-    for key in ("itens_totais", "totalItems", "total_itens", "total"):
-        if isinstance(data.get(key), int) and not isinstance(data.get(key), bool):
-            total = data[key]
-            break
-    return Page([item for item in items or [] if isinstance(item, dict)], total)
-
-
-def parse_protocol(data: Any) -> ProtocolStatus:
-    """Read a protocol in either spelling (``protocolo``/``data_criacao`` or ``protocolId``/``createdAt``)."""
-    if not isinstance(data, dict):
-        raise PermanentGatewayError("protocol response is not a JSON object", body=data)
-    protocol_id = data.get("protocolo") or data.get("protocolId") or data.get("protocol_id") or data.get("id")
-    if not protocol_id:
-        raise PermanentGatewayError("protocol response has no protocol id", body=data)
-    created = data.get("data_criacao") or data.get("createdAt")
-    event_id = data.get("evento_financeiro_id") or data.get("eventoFinanceiroId")
-    response = data.get("resposta")
-    return ProtocolStatus(
-        id=str(protocol_id),
-        status=str(data.get("status") or "PENDING").upper(),
-        created_at=str(created) if created else None,
-        event_id=str(event_id) if event_id else None,
-        response=response if isinstance(response, str) or response is None else dumps(response),
-    )
-
-
-def parse_company(data: Mapping[str, Any]) -> ConnectedCompany:
-    """Read ``/v1/pessoas/conta-conectada``."""
-    name = data.get("razao_social") or data.get("nome_fantasia") or ""
-    return ConnectedCompany(
-        id=_opt_str(data.get("id_empresa") or data.get("id")),
-        name=str(name),
-        trade_name=_opt_str(data.get("nome_fantasia")),
-        document=_opt_str(data.get("documento")),
-        email=_opt_str(data.get("email")),
-    )
-
-
-def parse_account(data: Mapping[str, Any]) -> FinancialAccount:
-    """Read one ``/v1/conta-financeira`` item."""
-    return FinancialAccount(
-        id=str(data["id"]),
-        name=str(data.get("nome") or ""),
-        type=_opt_str(data.get("tipo")),
-        bank=_opt_str(data.get("banco")),
-        active=bool(data.get("ativo", True)),
-        default=bool(data.get("conta_padrao", False)),
-    )
-
-
-def parse_category(data: Mapping[str, Any]) -> Category:
-    """Read one ``/v1/categorias`` item."""
-    return Category(
-        id=str(data["id"]),
-        name=str(data.get("nome") or ""),
-        kind=_opt_str(data.get("tipo")),
-        parent_id=_opt_str(data.get("categoria_pai")),
-    )
-
-
-def parse_cost_center(data: Mapping[str, Any]) -> CostCenter:
-    """Read one ``/v1/centro-de-custo`` item (or the create response)."""
-    return CostCenter(
-        id=str(data["id"]),
-        name=str(data.get("nome") or ""),
-        code=_opt_str(data.get("codigo")),
-        active=bool(data.get("ativo", True)),
-    )
-
-
-def parse_person(data: Mapping[str, Any]) -> Person:
-    """Read one ``/v1/pessoas`` item; ``perfis`` may be strings or ``{"tipo_perfil": …}`` objects."""
-    profiles: list[str] = []
-    for profile in data.get("perfis") or []:
-        value = profile.get("tipo_perfil") if isinstance(profile, dict) else profile
-        if value:
-            profiles.append(_profile_key(str(value)))
-    document = data.get("documento") or data.get("cnpj") or data.get("cpf")
-    return Person(
-        id=str(data["id"]),
-        name=str(data.get("nome") or ""),
-        document=_opt_str(document),
-        person_type=_opt_str(data.get("tipo_pessoa")),
-        profiles=tuple(profiles),
-        email=_opt_str(data.get("email")),
-    )
-
-
-def parse_entry_summary(data: Mapping[str, Any]) -> EntrySummary:
-    """Read one ``…/buscar`` item; the counterpart is ``fornecedor`` (payables) or ``cliente`` (receivables)."""
-    person = data.get("fornecedor") or data.get("cliente") or {}
-    return EntrySummary(
-        id=str(data["id"]),
-        description=str(data.get("descricao") or ""),
-        due_date=_opt_date(data.get("data_vencimento")),
-        competence_date=_opt_date(data.get("data_competencia")),
-        status=_opt_str(data.get("status")),
-        total=_opt_money(data.get("total")),
-        unpaid=_opt_money(data.get("nao_pago")),
-        paid=_opt_money(data.get("pago")),
-        person_id=_opt_str(person.get("id")) if isinstance(person, dict) else None,
-        person_name=_opt_str(person.get("nome")) if isinstance(person, dict) else None,
-    )
-
-
-def parse_installment_detail(data: Mapping[str, Any]) -> InstallmentDetail:
-    """Read ``GET …/parcelas/{id}``: the event and where it came from (``evento.referencia``)."""
-    event: dict[str, Any] = data["evento"] if isinstance(data.get("evento"), dict) else {}
-    reference: dict[str, Any] = event["referencia"] if isinstance(event.get("referencia"), dict) else {}
-    return InstallmentDetail(
-        id=str(data["id"]),
-        event_id=_opt_str(event.get("id")),
-        reference_id=_opt_str(reference.get("id")),
-        reference_origin=_opt_str(reference.get("origem")),
-        description=_opt_str(data.get("descricao")),
-    )
-
-
-def parse_created(data: Any) -> tuple[str, tuple[str, ...]]:
-    """Read the sync-create 201 body: the event ``id`` and its installment ids (shape unverified, see §3.5)."""
-    if not isinstance(data, dict):
-        raise PermanentGatewayError("create response is not a JSON object", body=data)
-    entry_id = data.get("id") or data.get("id_evento") or data.get("evento_financeiro_id")
-    if not entry_id and isinstance(data.get("evento"), dict):
-        entry_id = data["evento"].get("id")
-    if not entry_id:
-        raise PermanentGatewayError("create response has no id", body=data)
-    parcels = data.get("parcelas")
-    if parcels is None and isinstance(data.get("condicao_pagamento"), dict):
-        parcels = data["condicao_pagamento"].get("parcelas")
-    ids = tuple(str(p["id"]) for p in parcels or [] if isinstance(p, dict) and p.get("id"))
-    return str(entry_id), ids
-
-
-def parse_retry_after(value: str | None, now: datetime) -> float | None:
-    """Seconds to wait from a ``Retry-After`` header: integer seconds or an HTTP date; None when absent or bad."""
-    if not value:
-        return None
-    value = value.strip()
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return max(0.0, (when - now).total_seconds())
-
-
-def error_message(body: Any) -> str | None:
-    """The human message of an error body (often Portuguese), whatever key it comes under."""
-    if isinstance(body, str):
-        return body.strip()[:500] or None
-    if isinstance(body, list):
-        parts = [m for m in (error_message(item) for item in body) if m]
-        return "; ".join(parts) or None
-    if not isinstance(body, dict):
-        return None
-    for key in ("mensagem", "message", "error_description", "detail", "descricao", "erro", "error"):
-        value = body.get(key)
-        if isinstance(value, str) and value.strip():
-            return value.strip()
-        if isinstance(value, dict | list):
-            nested = error_message(value)
-            if nested:
-                return nested
-    for key in ("erros", "errors", "detalhes", "details"):
-        if key in body:
-            nested = error_message(body[key])
-            if nested:
-                return nested
-    return None
-
-
-def _opt_str(value: Any) -> str | None:
-    return None if value is None or value == "" else str(value)
-
-
-def _opt_date(value: Any) -> date | None:
-    if not value:
-        return None
-    try:
-        return date.fromisoformat(str(value)[:10])
-    except ValueError:
-        return None
-
-
-def _opt_money(value: Any) -> Decimal | None:
-    if value is None or isinstance(value, bool):
-        return None
-    try:
-        # str() first: an int or Decimal converts exactly, and a stray float keeps its shortest repr.
-        return Decimal(str(value))
-    except InvalidOperation:
-        return None
-
-
-# --------------------------------------------------------------------------- request bodies (pure)
-
-
-# Our references (PAG-2026-000123, REC-…) in text people typed are removed from what Conta Azul receives, so the
-# one token at the end of an entry's description is always ours: a requester cannot make a retry of one request
-# adopt another request's entry by writing its reference in a description.
-REFERENCE_LIKE = re.compile(r"\b(?:PAG|REC)-\d{4}-\d{6,}\b", re.IGNORECASE)
-
-
-def entry_description(draft: EntryDraft) -> str:
-    """The description sent to Conta Azul: the text without reference-like tokens, then ``[<our reference>]``."""
-    text = " ".join(REFERENCE_LIKE.sub("", draft.description).split())
-    return f"{text} [{draft.external_reference}]" if text else f"[{draft.external_reference}]"
-
-
-def carries_reference(description: str, reference: str) -> bool:
-    """Whether an entry's (or installment's) description ends with our exact reference token."""
-    return re.search(re.escape(f"[{reference}]") + r"(?: \(\d+/\d+\))?\s*$", description) is not None
-
-
-def _money(value: Decimal) -> Decimal:
-    if not value.is_finite() or value != value.quantize(CENTS):
-        raise ValueError(f"amount must have at most 2 decimal places: {value}")
-    return value.quantize(CENTS)
-
-
-def _rateio(draft: EntryDraft) -> list[dict[str, Any]]:
-    amount = _money(draft.amount)
-    split: dict[str, Any] = {"id_categoria": draft.category_id, "valor": amount}
-    if draft.cost_center_id:
-        split["rateio_centro_custo"] = [{"id_centro_custo": draft.cost_center_id, "valor": amount}]
-    return [split]
-
-
-def _parcelas(draft: EntryDraft, description: str) -> list[dict[str, Any]]:
-    parcels = draft.parcels()
-    result = []
-    for position, (due, amount) in enumerate(parcels, start=1):
-        value = _money(amount)
-        if value <= 0:
-            raise ValueError(f"installment {position} must be positive: {amount}")
-        # Only the installment description shows in the ERP, so it repeats the entry's (reference included).
-        text = description if len(parcels) == 1 else f"{description} ({position}/{len(parcels)})"
-        result.append(
-            {
-                "descricao": text,
-                "data_vencimento": due.isoformat(),
-                "nota": draft.notes or draft.external_reference,
-                "conta_financeira": draft.account_id,
-                "detalhe_valor": {
-                    "valor_bruto": value,
-                    "valor_liquido": value,
-                    "desconto": 0,
-                    "juros": 0,
-                    "multa": 0,
-                    "taxa": 0,
-                },
-                "metodo_pagamento": draft.payment_method,
-            }
-        )
-    return result
-
-
-def _check_sums(body: Mapping[str, Any]) -> None:
-    total: Decimal = body["valor"]
-    if total <= 0:
-        raise ValueError(f"amount must be positive: {total}")
-    split_sum = sum((split["valor"] for split in body["rateio"]), Decimal(0))
-    parcel_sum = sum((p["detalhe_valor"]["valor_bruto"] for p in body["condicao_pagamento"]["parcelas"]), Decimal(0))
-    if split_sum != total or parcel_sum != total:
-        raise ValueError(f"valor {total} must equal the rateio sum {split_sum} and the parcelas sum {parcel_sum}")
-    for split in body["rateio"]:
-        centers = split.get("rateio_centro_custo")
-        if centers and sum((c["valor"] for c in centers), Decimal(0)) != split["valor"]:
-            raise ValueError("cost-center split must equal its category split")
-
-
-def _observation(draft: EntryDraft) -> str:
-    return draft.notes or f"Aprova {draft.external_reference}"
-
-
-def _sync_body(draft: EntryDraft, person_key: Literal["id_fornecedor", "id_cliente"]) -> dict[str, Any]:
-    description = entry_description(draft)
-    body: dict[str, Any] = {
-        "descricao": description,
-        "data_competencia": draft.competence_date.isoformat(),
-        "valor": _money(draft.amount),
-        "conta_financeira": draft.account_id,
-        person_key: draft.person_id,
-        "observacao": _observation(draft),
-        "referencia_externa": draft.external_reference,
-        "rateio": _rateio(draft),
-        "condicao_pagamento": {"parcelas": _parcelas(draft, description)},
-    }
-    _check_sums(body)
-    return body
-
-
-def _async_body(draft: EntryDraft) -> dict[str, Any]:
-    description = entry_description(draft)
-    body: dict[str, Any] = {
-        "data_competencia": draft.competence_date.isoformat(),
-        "valor": _money(draft.amount),
-        "descricao": description,
-        "observacao": _observation(draft),
-        "contato": draft.person_id,
-        "conta_financeira": draft.account_id,
-        "rateio": _rateio(draft),
-        "condicao_pagamento": {"parcelas": _parcelas(draft, description)},
-    }
-    _check_sums(body)
-    return body
-
-
-def payable_body_sync(draft: EntryDraft) -> dict[str, Any]:
-    """Body for ``POST /v1/financeiro/contas-a-pagar`` (201, supplier in ``id_fornecedor``)."""
-    return _sync_body(draft, "id_fornecedor")
-
-
-def receivable_body_sync(draft: EntryDraft) -> dict[str, Any]:
-    """Body for ``POST /v1/financeiro/contas-a-receber`` (201, customer in ``id_cliente``)."""
-    return _sync_body(draft, "id_cliente")
-
-
-def payable_body_async(draft: EntryDraft) -> dict[str, Any]:
-    """Body for ``POST /v1/financeiro/eventos-financeiros/contas-a-pagar`` (202 protocol, ``contato``)."""
-    return _async_body(draft)
-
-
-def receivable_body_async(draft: EntryDraft) -> dict[str, Any]:
-    """Body for ``POST /v1/financeiro/eventos-financeiros/contas-a-receber`` (identical shape to payables)."""
-    return _async_body(draft)
-
-
-def person_body(name: str, document: str | None, profile: Profile, email: str | None = None) -> dict[str, Any]:
-    """Body for ``POST /v1/pessoas``: Física with ``cpf`` (11) or Jurídica with ``cnpj`` (14), accented values."""
-    body: dict[str, Any] = {"nome": name[:200]}
-    if document:
-        doc = document_digits(document)
-        if len(doc) == 11:
-            body.update(tipo_pessoa="Física", cpf=format_document(doc))
-        elif len(doc) == 14:
-            body.update(tipo_pessoa="Jurídica", cnpj=format_document(doc))
-        else:
-            raise ValueError("document must be a CPF (11 digits) or a CNPJ (14 characters)")
-    else:
-        # Without a document we cannot tell; suppliers of an SMB are mostly companies.
-        body["tipo_pessoa"] = "Jurídica"
-    body["perfis"] = [{"tipo_perfil": profile}]
-    if email:
-        body["email"] = email
-    return body
-
-
-# --------------------------------------------------------------------------- rate limiting and cache
-
-
-class _LoopLock:
-    """An asyncio.Lock remade per event loop, so a long-lived registry survives test loops."""
-
-    def __init__(self) -> None:
-        self._lock: asyncio.Lock | None = None
-        self._loop: asyncio.AbstractEventLoop | None = None
-
-    def get(self) -> asyncio.Lock:
-        loop = asyncio.get_running_loop()
-        if self._lock is None or self._loop is not loop:
-            self._lock = asyncio.Lock()
-            self._loop = loop
-        return self._lock
-
-
-def check_send_by(send_by: datetime | None, now: datetime, wait: float, why: str) -> None:
-    """Refuse a wait that would let a request leave after ``send_by`` (the posting lease's last safe moment)."""
-    if send_by is not None and now + timedelta(seconds=wait) > send_by:
-        raise RetryableGatewayError(f"not sent: {why} ({wait:.1f}s) would outlast the posting lease", retry_after=wait)
-
-
-class RateLimiter:
-    """Sliding-window limiter for one connected account: at most ``per_second`` and ``per_minute`` requests."""
-
-    # The server counts a request when it arrives, somewhere between our send and the answer. So through slot()
-    # a request holds its place from the send until one window length after the answer: whatever the latency,
-    # the server never sees more than the limit in any window.
-
-    def __init__(
-        self, *, clock: Clock, sleep: Sleep | None = None, per_second: int = 10, per_minute: int = 600
-    ) -> None:
-        """Use ``clock`` for time and ``sleep`` to wait (inject both to test without real waiting)."""
-        if per_second < 1 or per_minute < 1:
-            raise ValueError("rate limits must be positive")
-        self._clock = clock
-        self._sleep: Sleep = sleep or asyncio.sleep
-        self.per_second = per_second
-        self.per_minute = per_minute
-        self._finished: list[datetime] = []  # sorted instants from which past requests stop counting down
-        self._in_flight = 0
-        self._blocked_until: datetime | None = None
-        self._lock = _LoopLock()
-        self.total_granted = 0
-        self.total_waited = 0.0
-
-    async def acquire(self) -> None:
-        """Wait until one more request fits in both windows and count it as sent and answered right now."""
-        await self._wait_for_room()
-        bisect.insort(self._finished, self._clock.now())
-
-    @contextlib.asynccontextmanager
-    async def slot(self, *, send_by: datetime | None = None) -> AsyncIterator[None]:
-        """Wait for room, then hold it while the request is in flight; it keeps counting after it ends.
-
-        With ``send_by``, a wait that would end later raises ``RetryableGatewayError`` instead of waiting.
-        """
-        await self._wait_for_room(send_by)
-        self._in_flight += 1
-        try:
-            yield
-        finally:
-            self._in_flight -= 1
-            bisect.insort(self._finished, self._clock.now())
-
-    def block_until(self, until: datetime) -> None:
-        """Hold every request until ``until`` (after a 429, the whole team backs off)."""
-        if self._blocked_until is None or until > self._blocked_until:
-            self._blocked_until = until
-
-    async def _wait_for_room(self, send_by: datetime | None = None) -> None:
-        async with self._lock.get():
-            while True:
-                now = self._clock.now()
-                wait = self._wait_needed(now)
-                if wait <= 0:
-                    self.total_granted += 1
-                    return
-                check_send_by(send_by, now, wait, "waiting for the rate limit")
-                self.total_waited += wait
-                await self._sleep(wait)
-
-    def _wait_needed(self, now: datetime) -> float:
-        minute_ago = now - timedelta(minutes=1)
-        drop = bisect.bisect_right(self._finished, minute_ago)
-        del self._finished[:drop]
-        waits = [0.0]
-        if self._blocked_until is not None and self._blocked_until > now:
-            waits.append((self._blocked_until - now).total_seconds())
-        for limit, span in ((self.per_second, timedelta(seconds=1)), (self.per_minute, timedelta(minutes=1))):
-            recent = self._finished[bisect.bisect_right(self._finished, now - span) :]
-            count = len(recent) + self._in_flight
-            if count >= limit:
-                # In-flight requests free their place no sooner than one span from now.
-                frees_at = recent + [now] * self._in_flight
-                waits.append((frees_at[count - limit] + span - now).total_seconds())
-        return max(waits)
-
-
-class LookupCache:
-    """A small TTL cache of lookups for one team, shared by every client of that team."""
-
-    def __init__(self) -> None:
-        self._entries: dict[tuple[str, ...], tuple[datetime, Any]] = {}
-
-    def get(self, key: tuple[str, ...], now: datetime) -> Any:
-        """The cached value, or None when absent or expired."""
-        entry = self._entries.get(key)
-        if entry is None:
-            return None
-        if entry[0] <= now:
-            del self._entries[key]
-            return None
-        return entry[1]
-
-    def put(self, key: tuple[str, ...], value: Any, expires_at: datetime) -> None:
-        """Remember ``value`` (not None: misses are never cached) until ``expires_at``."""
-        if value is None:
-            raise ValueError("None cannot be cached")
-        self._entries[key] = (expires_at, value)
-
-    def forget(self, key: tuple[str, ...]) -> None:
-        """Drop one entry."""
-        self._entries.pop(key, None)
-
-    def invalidate(self, kind: str) -> None:
-        """Drop every entry whose key starts with ``kind``."""
-        for key in [k for k in self._entries if k[0] == kind]:
-            del self._entries[key]
-
-    def clear(self) -> None:
-        """Drop everything."""
-        self._entries.clear()
 
 
 # --------------------------------------------------------------------------- the client
@@ -1263,7 +572,7 @@ class ContaAzulClient:
             person = parse_person(response.data)
             if not person.profiles:
                 person = Person(
-                    person.id, person.name, person.document, person.person_type, (_profile_key(profile),), person.email
+                    person.id, person.name, person.document, person.person_type, (profile_key(profile),), person.email
                 )
             return person
         found = await self.find_person(document=document, name=name, profile=profile)
@@ -1285,7 +594,7 @@ class ContaAzulClient:
             PermanentGatewayError: The API refused.
             RetryableGatewayError: Transient failure (the PATCH is idempotent: retrying is safe).
         """
-        wanted = tuple(sorted({*person.profiles, _profile_key(profile)}))
+        wanted = tuple(sorted({*person.profiles, profile_key(profile)}))
         body = {"perfis": [{"tipo_perfil": PROFILE_NAMES.get(key, key.title())} for key in wanted]}
         try:
             await self._request("PATCH", f"/v1/pessoas/{person.id}", body=body)
@@ -1523,7 +832,7 @@ def _protocol_error(protocol: ProtocolStatus) -> PermanentGatewayError:
 
 
 def _prefer_profile(people: list[Person], profile: Profile) -> Person:
-    wanted = _profile_key(profile)
+    wanted = profile_key(profile)
     return next((p for p in people if wanted in p.profiles), people[0])
 
 
@@ -1537,38 +846,8 @@ def _body_of(response: httpx.Response) -> Any:
 
 
 __all__ = [
-    "ASYNC_PATHS",
-    "PAYMENT_METHODS",
-    "SYNC_PATHS",
-    "Category",
-    "ConnectedCompany",
     "ContaAzulClient",
-    "CostCenter",
-    "CreatedEntry",
-    "EntryDraft",
-    "EntrySummary",
-    "FinancialAccount",
-    "InstallmentDetail",
-    "LookupCache",
-    "Page",
-    "Person",
     "ProtocolPending",
-    "ProtocolStatus",
-    "RateLimiter",
     "StaticTokenSource",
     "TokenSource",
-    "carries_reference",
-    "dumps",
-    "entry_description",
-    "error_message",
-    "format_document",
-    "loads",
-    "parse_page",
-    "parse_protocol",
-    "parse_retry_after",
-    "payable_body_async",
-    "payable_body_sync",
-    "person_body",
-    "receivable_body_async",
-    "receivable_body_sync",
 ]

@@ -9,8 +9,10 @@ import httpx
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from ledger.contaazul.client import ContaAzulClient, LookupCache, RateLimiter, Route, Sleep
+from ledger.contaazul.client import ContaAzulClient
 from ledger.contaazul.crypto import TokenCipher
+from ledger.contaazul.limits import LookupCache, RateLimiter, Sleep
+from ledger.contaazul.models import Route
 from ledger.contaazul.oauth import (
     ConnectionInfo,
     OAuthConfig,

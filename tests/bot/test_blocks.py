@@ -68,6 +68,7 @@ def make_request(
     request = PaymentRequest(
         id=request_id,
         reference=f"PAG-2026-{number:06d}",
+        kind="payable",  # as the database would hold it (the column default applies on insert)
         team_id="T0TEAM",
         requester_id=REQUESTER,
         submission_key=f"key-{number}",

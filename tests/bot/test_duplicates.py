@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import func, select
 
 from ledger import flows
-from ledger.contaazul.client import EntryDraft
+from ledger.contaazul.models import EntryDraft
 from ledger.contaazul.sandbox.seed import ACCOUNT_IDS, ACCOUNT_ITAU, CATEGORY_IDS, PERSON_IDS
 from ledger.models import PaymentRequest
 from tests.harness import MANAGER, REQUESTER, VALID_ANSWERS, Aprova, running_aprova, with_matching_boleto

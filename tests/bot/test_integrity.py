@@ -20,8 +20,8 @@ from sqlalchemy import func, select, update
 from bot.dev import slack_payloads as payloads
 from bot.server import build_contaazul
 from ledger import flows, rules
-from ledger.contaazul.client import SYNC_PATHS, EntryDraft
 from ledger.contaazul.crypto import TokenCipher
+from ledger.contaazul.models import SYNC_PATHS, EntryDraft
 from ledger.contaazul.sandbox.seed import ACCOUNT_IDS, ACCOUNT_ITAU, CATEGORY_IDS, PERSON_IDS
 from ledger.domain import RequestStatus, StepStatus
 from ledger.instruments import bank_barcode, barcode_to_line, br_code

@@ -29,9 +29,9 @@ from bot.dev.localslack import LocalSlack
 from bot.posting import PostingLoop
 from ledger import flows
 from ledger.clock import SystemClock
-from ledger.contaazul.client import ASYNC_PATHS, SEARCH_PATHS, SYNC_PATHS
 from ledger.contaazul.connector import ContaAzul
 from ledger.contaazul.crypto import TokenCipher
+from ledger.contaazul.models import ASYNC_PATHS, SEARCH_PATHS, SYNC_PATHS
 from ledger.contaazul.oauth import OAuthConfig
 from ledger.contaazul.sandbox import Sandbox
 from ledger.contaazul.sandbox.documents import make_cnpj, make_cpf

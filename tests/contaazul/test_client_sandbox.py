@@ -15,15 +15,10 @@ from cryptography.fernet import Fernet
 
 from ledger import db
 from ledger.clock import FixedClock
-from ledger.contaazul.client import (
-    PAYMENT_METHODS,
-    ContaAzulClient,
-    EntryDraft,
-    LookupCache,
-    ProtocolPending,
-    RateLimiter,
-)
+from ledger.contaazul.client import ContaAzulClient, ProtocolPending
 from ledger.contaazul.crypto import TokenCipher
+from ledger.contaazul.limits import LookupCache, RateLimiter
+from ledger.contaazul.models import PAYMENT_METHODS, EntryDraft
 from ledger.contaazul.oauth import OAuthConfig
 from ledger.contaazul.sandbox import Sandbox
 from ledger.contaazul.sandbox.seed import (

@@ -13,12 +13,11 @@ import httpx
 import pytest
 
 from ledger.clock import FixedClock
-from ledger.contaazul.client import (
-    ContaAzulClient,
-    EntryDraft,
-    LookupCache,
-    RateLimiter,
-    StaticTokenSource,
+from ledger.contaazul.client import ContaAzulClient, StaticTokenSource
+from ledger.contaazul.limits import LookupCache, RateLimiter
+from ledger.contaazul.models import EntryDraft
+from ledger.contaazul.oauth import OAuthConfig, OAuthGrantError, exchange_code, refresh_tokens
+from ledger.contaazul.wire import (
     carries_reference,
     dumps,
     entry_description,
@@ -39,7 +38,6 @@ from ledger.contaazul.client import (
     receivable_body_async,
     receivable_body_sync,
 )
-from ledger.contaazul.oauth import OAuthConfig, OAuthGrantError, exchange_code, refresh_tokens
 from ledger.errors import PermanentGatewayError, RetryableGatewayError
 from ledger.names import document_digits, name_key
 

@@ -18,9 +18,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from ledger import db
 from ledger.clock import FixedClock
-from ledger.contaazul.client import ContaAzulClient, RateLimiter
+from ledger.contaazul.client import ContaAzulClient
 from ledger.contaazul.connector import ContaAzul
 from ledger.contaazul.crypto import TokenCipher
+from ledger.contaazul.limits import RateLimiter
 from ledger.contaazul.oauth import (
     SCOPE,
     ConnectionInfo,

@@ -11,7 +11,8 @@ import pytest
 from sqlalchemy import func, select
 
 from ledger import flows, queries
-from ledger.domain import PaymentMethod, PlannedStep, RequestDraft, RequestStatus, StepStatus
+from ledger.access import is_editable
+from ledger.domain import PaymentMethod, PlannedStep, RequestDraft, RequestKind, RequestStatus, StepStatus
 from ledger.errors import NotAllowed, StaleDecision
 from ledger.models import AuditEvent, Base, PaymentRequest
 from ledger.ports import Clock
@@ -472,3 +473,32 @@ async def test_recent_requests_are_mine_newest_first(session_factory, clock):
     assert await recent(REQUESTER, limit=2) == ids[:1:-1]
     assert len(await recent(OUTSIDER)) == 1
     assert await recent(MANAGER) == []
+
+
+async def test_a_receivable_is_never_edited_as_a_payment_request(session_factory, clock):
+    """A replayed Edit click on a receivable (an admin's, pending approval) is refused where the change is made."""
+    submitted = await flows.submit_request(
+        session_factory,
+        clock=clock,
+        team_id=TEAM,
+        requester_id=REQUESTER,
+        submission_key="r1",
+        draft=DRAFT,
+        steps=ONE_STEP,
+        kind=RequestKind.RECEIVABLE,
+    )
+    request = submitted.request
+    assert not is_editable(request)
+    with pytest.raises(NotAllowed) as caught:
+        await flows.edit_request(
+            session_factory,
+            clock=clock,
+            request_id=request.id,
+            actor_id=REQUESTER,
+            expected_version=request.version,
+            draft=DRAFT,
+            steps=ONE_STEP,
+        )
+    assert caught.value.code == "not_the_requester"
+    payable = (await submit(session_factory, clock, "p1", steps=ONE_STEP)).request
+    assert is_editable(payable)

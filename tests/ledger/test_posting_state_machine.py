@@ -35,9 +35,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from ledger import flows
 from ledger.clock import FixedClock
-from ledger.contaazul.client import SYNC_PATHS
 from ledger.contaazul.connector import ContaAzul
 from ledger.contaazul.crypto import TokenCipher
+from ledger.contaazul.models import SYNC_PATHS
 from ledger.contaazul.oauth import OAuthConfig
 from ledger.contaazul.sandbox import Sandbox
 from ledger.contaazul.sandbox.documents import make_cnpj, normalize
