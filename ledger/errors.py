@@ -9,6 +9,7 @@
       └── GatewayError             talking to the books (Conta Azul) failed
             ├── PermanentGatewayError   a 4xx or a rule the books refuse: retrying will not help
             └── RetryableGatewayError   429, 5xx, timeout, dropped connection: try again later
+                  └── ProtocolPending   an async create accepted, not yet resolved: follow it, never re-post
 
 Each carries a stable ``code`` that the Slack layer translates for the person; messages are English and
 are meant for operators' logs.
@@ -90,3 +91,13 @@ class RetryableGatewayError(GatewayError):
     ) -> None:
         super().__init__(message, status=status, body=body, **params)
         self.retry_after = retry_after
+
+
+class ProtocolPending(RetryableGatewayError):
+    """The async create was accepted but not resolved before the deadline: reconcile later, never re-post."""
+
+    code = "protocol_pending"
+
+    def __init__(self, protocol_id: str, message: str = "") -> None:
+        super().__init__(message or f"protocol {protocol_id} still pending", protocol_id=protocol_id)
+        self.protocol_id = protocol_id

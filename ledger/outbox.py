@@ -35,12 +35,12 @@ from typing import Any, Literal
 from sqlalchemy import and_, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from ledger.contaazul.client import ContaAzulClient, ProtocolPending
+from ledger.contaazul.client import ContaAzulClient
 from ledger.contaazul.connector import ContaAzul
 from ledger.contaazul.models import PAYMENT_METHODS, CategoryKind, EntryDraft, EntryKind, Profile
 from ledger.contaazul.oauth import ConnectionNeedsReconnect, NotConnected
 from ledger.domain import RequestStatus, StepStatus
-from ledger.errors import GatewayError, PermanentGatewayError, RetryableGatewayError, StaleDecision
+from ledger.errors import GatewayError, PermanentGatewayError, ProtocolPending, RetryableGatewayError, StaleDecision
 from ledger.flows import change_status
 from ledger.models import AuditEvent, PaymentRequest, Posting
 from ledger.ports import Clock

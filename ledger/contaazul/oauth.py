@@ -21,10 +21,11 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from ledger.clock import SystemClock
-from ledger.contaazul.client import ContaAzulClient, StaticTokenSource
+from ledger.contaazul.client import ContaAzulClient
 from ledger.contaazul.crypto import TokenCipher
 from ledger.contaazul.limits import Sleep
 from ledger.contaazul.models import ConnectedCompany
+from ledger.contaazul.transport import StaticTokenSource
 from ledger.contaazul.wire import loads
 from ledger.errors import LedgerError, PermanentGatewayError, RetryableGatewayError
 from ledger.models import ContaAzulConnection, OAuthState

@@ -15,7 +15,7 @@ from cryptography.fernet import Fernet
 
 from ledger import db
 from ledger.clock import FixedClock
-from ledger.contaazul.client import ContaAzulClient, ProtocolPending
+from ledger.contaazul.client import ContaAzulClient
 from ledger.contaazul.crypto import TokenCipher
 from ledger.contaazul.limits import LookupCache, RateLimiter
 from ledger.contaazul.models import PAYMENT_METHODS, EntryDraft
@@ -30,7 +30,7 @@ from ledger.contaazul.sandbox.seed import (
     PERSON_IDS,
 )
 from ledger.contaazul.tokens import TokenManager
-from ledger.errors import PermanentGatewayError, RetryableGatewayError
+from ledger.errors import PermanentGatewayError, ProtocolPending, RetryableGatewayError
 from ledger.models import Base, ContaAzulConnection
 
 T0 = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)

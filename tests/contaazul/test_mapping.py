@@ -13,10 +13,11 @@ import httpx
 import pytest
 
 from ledger.clock import FixedClock
-from ledger.contaazul.client import ContaAzulClient, StaticTokenSource
+from ledger.contaazul.client import ContaAzulClient
 from ledger.contaazul.limits import LookupCache, RateLimiter
 from ledger.contaazul.models import EntryDraft
 from ledger.contaazul.oauth import OAuthConfig, OAuthGrantError, exchange_code, refresh_tokens
+from ledger.contaazul.transport import StaticTokenSource
 from ledger.contaazul.wire import (
     carries_reference,
     dumps,
