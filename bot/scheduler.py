@@ -30,8 +30,7 @@ from bot.deps import Deps
 from bot.notifier import Notifier, alert_needs_reconnect
 from bot.people import SlackDirectory
 from ledger import flows, jobs
-from ledger.contaazul.oauth import ConnectionNeedsReconnect, NotConnected
-from ledger.errors import GatewayError
+from ledger.errors import ConnectionNeedsReconnect, GatewayError, NotConnected
 
 log = logging.getLogger(__name__)
 

@@ -32,8 +32,8 @@ from ledger.contaazul.connector import ContaAzul
 from ledger.contaazul.crypto import TokenCipher
 from ledger.contaazul.limits import Sleep
 from ledger.contaazul.models import Route
-from ledger.contaazul.oauth import STATUS_ACTIVE, OAuthConfig, OAuthGrantError, OAuthStateError, consume_state
-from ledger.errors import GatewayError
+from ledger.contaazul.oauth import STATUS_ACTIVE, OAuthConfig, consume_state
+from ledger.errors import GatewayError, OAuthGrantError, OAuthStateError
 from ledger.models import ContaAzulConnection
 from ledger.outbox import enqueue_posting
 from ledger.policy import Policy

@@ -18,8 +18,8 @@ from bot.deps import Deps
 from bot.notifier import Notifier
 from bot.people import SlackDirectory
 from ledger import crm, flows
-from ledger.crm import Ignored, PipedriveDeal, WebhookRefused
-from ledger.errors import InvalidSubmission, PolicyError
+from ledger.crm import Ignored, PipedriveDeal
+from ledger.errors import InvalidSubmission, PolicyError, WebhookRefused
 from ledger.receivables import ReceivableRules, WonDeal, plan_receivable, record_receivable
 
 log = logging.getLogger(__name__)

@@ -31,21 +31,11 @@ from zoneinfo import ZoneInfo
 import httpx
 
 from ledger.clock import BRAZIL
-from ledger.errors import LedgerError
+from ledger.errors import WebhookRefused
 from ledger.receivables import HubSpotFields, PipedriveFields, WonDeal
 
 REPLAY_WINDOW_SECONDS = 300
 MAX_BODY_BYTES = 256 * 1024
-
-
-class WebhookRefused(LedgerError):
-    """The webhook cannot be taken; ``status`` is the HTTP answer (401 unauthenticated, 400/422 unusable)."""
-
-    code = "webhook_refused"
-
-    def __init__(self, status: int, message: str, **params: Any) -> None:
-        super().__init__(message, **params)
-        self.status = status
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,13 +1,18 @@
 """Errors raised by the ledger, one small tree.
 
     LedgerError
+      ├── InvalidValue             one value a person typed (also a ValueError, for the pure parsers)
       ├── RequestNotFound          no request with that id/reference
       ├── NotAllowed               the person may not do this (not an approver, not the requester, not an admin)
       ├── StaleDecision            someone else changed the request first (compare-and-set lost)
       ├── InvalidSubmission        user input that fails validation, keyed by form field
       ├── PolicyError              the approval policy file is invalid or yields no eligible approver
+      ├── OAuthStateError          the OAuth callback's state is unknown, expired or used
+      ├── WebhookRefused           a CRM webhook delivery cannot be taken (``status`` is the HTTP answer)
       └── GatewayError             talking to the books (Conta Azul) failed
             ├── PermanentGatewayError   a 4xx or a rule the books refuse: retrying will not help
+            │     ├── OAuthGrantError, NotConnected, ConnectionNeedsReconnect   the connection
+            │     └── PostingRefused   a rule of ours or of the books stops a posting
             └── RetryableGatewayError   429, 5xx, timeout, dropped connection: try again later
                   └── ProtocolPending   an async create accepted, not yet resolved: follow it, never re-post
 
@@ -74,11 +79,11 @@ class GatewayError(LedgerError):
 
 
 class PermanentGatewayError(GatewayError):
-    code = "gateway_permanent"
+    code = "rejected"  # the books said no (subclasses say more precisely why)
 
 
 class RetryableGatewayError(GatewayError):
-    code = "gateway_retryable"
+    code = "unavailable"
 
     def __init__(
         self,
@@ -101,3 +106,58 @@ class ProtocolPending(RetryableGatewayError):
     def __init__(self, protocol_id: str, message: str = "") -> None:
         super().__init__(message or f"protocol {protocol_id} still pending", protocol_id=protocol_id)
         self.protocol_id = protocol_id
+
+
+class InvalidValue(LedgerError, ValueError):
+    """A user-supplied value was rejected; ``code`` is stable, the message is English."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+class OAuthStateError(LedgerError):
+    """The callback's ``state`` is not one we issued, has expired, or was already used."""
+
+    def __init__(self, code: str, message: str = "") -> None:
+        super().__init__(message or code)
+        self.code = code
+
+
+class OAuthGrantError(PermanentGatewayError):
+    """The token endpoint refused the grant: ``code_invalid`` (code reused/expired) or ``refresh_invalid``."""
+
+    def __init__(self, code: str, message: str = "", *, status: int | None = None, body: Any = None) -> None:
+        super().__init__(message or code, status=status, body=body)
+        self.code = code
+
+
+class NotConnected(PermanentGatewayError):
+    """The team has no Conta Azul connection."""
+
+    code = "not_connected"
+
+
+class ConnectionNeedsReconnect(PermanentGatewayError):
+    """The refresh token was refused; an admin must run the connect flow again."""
+
+    code = "needs_reconnect"
+
+
+class PostingRefused(PermanentGatewayError):
+    """A rule of ours or of the books stops the posting; ``code`` names it for people."""
+
+    def __init__(self, code: str, message: str, **params: Any) -> None:
+        super().__init__(message, **params)
+        self.code = code
+
+
+class WebhookRefused(LedgerError):
+    """The webhook cannot be taken; ``status`` is the HTTP answer (401 unauthenticated, 400/422 unusable)."""
+
+    code = "webhook_refused"
+
+    def __init__(self, status: int, message: str, **params: Any) -> None:
+        super().__init__(message, **params)
+        self.status = status

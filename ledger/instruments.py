@@ -28,8 +28,8 @@ from datetime import date, timedelta
 from decimal import Decimal
 from typing import Literal
 
+from ledger.errors import InvalidValue
 from ledger.validation import (
-    InvalidValue,
     PixKey,
     _bank_general_dv,
     _bank_line_barcode,

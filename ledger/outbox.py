@@ -38,9 +38,15 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from ledger.contaazul.client import ContaAzulClient
 from ledger.contaazul.connector import ContaAzul
 from ledger.contaazul.models import PAYMENT_METHODS, CategoryKind, EntryDraft, EntryKind, Profile
-from ledger.contaazul.oauth import ConnectionNeedsReconnect, NotConnected
 from ledger.domain import RequestStatus, StepStatus
-from ledger.errors import GatewayError, PermanentGatewayError, ProtocolPending, RetryableGatewayError, StaleDecision
+from ledger.errors import (
+    GatewayError,
+    PermanentGatewayError,
+    PostingRefused,
+    ProtocolPending,
+    RetryableGatewayError,
+    StaleDecision,
+)
 from ledger.flows import change_status
 from ledger.models import AuditEvent, PaymentRequest, Posting
 from ledger.ports import Clock
@@ -58,14 +64,6 @@ class PostingStatus(enum.StrEnum):
     RUNNING = "running"
     DONE = "done"
     FAILED = "failed"
-
-
-class PostingRefused(PermanentGatewayError):
-    """A rule of ours or of the books stops the posting; ``code`` names it for people."""
-
-    def __init__(self, code: str, message: str, **params: Any) -> None:
-        super().__init__(message, **params)
-        self.code = code
 
 
 @dataclass(frozen=True, slots=True)
@@ -459,7 +457,7 @@ class PostingWorker:
         self, posting: Posting, request: PaymentRequest, error: PermanentGatewayError, *, protocol_id: str | None = None
     ) -> PostingResult | None:
         now = self._clock.now()
-        code = _failure_code(error)
+        code = error.code  # one word the Slack layer explains to people
         detail = _detail(error)
         values: dict[str, Any] = {"create_sent_at": posting.create_sent_at}
         if protocol_id:
@@ -636,17 +634,6 @@ async def mark_announced(session_factory: SessionFactory, *, clock: Clock, posti
 async def posting_for(session_factory: SessionFactory, *, request_id: int) -> Posting | None:
     async with session_factory() as session:
         return await session.scalar(select(Posting).where(Posting.request_id == request_id))
-
-
-def _failure_code(error: PermanentGatewayError) -> str:
-    """The reason in a word the Slack layer explains to people."""
-    if isinstance(error, NotConnected):
-        return "not_connected"
-    if isinstance(error, ConnectionNeedsReconnect):
-        return "needs_reconnect"
-    if isinstance(error, PostingRefused):
-        return error.code
-    return "rejected"
 
 
 def approved_terms(request: PaymentRequest) -> ApprovalTerms:

@@ -16,9 +16,9 @@ from decimal import Decimal
 from typing import Any, Literal
 
 from ledger.domain import PaymentMethod
-from ledger.errors import InvalidSubmission
+from ledger.errors import InvalidSubmission, InvalidValue
 from ledger.instruments import looks_like_br_code, parse_boleto, parse_br_code
-from ledger.validation import InvalidValue, PixKey, parse_pix_key
+from ledger.validation import PixKey, parse_pix_key
 
 InstrumentKind = Literal["bank_slip", "collection_slip", "pix_key", "pix_code", "text"]
 

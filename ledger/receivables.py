@@ -34,11 +34,11 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from ledger.domain import PaymentMethod, PlannedStep, RequestDraft, RequestKind
-from ledger.errors import InvalidSubmission, PolicyError
+from ledger.errors import InvalidSubmission, InvalidValue, PolicyError
 from ledger.flows import FinalApprovalHook, Submitted, submit_request
 from ledger.names import name_key
 from ledger.ports import Clock
-from ledger.validation import InvalidValue, parse_document
+from ledger.validation import parse_document
 
 MAX_INSTALLMENTS = 60
 SOURCES = ("generic", "pipedrive", "hubspot", "manual")

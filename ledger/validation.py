@@ -30,9 +30,10 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Literal
 
+from ledger.errors import InvalidValue
+
 __all__ = [
     "Document",
-    "InvalidValue",
     "PixKey",
     "PixKind",
     "is_valid_cnpj",
@@ -45,15 +46,6 @@ __all__ = [
     "parse_invoice_number",
     "parse_pix_key",
 ]
-
-
-class InvalidValue(ValueError):
-    """A user-supplied value was rejected; ``code`` is stable, the message is English."""
-
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
 
 
 # --------------------------------------------------------------------------- amounts

@@ -27,11 +27,12 @@ from bot.settings import Settings
 from ledger.clock import FixedClock
 from ledger.contaazul.connector import ContaAzul
 from ledger.contaazul.sandbox import Sandbox
+from ledger.errors import InvalidValue
 from ledger.instruments import bank_barcode, barcode_to_line
 from ledger.outbox import PostingResult, enqueue_posting
 from ledger.policy import Policy, parse_policy
 from ledger.receivables import ReceivableRules
-from ledger.validation import InvalidValue, parse_brl_amount
+from ledger.validation import parse_brl_amount
 
 REQUESTER, MANAGER, DIRECTOR_EN, DIRECTOR_PT, OUTSIDER, CFO = "U0REQ", "U0MGR", "U0DIR1", "U0DIR2", "U0OUT", "U0CFO"
 REQUESTS_CHANNEL = "C0PEDIDOS"

@@ -25,9 +25,9 @@ from bot.blocks.request_modal import parse_request_modal
 from bot.dev import slack_payloads as payloads
 from bot.ids import RequestField
 from ledger import crm, flows
-from ledger.crm import Ignored, PipedriveDeal, WebhookRefused
+from ledger.crm import Ignored, PipedriveDeal
 from ledger.domain import RequestStatus
-from ledger.errors import InvalidSubmission
+from ledger.errors import InvalidSubmission, WebhookRefused
 from ledger.models import AuditEvent, ContaAzulConnection, PaymentRequest, Posting
 from ledger.outbox import PostingStatus
 from ledger.receivables import HubSpotFields, PipedriveFields, WonDeal

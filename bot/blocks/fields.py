@@ -9,10 +9,11 @@ from slack_sdk.models.blocks import MarkdownTextObject, SectionBlock
 
 from bot.blocks.i18n import Locale, day, money, t
 from ledger.domain import RequestKind
+from ledger.errors import InvalidValue
 from ledger.models import PaymentRequest
 from ledger.payment_code import PaymentInstrument, read_payment_code
 from ledger.terms import short_digest
-from ledger.validation import InvalidValue, parse_document
+from ledger.validation import parse_document
 
 SECTION_TEXT_LIMIT = 3000
 FIELD_TEXT_LIMIT = 2000

@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 from slack_sdk.models.blocks import ActionsBlock, Block, ButtonElement, ContextBlock, MarkdownTextObject, SectionBlock
 
 from bot.blocks.fields import SECTION_TEXT_LIMIT, StepRef, clip, escape, mention
-from bot.blocks.i18n import Locale, day, moment, money, t
+from bot.blocks.i18n import MESSAGES, Locale, day, moment, money, t
 from bot.ids import ActionId
 from ledger.domain import RequestKind
 from ledger.models import PaymentRequest, Posting
@@ -19,7 +19,7 @@ RECEIVABLES_URL = "https://app.contaazul.com/#/ca/financeiro/contas-a-receber"  
 
 
 def failure_reason(request: PaymentRequest, posting: Posting, *, locale: Locale) -> str:
-    code = posting.error_code or "rejected"
+    code = posting.error_code if f"reason.{posting.error_code}" in MESSAGES else "rejected"
     detail = escape((posting.error_detail or "")[:300])
     return t(locale, f"reason.{code}", category=escape(request.category), detail=detail)
 

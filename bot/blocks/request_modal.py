@@ -34,11 +34,11 @@ from bot.blocks.fields import describe_instrument
 from bot.blocks.i18n import Locale, day, money, t
 from bot.ids import ActionId, CallbackId, RequestField
 from ledger.domain import Attachment, PaymentMethod, RequestDraft
-from ledger.errors import InvalidSubmission
+from ledger.errors import InvalidSubmission, InvalidValue
 from ledger.instruments import BR_CODE_MAX_LENGTH
 from ledger.models import PaymentRequest
 from ledger.payment_code import PaymentInstrument, conflicts, read_payment_code
-from ledger.validation import InvalidValue, parse_brl_amount, parse_document, parse_invoice_number
+from ledger.validation import parse_brl_amount, parse_document, parse_invoice_number
 
 MAX_LENGTHS: dict[str, int] = {
     RequestField.DESCRIPTION: 300,

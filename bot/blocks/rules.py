@@ -34,11 +34,11 @@ from bot.blocks.fields import SECTION_TEXT_LIMIT, clip, escape
 from bot.blocks.i18n import Locale, day, moment, money, t
 from bot.blocks.request_modal import input_value
 from bot.ids import ActionId, CallbackId
-from ledger.errors import InvalidSubmission
+from ledger.errors import InvalidSubmission, InvalidValue
 from ledger.models import Delegation, PolicyVersion
 from ledger.policy import GROUP_ID, USER_ID
 from ledger.rules import Rules
-from ledger.validation import InvalidValue, parse_brl_amount
+from ledger.validation import parse_brl_amount
 
 STEP_SLOTS = 3  # steps a rule can have in the editor (the file allows more; they are kept as they are)
 MAX_RULES_SHOWN = 15

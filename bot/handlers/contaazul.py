@@ -26,8 +26,7 @@ from bot.notifier import alert_needs_reconnect
 from bot.settings import Settings
 from ledger import flows
 from ledger.contaazul.connector import PAYABLE_REFUSED_TYPES, ContaAzul
-from ledger.contaazul.oauth import ConnectionNeedsReconnect
-from ledger.errors import GatewayError, InvalidSubmission
+from ledger.errors import ConnectionNeedsReconnect, GatewayError, InvalidSubmission
 
 log = logging.getLogger(__name__)
 SUBCOMMANDS = ("connect", "status", "account", "disconnect", "receivable")

@@ -19,8 +19,7 @@ from bot.ids import ActionId
 from bot.notifier import alert_needs_reconnect
 from bot.settings import Settings
 from ledger.contaazul.client import ContaAzulClient
-from ledger.contaazul.oauth import ConnectionNeedsReconnect
-from ledger.errors import GatewayError
+from ledger.errors import ConnectionNeedsReconnect, GatewayError
 
 log = logging.getLogger(__name__)
 

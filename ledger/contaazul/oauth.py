@@ -27,7 +27,13 @@ from ledger.contaazul.limits import Sleep
 from ledger.contaazul.models import ConnectedCompany
 from ledger.contaazul.transport import StaticTokenSource
 from ledger.contaazul.wire import loads
-from ledger.errors import LedgerError, PermanentGatewayError, RetryableGatewayError
+from ledger.errors import (
+    NotConnected,
+    OAuthGrantError,
+    OAuthStateError,
+    PermanentGatewayError,
+    RetryableGatewayError,
+)
 from ledger.models import ContaAzulConnection, OAuthState
 from ledger.ports import Clock
 
@@ -84,34 +90,6 @@ class ConnectionInfo:
     def needs_reconnect(self) -> bool:
         """True when the refresh token was refused and an admin must connect again."""
         return self.status == STATUS_NEEDS_RECONNECT
-
-
-class OAuthStateError(LedgerError):
-    """The callback's ``state`` is not one we issued, has expired, or was already used."""
-
-    def __init__(self, code: str, message: str = "") -> None:
-        super().__init__(message or code)
-        self.code = code
-
-
-class OAuthGrantError(PermanentGatewayError):
-    """The token endpoint refused the grant: ``code_invalid`` (code reused/expired) or ``refresh_invalid``."""
-
-    def __init__(self, code: str, message: str = "", *, status: int | None = None, body: Any = None) -> None:
-        super().__init__(message or code, status=status, body=body)
-        self.code = code
-
-
-class NotConnected(PermanentGatewayError):
-    """The team has no Conta Azul connection."""
-
-    code = "contaazul_not_connected"
-
-
-class ConnectionNeedsReconnect(PermanentGatewayError):
-    """The refresh token was refused; an admin must run the connect flow again."""
-
-    code = "contaazul_needs_reconnect"
 
 
 # --------------------------------------------------------------------------- state

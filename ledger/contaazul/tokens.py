@@ -19,15 +19,13 @@ from ledger.contaazul.crypto import TokenCipher
 from ledger.contaazul.oauth import (
     STATUS_ACTIVE,
     STATUS_NEEDS_RECONNECT,
-    ConnectionNeedsReconnect,
-    NotConnected,
     OAuthConfig,
-    OAuthGrantError,
     SessionFactory,
     TokenSet,
     lock_connection_row,
     refresh_tokens,
 )
+from ledger.errors import ConnectionNeedsReconnect, NotConnected, OAuthGrantError
 from ledger.models import ContaAzulConnection
 from ledger.ports import Clock
 

@@ -16,7 +16,7 @@ from ledger.clock import FixedClock
 from ledger.contaazul.client import ContaAzulClient
 from ledger.contaazul.limits import LookupCache, RateLimiter
 from ledger.contaazul.models import EntryDraft
-from ledger.contaazul.oauth import OAuthConfig, OAuthGrantError, exchange_code, refresh_tokens
+from ledger.contaazul.oauth import OAuthConfig, exchange_code, refresh_tokens
 from ledger.contaazul.transport import StaticTokenSource
 from ledger.contaazul.wire import (
     carries_reference,
@@ -39,7 +39,7 @@ from ledger.contaazul.wire import (
     receivable_body_async,
     receivable_body_sync,
 )
-from ledger.errors import PermanentGatewayError, RetryableGatewayError
+from ledger.errors import OAuthGrantError, PermanentGatewayError, RetryableGatewayError
 from ledger.names import document_digits, name_key
 
 T0 = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)

@@ -26,8 +26,6 @@ from ledger.contaazul.oauth import (
     SCOPE,
     ConnectionInfo,
     OAuthConfig,
-    OAuthGrantError,
-    OAuthStateError,
     complete_connection,
     consume_state,
     disconnect,
@@ -38,7 +36,8 @@ from ledger.contaazul.oauth import (
     start_authorization,
 )
 from ledger.contaazul.sandbox import Sandbox
-from ledger.contaazul.tokens import ConnectionNeedsReconnect, NotConnected, TokenManager
+from ledger.contaazul.tokens import TokenManager
+from ledger.errors import ConnectionNeedsReconnect, NotConnected, OAuthGrantError, OAuthStateError
 from ledger.models import Base, ContaAzulConnection
 
 T0 = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)

@@ -10,6 +10,7 @@ from hypothesis import assume, given
 from hypothesis import strategies as st
 
 from ledger import instruments
+from ledger.errors import InvalidValue
 from ledger.instruments import (
     BOLETO_FACTOR_BASE,
     BOLETO_FACTOR_RESTART,
@@ -25,7 +26,7 @@ from ledger.instruments import (
     parse_boleto,
     parse_br_code,
 )
-from ledger.validation import InvalidValue, PixKey, parse_pix_key
+from ledger.validation import PixKey, parse_pix_key
 from tests.ledger.test_validation import (
     raises_code,
     ref_bank_general_dv,

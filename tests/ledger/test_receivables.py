@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 
 from ledger import crm
-from ledger.crm import Ignored, PipedriveDeal, WebhookRefused
+from ledger.crm import Ignored, PipedriveDeal
 from ledger.domain import PaymentMethod
-from ledger.errors import InvalidSubmission, PolicyError
+from ledger.errors import InvalidSubmission, PolicyError, WebhookRefused
 from ledger.receivables import (
     HubSpotFields,
     PipedriveFields,

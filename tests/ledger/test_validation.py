@@ -11,9 +11,9 @@ from hypothesis import assume, given
 from hypothesis import strategies as st
 
 from ledger import validation
+from ledger.errors import InvalidValue
 from ledger.validation import (
     Document,
-    InvalidValue,
     PixKey,
     PixKind,
     is_valid_cnpj,
