@@ -20,7 +20,8 @@ from bot.settings import Settings
 from ledger import db
 from ledger.clock import SystemClock
 from ledger.models import Posting
-from ledger.outbox import PostingStatus, PostingWorker
+from ledger.outbox import PostingStatus
+from ledger.posting import PostingWorker
 
 
 async def main() -> None:

@@ -33,7 +33,8 @@ from ledger.contaazul.sandbox import Sandbox
 from ledger.db import create_engine, create_session_factory
 from ledger.domain import PaymentMethod, PlannedStep, RequestDraft
 from ledger.models import Base
-from ledger.outbox import PostingWorker, enqueue_posting
+from ledger.outbox import enqueue_posting
+from ledger.posting import PostingWorker
 
 TEAM, ADMIN, REQUESTER, APPROVER = "T0BENCH", "U0ADMIN", "U0REQ", "U0APR"
 SANDBOX_CLIENT_ID, SANDBOX_SECRET = "bench", "bench-secret"

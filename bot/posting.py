@@ -14,7 +14,8 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.blocks.posting_messages import build_failed_reply, build_finance_failure, build_posted_reply
 from bot.deps import Deps
 from bot.notifier import Notifier, alert_needs_reconnect
-from ledger.outbox import PostingResult, PostingWorker, claim_announcements, mark_announced
+from ledger.outbox import PostingResult, claim_announcements, mark_announced
+from ledger.posting import PostingWorker
 
 log = logging.getLogger(__name__)
 

@@ -142,7 +142,7 @@ async def submit_request(
             await session.flush()
             actor = requester_id or None  # a CRM deal has no person behind it
             origin = source if source != "slack" else None
-            _audit(
+            add_audit(
                 session,
                 request,
                 actor,
@@ -156,7 +156,7 @@ async def submit_request(
                 attachments=[{"name": a.name, "permalink": a.permalink} for a in draft.attachments] or None,
             )
             if not steps:
-                _audit(session, request, actor, "approved", now, step=None, reason="no approval required")
+                add_audit(session, request, actor, "approved", now, step=None, reason="no approval required")
                 if on_final_approval is not None:
                     await on_final_approval(session, request)
             return Submitted(request, created=True)
@@ -248,7 +248,7 @@ async def decide(
         elif not approve:
             _close_waiting_steps(request)
         action = "rejected" if not approve else ("approved" if next_step is None else "step_approved")
-        _audit(
+        add_audit(
             session,
             request,
             actor_id,
@@ -286,7 +286,7 @@ async def cancel(session_factory: SessionFactory, *, clock: Clock, request_id: i
                     record_decision=True,
                 )
                 _close_waiting_steps(request)
-                _audit(session, request, actor_id, "cancelled", now)
+                add_audit(session, request, actor_id, "cancelled", now)
             return request
         except StaleDecision as exc:
             # A step approval bumped the version but the request is still pending: try again on the new state.
@@ -502,7 +502,7 @@ async def _next_reference(session: AsyncSession, year: int, prefix: str = REFERE
     return f"{prefix}-{year}-{number:06d}"
 
 
-def _audit(
+def add_audit(
     session: AsyncSession, request: PaymentRequest, actor_id: str | None, action: str, now: datetime, **detail: Any
 ) -> None:
     session.add(
@@ -631,7 +631,7 @@ async def edit_request(
                         opened_at=now if position == 0 else None,
                     )
                 )
-        _audit(
+        add_audit(
             session,
             request,
             actor_id,

@@ -1,6 +1,6 @@
 """A posting worker in a process of its own, for tests that kill it mid-post.
 
-It is the real :class:`ledger.outbox.PostingWorker` and Conta Azul connector, configured from the environment like the
+It is the real :class:`ledger.posting.PostingWorker` and Conta Azul connector, configured from the environment like the
 app (``DATABASE_URL``, ``CONTAAZUL_*``, ``APROVA_ENCRYPTION_KEY``), on a clock frozen at ``APROVA_WORKER_NOW`` so it
 agrees with the test's clock (and the sandbox's) about token expiry and due times. ``APROVA_WORKER_OWNER`` names its
 lease. It drains the outbox once and exits, unless the test kills it first.
@@ -16,7 +16,7 @@ from bot.server import build_contaazul
 from bot.settings import Settings
 from ledger import db
 from ledger.clock import FixedClock
-from ledger.outbox import PostingWorker
+from ledger.posting import PostingWorker
 
 
 async def main() -> None:

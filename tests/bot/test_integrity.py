@@ -26,8 +26,9 @@ from ledger.contaazul.sandbox.seed import ACCOUNT_IDS, ACCOUNT_ITAU, CATEGORY_ID
 from ledger.domain import RequestStatus, StepStatus
 from ledger.instruments import bank_barcode, barcode_to_line, br_code
 from ledger.models import ContaAzulConnection, PaymentRequest
-from ledger.outbox import PostingStatus, PostingWorker, posting_for
+from ledger.outbox import PostingStatus, posting_for
 from ledger.policy import parse_policy
+from ledger.posting import PostingWorker
 from ledger.terms import ApprovalTerms
 from tests.harness import (
     CFO,

@@ -46,7 +46,8 @@ from ledger.db import create_engine, create_session_factory
 from ledger.domain import PaymentMethod, PlannedStep, RequestDraft, RequestStatus, StepStatus
 from ledger.errors import NotAllowed, StaleDecision
 from ledger.models import ApprovalStep, AuditEvent, Base, ContaAzulConnection, PaymentRequest, Posting
-from ledger.outbox import PostingResult, PostingStatus, PostingWorker, enqueue_posting, retry_posting
+from ledger.outbox import PostingResult, PostingStatus, enqueue_posting, retry_posting
+from ledger.posting import PostingWorker
 from ledger.terms import ApprovalTerms
 from tests.harness import virtual_sleep
 
