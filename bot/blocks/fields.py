@@ -9,6 +9,8 @@ from slack_sdk.models.blocks import MarkdownTextObject, SectionBlock
 
 from bot.blocks.i18n import Locale, day, money, t
 from ledger.domain import RequestKind
+from ledger.duplicates import PossibleDuplicate
+from ledger.duplicates import decode as decode_duplicates
 from ledger.errors import InvalidValue
 from ledger.models import PaymentRequest
 from ledger.payment_code import PaymentInstrument, read_payment_code
@@ -76,8 +78,8 @@ def request_fields(request: PaymentRequest, locale: Locale) -> list[SectionBlock
     if (request.installments or 1) > 1:
         pairs.append(("field.installments", t(locale, "installments.monthly", count=request.installments)))
     blocks = []
-    if request.possible_duplicates:
-        warning = t(locale, "duplicate.flag", found=escape(request.possible_duplicates))
+    if duplicates := decode_duplicates(request.possible_duplicates):
+        warning = t(locale, "duplicate.flag", found=describe_duplicates(duplicates, locale))
         blocks.append(SectionBlock(text=MarkdownTextObject(text=clip(warning, SECTION_TEXT_LIMIT))))
     blocks += [
         SectionBlock(text=MarkdownTextObject(text=clip(f"*{escape(request.description)}*", SECTION_TEXT_LIMIT))),
@@ -139,6 +141,20 @@ def describe_instrument(instrument: PaymentInstrument, locale: Locale) -> str:
     if instrument.txid:
         parts.append(t(locale, "decoded.txid", txid=instrument.txid))
     return " · ".join(parts)
+
+
+def describe_duplicates(found: list[PossibleDuplicate], locale: Locale) -> str:
+    """``PAG-2026-000001, no Conta Azul: Farinha (R$ 1.234,56, vencimento 10/12/2026)`` in the reader's language."""
+    parts = []
+    for item in found:
+        if item.reference:
+            parts.append(escape(item.reference))
+        elif item.description is not None and item.amount is not None and item.due is not None:
+            amount, due = money(item.amount, locale), day(item.due, locale)
+            parts.append(t(locale, "duplicate.in_books", description=escape(item.description), amount=amount, due=due))
+        elif item.text:
+            parts.append(escape(item.text))
+    return ", ".join(parts)
 
 
 def payment_code_text(request: PaymentRequest, locale: Locale) -> str:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 from typing import Any
@@ -12,8 +11,8 @@ from slack_bolt.context.async_context import AsyncBoltContext
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.blocks.fields import StepRef
-from bot.blocks.i18n import Locale, day, money, t
+from bot.blocks.fields import StepRef, describe_duplicates
+from bot.blocks.i18n import t
 from bot.blocks.notices import explain
 from bot.blocks.reject_modal import build_notice_modal
 from bot.blocks.request_modal import (
@@ -26,7 +25,6 @@ from bot.blocks.request_modal import (
     prefill,
     request_state,
 )
-from bot.deps import Deps
 from bot.handlers.common import deps_of, explain_error, team_of, tell
 from bot.handlers.history import export_month
 from bot.ids import ActionId, CallbackId, RequestField
@@ -35,15 +33,14 @@ from bot.people import SlackDirectory
 from bot.settings import Settings
 from ledger import flows, queries
 from ledger.access import check_may_edit
-from ledger.domain import PaymentMethod, RequestDraft
+from ledger.domain import PaymentMethod
+from ledger.duplicates import PossibleDuplicate, decode, encode, in_books
 from ledger.errors import (
-    GatewayError,
     InvalidSubmission,
     LedgerError,
     PolicyError,
     RequestNotFound,
 )
-from ledger.names import name_key
 from ledger.payment_code import detect_payment_method, read_payment_code
 
 log = logging.getLogger(__name__)
@@ -88,19 +85,20 @@ async def handle_request_submission(
     if duplicate_confirmed(values):
         duplicates = _carried_duplicates(view)
     else:
-        duplicates = await queries.find_duplicates(
+        references = await queries.find_duplicates(
             deps.session_factory, team_id=team_id, draft=draft, today=deps.clock.today()
         )
-        duplicates += await _duplicates_in_books(deps, team_id, draft, locale)
+        duplicates = [PossibleDuplicate(reference=r) for r in references]
+        duplicates += await in_books(deps.contaazul, team_id=team_id, draft=draft)
         if duplicates:
-            log.info("possible duplicate submitted by %s: %s", user_id, ", ".join(duplicates))
+            log.info("possible duplicate submitted by %s: %s", user_id, ", ".join(references) or "in conta azul")
             live = any(b.get("element", {}).get("type") == "external_select" for b in view.get("blocks", []))
             modal = build_request_modal(
                 locale=locale,
                 today=deps.clock.today(),
                 live=live,
-                private_metadata=json.dumps({"duplicates": duplicates})[:3000],
-                duplicate_warning=t(locale, "duplicate.warning", found=", ".join(duplicates)),
+                private_metadata=json.dumps({"duplicates": encode(duplicates)})[:3000],
+                duplicate_warning=t(locale, "duplicate.warning", found=describe_duplicates(duplicates, locale)),
             )
             await ack(response_action="update", view=prefill(modal.to_dict(), values))
             return
@@ -120,7 +118,7 @@ async def handle_request_submission(
             submission_key=view["id"],
             draft=draft,
             steps=steps,
-            possible_duplicates=", ".join(duplicates)[:1000] or None,
+            possible_duplicates=encode(duplicates),
         )
     except InvalidSubmission as exc:  # the ledger's own check of the payment code (the parser made it too)
         await ack(response_action="errors", errors=field_errors(exc, locale))
@@ -238,40 +236,13 @@ async def handle_payment_code_typed(
         log.info("modal not filled from the payment code: %s", exc.response.get("error"))
 
 
-def _carried_duplicates(view: dict[str, Any]) -> list[str]:
+def _carried_duplicates(view: dict[str, Any]) -> list[PossibleDuplicate]:
     """What the warning named, carried in the modal's metadata to the confirmed submission."""
     try:
-        found = json.loads(view.get("private_metadata") or "{}").get("duplicates", [])
+        carried = json.loads(view.get("private_metadata") or "{}").get("duplicates")
     except (ValueError, AttributeError):
         return []
-    return [str(item) for item in found][:20] if isinstance(found, list) else []
-
-
-async def _duplicates_in_books(deps: Deps, team_id: str, draft: RequestDraft, locale: Locale) -> list[str]:
-    """Open payables in Conta Azul due the same day, for the same amount and vendor (within a short budget:
-    Slack waits 3 seconds for this answer, and a slow Conta Azul must not lose the request)."""
-    if deps.contaazul is None or await deps.contaazul.connection(team_id) is None:
-        return []
-    try:
-        entries = await asyncio.wait_for(
-            deps.contaazul.client(team_id).search_entries("payable", draft.due_date, draft.due_date),
-            BOOKS_CHECK_SECONDS,
-        )
-    except (TimeoutError, GatewayError) as exc:
-        log.info("skipped the duplicate check in conta azul: %s", type(exc).__name__)
-        return []
-    vendor = name_key(draft.vendor_name)
-    return [
-        t(
-            locale,
-            "duplicate.in_books",
-            description=e.description[:60],
-            amount=money(draft.amount, locale),
-            due=day(draft.due_date, locale),
-        )
-        for e in entries
-        if e.total == draft.amount and e.person_name and name_key(e.person_name) == vendor and e.status != "QUITADO"
-    ]
+    return decode(carried) if isinstance(carried, str) else []
 
 
 def register(app: AsyncApp, settings: Settings) -> None:

@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import json
+from datetime import date
 from decimal import Decimal
 from typing import Any
 
 import pytest
 from sqlalchemy import func, select
 
+from bot.blocks.fields import describe_duplicates
 from ledger import flows
 from ledger.contaazul.models import EntryDraft
 from ledger.contaazul.sandbox.seed import ACCOUNT_IDS, ACCOUNT_ITAU, CATEGORY_IDS, PERSON_IDS
+from ledger.duplicates import PossibleDuplicate, decode
 from ledger.models import PaymentRequest
 from tests.harness import MANAGER, REQUESTER, VALID_ANSWERS, Aprova, running_aprova, with_matching_boleto
 
@@ -60,11 +63,11 @@ async def test_same_vendor_amount_and_due_date_warns_then_confirmed_goes_on_flag
         assert confirmed.text == "" and await count(aprova) == 2
         await aprova.settle()
         request = await flows.get_request(session_factory, request_id=2)
-        assert request.possible_duplicates == "PAG-2026-000001"
+        assert decode(request.possible_duplicates) == [PossibleDuplicate(reference="PAG-2026-000001")]
         flag = "⚠️ *Possível duplicata* de PAG-2026-000001 — o solicitante confirmou que é outro pagamento."
         assert flag in text_of(aprova.approval_messages(MANAGER)[-1])  # the approver sees it
         [submitted] = [e for e in await flows.audit_trail(session_factory, request_id=2) if e.action == "submitted"]
-        assert submitted.detail["possible_duplicates"] == "PAG-2026-000001"
+        assert decode(submitted.detail["possible_duplicates"]) == [PossibleDuplicate(reference="PAG-2026-000001")]
 
 
 async def test_same_invoice_number_from_the_same_vendor_warns(session_factory, clock):
@@ -111,6 +114,17 @@ async def test_an_open_payable_in_conta_azul_warns(session_factory, clock):
         warning = "no Conta Azul: Boleto moinho novembro [MANUAL-1] (R$ 1.234,56, vencimento 10/12/2026)"
         assert warning in text_of(answer["view"])
         assert await count(aprova) == 0
+
+        # Confirmed, the flag is stored as data: the English approver reads it in English.
+        confirmed = dict(answer["view"], id=view["id"])
+        response = await aprova.submit(confirmed, **(VALID_ANSWERS | {"duplicate_confirm": ["yes"]}))
+        assert response.text == ""
+        await aprova.settle()
+        [stored] = decode((await flows.get_request(session_factory, request_id=1)).possible_duplicates)
+        assert (stored.amount, stored.due) == (Decimal("1234.56"), date(2026, 12, 10))
+        assert describe_duplicates([stored], "en") == (
+            "in Conta Azul: Boleto moinho novembro [MANUAL-1] (R$1,234.56, due Dec 10, 2026)"
+        )
 
 
 async def test_a_slow_conta_azul_never_holds_the_submission(session_factory, clock):
