@@ -10,15 +10,16 @@ at once cannot silently overwrite each other.
 from __future__ import annotations
 
 import copy
-from dataclasses import dataclass
+import json
+from dataclasses import asdict, dataclass
 from datetime import date, datetime
-from typing import Any
+from typing import Any, Literal
 
 from sqlalchemy import select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from ledger.errors import PolicyError, StaleDecision
-from ledger.models import Delegation, PolicyVersion
+from ledger.models import AuditEvent, Delegation, PolicyVersion
 from ledger.policy import Policy, parse_policy
 from ledger.ports import Clock
 
@@ -76,6 +77,30 @@ def check_times(remind_after_hours: int, escalate_after_hours: int) -> None:
         )
 
 
+@dataclass(frozen=True, slots=True)
+class RuleChange:
+    """What one save changed, kept as data and put into words for each reader (``bot.blocks.rules``)."""
+
+    kind: Literal["added", "edited", "deleted", "moved", "default", "times"]
+    name: str | None = None  # the rule, for added/edited/deleted/moved
+    position: int | None = None  # moved: the new position, from 1
+    remind: int | None = None  # times: hours
+    escalate: int | None = None
+
+    def encode(self) -> str:
+        data = {k: v for k, v in asdict(self).items() if v is not None}
+        return json.dumps(data, ensure_ascii=False)[:300]
+
+    @classmethod
+    def decode(cls, summary: str) -> RuleChange | str:
+        """A stored summary: the change, or the sentence an older version stored (or the seed's), as it was."""
+        try:
+            data = json.loads(summary)
+            return cls(**data) if isinstance(data, dict) and data.get("kind") else summary
+        except (ValueError, TypeError):
+            return summary
+
+
 async def save_rules(
     session_factory: SessionFactory,
     *,
@@ -86,9 +111,9 @@ async def save_rules(
     policy: dict[str, Any],
     remind_after_hours: int,
     escalate_after_hours: int,
-    summary: str,
+    change: RuleChange,
 ) -> Rules:
-    """Validate and store a new version.
+    """Validate and store a new version, with its audit event in the same transaction.
 
     Args:
         based_on: The version id the editor started from (None: the policy file). Someone else's newer save in
@@ -114,11 +139,21 @@ async def save_rules(
             policy=copy.deepcopy(policy),
             remind_after_hours=remind_after_hours,
             escalate_after_hours=escalate_after_hours,
-            summary=summary[:300],
+            summary=change.encode(),
             changed_by=actor_id,
             changed_at=clock.now(),
         )
         session.add(version)
+        session.add(
+            AuditEvent(
+                team_id=team_id,
+                request_id=None,
+                actor_id=actor_id,
+                action="rules_changed",
+                detail={"change": asdict(change)},
+                created_at=version.changed_at,
+            )
+        )
         await session.flush()
         return _rules(version)
 

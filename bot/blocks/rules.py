@@ -37,7 +37,7 @@ from bot.ids import ActionId, CallbackId
 from ledger.errors import InvalidSubmission, InvalidValue
 from ledger.models import Delegation, PolicyVersion
 from ledger.policy import GROUP_ID, USER_ID
-from ledger.rules import Rules
+from ledger.rules import RuleChange, Rules
 from ledger.validation import parse_brl_amount
 
 STEP_SLOTS = 3  # steps a rule can have in the editor (the file allows more; they are kept as they are)
@@ -324,10 +324,20 @@ def build_delegation_modal(*, locale: Locale, today: date) -> View:
     )
 
 
+def describe_change(summary: str, locale: Locale) -> str:
+    """A stored change in the reader's language (older versions stored a sentence: shown as it is)."""
+    change = RuleChange.decode(summary)
+    if isinstance(change, str):
+        return escape(change)
+    params = {"name": escape(change.name or ""), "position": change.position}
+    return t(locale, f"rules.summary.{change.kind}", **params, remind=change.remind, escalate=change.escalate)
+
+
 def build_rules_history_modal(versions: list[PolicyVersion], *, locale: Locale, tz: ZoneInfo) -> View:
-    lines = [f"*{moment(v.changed_at, locale, tz)}* · <@{v.changed_by}> · {escape(v.summary)}" for v in versions] or [
-        t(locale, "home.none")
-    ]
+    lines = [
+        f"*{moment(v.changed_at, locale, tz)}* · <@{v.changed_by}> · {describe_change(v.summary, locale)}"
+        for v in versions
+    ] or [t(locale, "home.none")]
     blocks: list[Block] = [
         SectionBlock(text=MarkdownTextObject(text=clip(line, SECTION_TEXT_LIMIT))) for line in lines[:90]
     ]

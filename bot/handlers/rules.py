@@ -39,7 +39,7 @@ from bot.ids import ActionId, CallbackId
 from bot.settings import Settings
 from ledger import flows, rules
 from ledger.errors import InvalidSubmission, PolicyError, StaleDecision
-from ledger.rules import Rules
+from ledger.rules import RuleChange, Rules
 
 log = logging.getLogger(__name__)
 
@@ -62,10 +62,10 @@ async def _save(
     user_id: str,
     based_on: int | None,
     policy: dict[str, Any],
-    summary: str,
+    change: RuleChange,
     times: tuple[int, int] | None = None,
 ) -> None:
-    """Store a version made from ``current`` (raising PolicyError or StaleDecision for the caller to show); audit it.
+    """Store a version made from ``current`` (raising PolicyError or StaleDecision for the caller to show).
 
     ``current`` gives the reminder times a rules-only change keeps; a save on an outdated version is refused.
     """
@@ -79,17 +79,9 @@ async def _save(
         policy=policy,
         remind_after_hours=remind,
         escalate_after_hours=escalate,
-        summary=summary,
+        change=change,
     )
-    await flows.audit(
-        deps.session_factory,
-        clock=deps.clock,
-        team_id=team_id,
-        actor_id=user_id,
-        action="rules_changed",
-        summary=summary,
-    )
-    log.info("approval rules of %s changed by %s: %s", team_id, user_id, summary)
+    log.info("approval rules of %s changed by %s: %s", team_id, user_id, change.kind)
 
 
 def _save_errors(exc: Exception, locale: Locale, *, field: str) -> dict[str, str]:
@@ -126,7 +118,7 @@ async def _save_from_modal(
     user_id: str,
     locale: Locale,
     policy: dict[str, Any],
-    summary: str,
+    change: RuleChange,
     field: str,
     times: tuple[int, int] | None = None,
 ) -> None:
@@ -139,7 +131,7 @@ async def _save_from_modal(
             user_id=user_id,
             based_on=parse_meta(view).get("v"),
             policy=policy,
-            summary=summary,
+            change=change,
             times=times,
         )
     except (PolicyError, StaleDecision) as exc:
@@ -177,18 +169,18 @@ async def handle_rules_menu(
         return
     if op == "delete":
         rule_list.pop(index)
-        summary = t(locale, "rules.summary.deleted", name=name)
+        change = RuleChange("deleted", name=name)
     elif op in ("up", "down"):
         target = index - 1 if op == "up" else index + 1
         if not 0 <= target < len(rule_list):
             return
         rule_list[index], rule_list[target] = rule_list[target], rule_list[index]
-        summary = t(locale, "rules.summary.moved", name=name, position=target + 1)
+        change = RuleChange("moved", name=name, position=target + 1)
     else:
         return
     try:
         await _save(
-            deps, current, team_id=team_id, user_id=user_id, based_on=current.version_id, policy=source, summary=summary
+            deps, current, team_id=team_id, user_id=user_id, based_on=current.version_id, policy=source, change=change
         )
     except (PolicyError, StaleDecision) as exc:
         text = (
@@ -218,10 +210,10 @@ async def handle_rule_submission(
         extra_steps = rule_list[index].get("steps", [])[STEP_SLOTS:]  # steps the editor does not show stay
         rule["steps"] = rule["steps"] + copy.deepcopy(extra_steps)
         rule_list[index] = rule
-        summary = t(locale, "rules.summary.edited", name=rule["name"])
+        change = RuleChange("edited", name=rule["name"])
     else:
         rule_list.append(rule)
-        summary = t(locale, "rules.summary.added", name=rule["name"])
+        change = RuleChange("added", name=rule["name"])
     await _save_from_modal(
         ack,
         client,
@@ -232,7 +224,7 @@ async def handle_rule_submission(
         user_id=user_id,
         locale=locale,
         policy=source,
-        summary=summary,
+        change=change,
         field="name",
     )
 
@@ -253,7 +245,7 @@ async def handle_default_submission(
     source["default"] = {"steps": steps}
     groups = [r for r in source.get("fallback", []) if str(r).startswith("S")]  # groups set in the file stay
     source["fallback"] = fallback + groups
-    summary = t(locale, "rules.summary.default")
+    change = RuleChange("default")
     await _save_from_modal(
         ack,
         client,
@@ -264,7 +256,7 @@ async def handle_default_submission(
         user_id=user_id,
         locale=locale,
         policy=source,
-        summary=summary,
+        change=change,
         field="step0_name",
     )
 
@@ -296,7 +288,7 @@ async def handle_times_submission(
         user_id=user_id,
         locale=locale,
         policy=current.source,
-        summary=t(locale, "rules.summary.times", remind=remind, escalate=escalate),
+        change=RuleChange("times", remind=remind, escalate=escalate),
         field="remind",
         times=(remind, escalate),
     )

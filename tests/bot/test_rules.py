@@ -7,10 +7,13 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+from sqlalchemy import select
 
+from bot.blocks.rules import describe_change
 from bot.dev import slack_payloads as payloads
 from bot.scheduler import send_reminders
 from ledger import flows, rules
+from ledger.models import AuditEvent
 from tests.bot.test_home import act_in_home, buttons, home_of, open_home, shown
 from tests.harness import CFO, DIRECTOR_EN, DIRECTOR_PT, MANAGER, OUTSIDER, Aprova, running_aprova
 
@@ -101,6 +104,12 @@ async def test_an_admin_adds_moves_and_deletes_rules_and_requests_follow(session
             assert summary in history
         versions = await rules.rules_history(session_factory, team_id=payloads.TEAM_ID)
         assert [v.changed_by for v in versions] == [CFO, CFO, CFO]
+        # Stored as data, worded for each reader; audited with the save itself.
+        assert rules.RuleChange.decode(versions[0].summary) == rules.RuleChange("deleted", name="Alto valor")
+        assert describe_change(versions[0].summary, "en") == "Rule “Alto valor” deleted"
+        async with session_factory() as session:
+            audited = list(await session.scalars(select(AuditEvent).where(AuditEvent.action == "rules_changed")))
+        assert [a.detail["change"]["kind"] for a in audited] == ["added", "moved", "deleted"]
 
 
 async def test_two_admins_editing_at_once_never_overwrite_each_other(session_factory, clock):
