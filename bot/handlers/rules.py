@@ -10,6 +10,7 @@ import copy
 import json
 import logging
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp
@@ -95,34 +96,42 @@ def _save_errors(exc: Exception, locale: Locale, *, field: str) -> dict[str, str
     return {str(target): t(locale, "rules.invalid", error=message)}
 
 
+@dataclass(frozen=True, slots=True)
+class _Editor:
+    """The finance admin submitting an editor modal."""
+
+    deps: Deps
+    user_id: str
+    team_id: str
+    locale: Locale
+
+
 async def _admin_submitting(
     ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient, context: AsyncBoltContext, *, field: str
-) -> tuple[Deps, str, str, Locale] | None:
-    """Who submits an editor modal (deps, user, team, locale); None, the modal told why, for a non-admin."""
+) -> _Editor | None:
+    """Who submits an editor modal; None, the modal told why, for a non-admin."""
     deps, user_id = deps_of(context), body["user"]["id"]
     locale = await deps.people.get(client, user_id)
     if not await is_finance_admin(client, deps, user_id):
         await ack(response_action="errors", errors={field: t(locale, "rules.not_admin")})
         return None
-    return deps, user_id, team_of(body, context), locale
+    return _Editor(deps, user_id, team_of(body, context), locale)
 
 
 async def _save_from_modal(
     ack: AsyncAck,
     client: AsyncWebClient,
-    deps: Deps,
+    editor: _Editor,
     current: Rules,
     *,
     view: dict[str, Any],
-    team_id: str,
-    user_id: str,
-    locale: Locale,
     policy: dict[str, Any],
     change: RuleChange,
     field: str,
     times: tuple[int, int] | None = None,
 ) -> None:
     """Save on the version the modal was opened on: close it, or show the refusal under ``field``."""
+    deps, user_id, team_id = editor.deps, editor.user_id, editor.team_id
     try:
         await _save(
             deps,
@@ -135,7 +144,7 @@ async def _save_from_modal(
             times=times,
         )
     except (PolicyError, StaleDecision) as exc:
-        await ack(response_action="errors", errors=_save_errors(exc, locale, field=field))
+        await ack(response_action="errors", errors=_save_errors(exc, editor.locale, field=field))
         return
     await ack()
     await publish_home(client, deps, user_id=user_id, team_id=team_id)
@@ -196,7 +205,7 @@ async def handle_rule_submission(
 ) -> None:
     if (who := await _admin_submitting(ack, body, client, context, field="name")) is None:
         return
-    deps, user_id, team_id, locale = who
+    deps, team_id, locale = who.deps, who.team_id, who.locale
     try:
         rule = parse_rule_modal(view["state"]["values"])
     except InvalidSubmission as exc:
@@ -217,12 +226,9 @@ async def handle_rule_submission(
     await _save_from_modal(
         ack,
         client,
-        deps,
+        who,
         current,
         view=view,
-        team_id=team_id,
-        user_id=user_id,
-        locale=locale,
         policy=source,
         change=change,
         field="name",
@@ -234,7 +240,7 @@ async def handle_default_submission(
 ) -> None:
     if (who := await _admin_submitting(ack, body, client, context, field="step0_name")) is None:
         return
-    deps, user_id, team_id, locale = who
+    deps, team_id, locale = who.deps, who.team_id, who.locale
     try:
         steps, fallback = parse_default_modal(view["state"]["values"])
     except InvalidSubmission as exc:
@@ -249,12 +255,9 @@ async def handle_default_submission(
     await _save_from_modal(
         ack,
         client,
-        deps,
+        who,
         current,
         view=view,
-        team_id=team_id,
-        user_id=user_id,
-        locale=locale,
         policy=source,
         change=change,
         field="step0_name",
@@ -266,7 +269,7 @@ async def handle_times_submission(
 ) -> None:
     if (who := await _admin_submitting(ack, body, client, context, field="remind")) is None:
         return
-    deps, user_id, team_id, locale = who
+    deps, team_id, locale = who.deps, who.team_id, who.locale
     try:
         remind, escalate = parse_times_modal(view["state"]["values"])
         rules.check_times(remind, escalate)
@@ -281,12 +284,9 @@ async def handle_times_submission(
     await _save_from_modal(
         ack,
         client,
-        deps,
+        who,
         current,
         view=view,
-        team_id=team_id,
-        user_id=user_id,
-        locale=locale,
         policy=current.source,
         change=RuleChange("times", remind=remind, escalate=escalate),
         field="remind",
@@ -299,7 +299,7 @@ async def handle_delegation_submission(
 ) -> None:
     if (who := await _admin_submitting(ack, body, client, context, field="approver")) is None:
         return
-    deps, user_id, team_id, locale = who
+    deps, user_id, team_id, locale = who.deps, who.user_id, who.team_id, who.locale
     try:
         approver, delegate, starts_on, ends_on = parse_delegation_modal(view["state"]["values"])
         await rules.add_delegation(
