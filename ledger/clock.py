@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -38,3 +39,8 @@ class FixedClock(SystemClock):
 
     def set(self, at: datetime) -> None:
         self._at = at.astimezone(UTC)
+
+    async def sleep(self, seconds: float) -> None:
+        """Wait by moving this clock (rate limits, Retry-After, protocol polling), yielding once to other tasks."""
+        self._at += timedelta(seconds=seconds)
+        await asyncio.sleep(0)

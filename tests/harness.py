@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import asyncio
 import socket
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, replace
-from datetime import date, timedelta
+from datetime import date
 from decimal import Decimal
 from typing import Any
 
@@ -200,16 +199,6 @@ def make_settings(slack: LocalSlack, **overrides: Any) -> Settings:
     return replace(base, **overrides)
 
 
-def virtual_sleep(clock: FixedClock) -> Callable[[float], Awaitable[None]]:
-    """Waiting moves the test clock (rate limits, Retry-After, protocol polling) instead of real time."""
-
-    async def sleep(seconds: float) -> None:
-        clock.advance(timedelta(seconds=seconds))
-        await asyncio.sleep(0)
-
-    return sleep
-
-
 @asynccontextmanager
 async def running_aprova(
     session_factory: async_sessionmaker[AsyncSession],
@@ -250,7 +239,7 @@ async def running_aprova(
         slack.add_user(CFO, real_name="Fábio Prado", locale="pt-BR", is_admin=True)
         slack.add_usergroup("S0DIRETORIA", [DIRECTOR_EN, DIRECTOR_PT])
         settings = make_settings(slack, **settings_overrides)
-        books = build_contaazul(settings, clock, session_factory, sleep=virtual_sleep(clock))
+        books = build_contaazul(settings, clock, session_factory, sleep=clock.sleep)
         if books is not None:
             stack.push_async_callback(books.aclose)
         deps = Deps(

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import os
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from bot.server import build_contaazul
 from bot.settings import Settings
@@ -22,14 +22,10 @@ from ledger.posting import PostingWorker
 async def main() -> None:
     clock = FixedClock(datetime.fromisoformat(os.environ["APROVA_WORKER_NOW"]))
 
-    async def sleep(seconds: float) -> None:  # waiting moves the frozen clock, as in the test process
-        clock.advance(timedelta(seconds=seconds))
-        await asyncio.sleep(0)
-
     settings = Settings.from_env()
     engine = db.create_engine(settings.database_url)
     session_factory = db.create_session_factory(engine)
-    books = build_contaazul(settings, clock, session_factory, sleep=sleep)
+    books = build_contaazul(settings, clock, session_factory, sleep=clock.sleep)
     assert books is not None, "CONTAAZUL_CLIENT_ID and CONTAAZUL_CLIENT_SECRET must be set"
     worker = PostingWorker(session_factory, clock=clock, books=books, owner=os.environ["APROVA_WORKER_OWNER"])
     try:

@@ -49,7 +49,6 @@ from ledger.models import ApprovalStep, AuditEvent, Base, ContaAzulConnection, P
 from ledger.outbox import PostingResult, PostingStatus, enqueue_posting, retry_posting
 from ledger.posting import PostingWorker
 from ledger.terms import ApprovalTerms
-from tests.harness import virtual_sleep
 
 T = TypeVar("T")
 
@@ -147,7 +146,7 @@ class PostingMachine(RuleBasedStateMachine):
             clock=self.clock,
             cipher=cipher,
             route="async" if route == "async" else "sync",
-            sleep=virtual_sleep(self.clock),
+            sleep=self.clock.sleep,
         )
         self.worker = PostingWorker(
             self.sessions, clock=self.clock, books=self.books, owner="worker-a", rng=random.Random(7)
