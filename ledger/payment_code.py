@@ -70,12 +70,12 @@ def read_payment_code(method: PaymentMethod | str, text: str, *, today: date) ->
             )
         key = parse_pix_key(text)
         return PaymentInstrument("pix_key", key.value, pix_key=key)
-    stripped = text.strip()
-    if looks_like_br_code(stripped):
+    detected = detect_payment_method(text)
+    if detected is PaymentMethod.PIX:
         raise InvalidValue("payment_code_is_pix", "A PIX code needs PIX as the payment method.")
-    if _BOLETO_LIKE.fullmatch(stripped) and len(re.sub(r"\D", "", stripped)) in (44, 47, 48):
+    if detected is PaymentMethod.BOLETO:
         raise InvalidValue("payment_code_is_boleto", "A boleto line needs Boleto as the payment method.")
-    return PaymentInstrument("text", stripped)
+    return PaymentInstrument("text", text.strip())
 
 
 def detect_payment_method(text: str) -> PaymentMethod | None:

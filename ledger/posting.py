@@ -29,6 +29,7 @@ import logging
 import random
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import and_, or_, select, update
@@ -229,7 +230,8 @@ class PostingWorker:
         receivable = terms.kind == RequestKind.RECEIVABLE
         profile: Profile = "Cliente" if receivable else "Fornecedor"
 
-        adopted = await self._reconcile(client, posting, request, terms, profile)
+        installments = split_installments(terms.amount, terms.due_date, terms.installments)
+        adopted = await self._reconcile(client, posting, request, terms, profile, first=installments[0])
         if adopted is not None:
             return adopted
 
@@ -242,7 +244,6 @@ class PostingWorker:
         async with self._creating(request.team_id):
             person_id = await self._counterparty(client, request, terms, profile)
             cost_center_id = await self._cost_center(client, terms.cost_center) if terms.cost_center else None
-        installments = split_installments(terms.amount, terms.due_date, terms.installments)
         draft = EntryDraft(
             description=f"{request.description} — {terms.vendor_name}",
             amount=terms.amount,
@@ -317,7 +318,14 @@ class PostingWorker:
             return center.id
 
     async def _reconcile(
-        self, client: ContaAzulClient, posting: Posting, request: PaymentRequest, terms: ApprovalTerms, profile: Profile
+        self,
+        client: ContaAzulClient,
+        posting: Posting,
+        request: PaymentRequest,
+        terms: ApprovalTerms,
+        profile: Profile,
+        *,
+        first: tuple[date, Decimal],
     ) -> str | None:
         """An earlier attempt may have created the entry: find it by protocol, or by our exact reference token.
 
@@ -326,7 +334,7 @@ class PostingWorker:
             RetryableGatewayError: An earlier create's outcome is unknown and it may still land: not yet.
         """
         kind: EntryKind = "receivable" if terms.kind == RequestKind.RECEIVABLE else "payable"
-        first_due, first_amount = split_installments(terms.amount, terms.due_date, terms.installments)[0]
+        first_due, first_amount = first  # the first installment: what Conta Azul lists and matches
         if posting.protocol_id:
             return await client.resolve_protocol(
                 posting.protocol_id, kind=kind, due_date=first_due, reference=request.reference

@@ -45,8 +45,6 @@ from ledger.payment_code import detect_payment_method, read_payment_code
 
 log = logging.getLogger(__name__)
 
-BOOKS_CHECK_SECONDS = 1.5
-
 
 async def handle_payment_command(
     ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient, context: AsyncBoltContext
