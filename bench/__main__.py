@@ -20,12 +20,12 @@ import statistics
 import tempfile
 import time
 from collections.abc import Awaitable, Callable
+from contextlib import AsyncExitStack
 from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-import aiohttp
 import httpx
 from aiohttp import web
 from slack_bolt.async_app import AsyncApp
@@ -33,15 +33,14 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bench.memory import peak_rss_mib
 from bench.posting import run_drain, run_scale_out
-from bot.app import build_bolt_app, settle_listeners
+from bot.app import settle_listeners
 from bot.blocks.request_messages import build_approval_message
 from bot.blocks.request_modal import build_request_modal
 from bot.deps import Deps
 from bot.dev import slack_payloads as payloads
 from bot.dev.localslack import LocalSlack
-from bot.people import People
-from bot.server import create_web_app
 from bot.settings import Settings
+from bot.wiring import assemble
 from ledger import flows
 from ledger.clock import SystemClock
 from ledger.db import create_engine, create_session_factory
@@ -193,10 +192,12 @@ async def run(count: int, rate: float) -> dict[str, Any]:
                 slack_signing_secret=payloads.SIGNING_SECRET,
                 slack_api_url=slack.api_url,
             )
-            deps = Deps(settings, create_session_factory(engine), clock, POLICY, People(clock, "pt_BR"))
-            slack_http = aiohttp.ClientSession()
-            bolt_app = build_bolt_app(deps, http=slack_http)
-            aprova_runner, aprova_url = await serve(create_web_app(deps, bolt_app))
+            stack = AsyncExitStack()
+            assembly = await assemble(
+                stack, settings, POLICY, session_factory=create_session_factory(engine), clock=clock
+            )
+            deps = assembly.deps
+            aprova_runner, aprova_url = await serve(assembly.web_app)
             bare_runner, bare_url = await serve(bare_bolt_app(slack))
             try:
                 for kind in ("slash_command", "view_submission", "button_click"):
@@ -229,7 +230,7 @@ async def run(count: int, rate: float) -> dict[str, Any]:
             finally:
                 await aprova_runner.cleanup()
                 await bare_runner.cleanup()
-                await slack_http.close()
+                await stack.aclose()
         await engine.dispose()
     # The bench process holds the app, LocalSlack and the load generator: an upper bound for the app alone.
     results["peak_rss_mib_bench_process"] = peak_rss_mib()

@@ -15,8 +15,8 @@ from pathlib import Path
 from sqlalchemy import func, select
 
 from bench.memory import peak_rss_mib
-from bot.server import build_contaazul
 from bot.settings import Settings
+from bot.wiring import build_contaazul
 from ledger import db
 from ledger.clock import SystemClock
 from ledger.models import Posting

@@ -24,8 +24,8 @@ import httpx
 from cryptography.fernet import Fernet
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot.server import build_contaazul
 from bot.settings import Settings
+from bot.wiring import build_contaazul
 from ledger import flows
 from ledger.clock import SystemClock
 from ledger.contaazul.connector import ContaAzul

@@ -9,8 +9,8 @@ import signal
 import sys
 
 from bot.logs import configure_logging
-from bot.server import StartupError, run_aprova
 from bot.settings import Settings, SettingsError
+from bot.wiring import StartupError, run_aprova
 from ledger import db
 from ledger.contaazul.connector import has_connections
 from ledger.contaazul.crypto import TokenCipher

@@ -13,9 +13,10 @@ from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_bolt.response import BoltResponse
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot import errors
 from bot.deps import Deps
+from bot.errors import handle_bolt_error
 from bot.handlers import register_handlers
+from bot.middleware import provide_actor
 from ledger import flows
 
 log = logging.getLogger(__name__)
@@ -53,8 +54,9 @@ def build_bolt_app(deps: Deps, *, http: aiohttp.ClientSession | None = None) -> 
         await next()
         return None
 
+    app.middleware(provide_actor)
     register_handlers(app, settings)
-    errors.register(app)
+    app.error(handle_bolt_error)
     return app
 
 

@@ -80,7 +80,7 @@ async def send_reminders(deps: Deps, client: AsyncWebClient) -> int:
     """
     to_remind: list[jobs.DueStep] = []
     for team_id in await jobs.digest_teams(deps.session_factory):
-        rules = await deps.rules_for(team_id)  # the times may have been changed in Slack
+        rules = await deps.ledger.rules(team_id)  # the times may have been changed in Slack
         found, _ = await jobs.due_reminders(
             deps.session_factory,
             clock=deps.clock,
@@ -106,7 +106,7 @@ async def escalate_waiting_steps(deps: Deps, client: AsyncWebClient) -> int:
     """
     escalated = 0
     for team_id in await jobs.digest_teams(deps.session_factory):
-        rules = await deps.rules_for(team_id)
+        rules = await deps.ledger.rules(team_id)
         _, to_escalate = await jobs.due_reminders(
             deps.session_factory,
             clock=deps.clock,
@@ -217,11 +217,6 @@ class Scheduler:
         finally:
             if task is not None:
                 self._running.discard(task)
-
-
-def build_scheduler(deps: Deps, client: AsyncWebClient, *, owner: str | None = None) -> Scheduler:
-    """The scheduler with every job of this configuration registered, not started yet."""
-    return Scheduler(deps, client, owner=owner)
 
 
 def _every(interval: timedelta) -> IntervalTrigger:

@@ -1,13 +1,10 @@
-"""Aprova's process: the HTTP server (Slack events, the Conta Azul OAuth callback, health checks), the posting
-worker and the scheduler, started and stopped together by :func:`run_aprova`."""
+"""Aprova's HTTP surface: Slack events, the Conta Azul OAuth callback, the CRM webhooks and the health checks.
+
+The process around it (the worker, the scheduler, Socket Mode) is put together in ``bot.wiring``."""
 
 from __future__ import annotations
 
 import logging
-import socket
-from collections.abc import AsyncIterator
-from contextlib import AsyncExitStack, asynccontextmanager
-from dataclasses import dataclass
 
 import aiohttp
 from aiohttp import web
@@ -15,30 +12,15 @@ from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.errors import SlackApiError
 from sqlalchemy import select, text
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot import webhooks
-from bot.app import build_bolt_app
 from bot.blocks.contaazul import build_callback_page, company_line
 from bot.blocks.i18n import Locale
 from bot.deps import Deps
-from bot.people import People
-from bot.posting import PostingLoop
-from bot.scheduler import Scheduler, build_scheduler
-from bot.settings import Settings
-from ledger import db, flows
-from ledger.clock import SystemClock
-from ledger.contaazul.connector import ContaAzul
-from ledger.contaazul.crypto import TokenCipher
-from ledger.contaazul.limits import Sleep
-from ledger.contaazul.models import Route
-from ledger.contaazul.oauth import STATUS_ACTIVE, OAuthConfig, consume_state
+from ledger import flows
+from ledger.contaazul.oauth import STATUS_ACTIVE, consume_state
 from ledger.errors import GatewayError, OAuthGrantError, OAuthStateError
 from ledger.models import ContaAzulConnection
-from ledger.outbox import enqueue_posting
-from ledger.policy import Policy
-from ledger.ports import Clock
-from ledger.receivables import ReceivableRules
 
 log = logging.getLogger(__name__)
 
@@ -145,128 +127,3 @@ async def handle_readyz(request: web.Request) -> web.Response:
     else:
         books = {team: "connected" if status == STATUS_ACTIVE else status for team, status in rows} or "not_connected"
     return web.json_response({"status": "ok", "database": "ok", "contaazul": books})
-
-
-class StartupError(RuntimeError):
-    """Aprova cannot start as configured; the message says what to change."""
-
-
-@dataclass
-class RunningAprova:
-    """Everything one Aprova process runs, for whoever started it (the CLI, the demo, tests)."""
-
-    deps: Deps
-    bolt_app: AsyncApp
-    poster: PostingLoop
-    scheduler: Scheduler
-    url: str  # where the HTTP server listens, e.g. http://127.0.0.1:3000
-
-
-def build_contaazul(
-    settings: Settings,
-    clock: Clock,
-    session_factory: async_sessionmaker[AsyncSession],
-    *,
-    sleep: Sleep | None = None,
-) -> ContaAzul | None:
-    """The Conta Azul connector, or None when no client id/secret is configured.
-
-    ``sleep`` replaces real waiting (rate limits, Retry-After) where a test's clock is frozen.
-    """
-    if not settings.contaazul_configured:
-        return None
-    try:
-        cipher = TokenCipher(settings.encryption_key or "")
-    except ValueError as exc:
-        raise StartupError(f"APROVA_ENCRYPTION_KEY: {exc}") from None
-    config = OAuthConfig(
-        client_id=settings.contaazul_client_id or "",
-        client_secret=settings.contaazul_client_secret or "",
-        auth_url=settings.contaazul_auth_url,
-        api_url=settings.contaazul_api_url,
-        redirect_uri=settings.oauth_redirect_uri,
-    )
-    route: Route = "async" if settings.contaazul_create_route == "async" else "sync"
-    return ContaAzul(
-        config=config,
-        session_factory=session_factory,
-        clock=clock,
-        cipher=cipher,
-        route=route,
-        rate_limits=(settings.contaazul_rate_per_second, settings.contaazul_rate_per_minute),
-        request_timeout=settings.contaazul_timeout,
-        sleep=sleep,
-    )
-
-
-@asynccontextmanager
-async def run_aprova(
-    settings: Settings,
-    policy: Policy,
-    *,
-    receivables: ReceivableRules | None = None,
-    listener: socket.socket | None = None,
-) -> AsyncIterator[RunningAprova]:
-    """Start the whole app (database migrated beforehand); stop everything in reverse order on exit.
-
-    Args:
-        settings: The process settings.
-        policy: The approval policy.
-        receivables: How won deals become receivables (None: the deal webhooks answer 404).
-        listener: An already bound socket to serve on (the demo binds first so the OAuth redirect URI can name
-            its port); otherwise ``HOST``:``PORT``.
-    """
-    async with AsyncExitStack() as stack:
-        engine = db.create_engine(settings.database_url)
-        stack.push_async_callback(engine.dispose)
-        clock = SystemClock(settings.timezone)
-        session_factory = db.create_session_factory(engine)
-        contaazul = build_contaazul(settings, clock, session_factory)
-        if contaazul is not None:
-            stack.push_async_callback(contaazul.aclose)
-        deps = Deps(
-            settings=settings,
-            session_factory=session_factory,
-            clock=clock,
-            policy=policy,
-            people=People(clock, "en" if settings.default_locale == "en" else "pt_BR"),
-            contaazul=contaazul,
-            on_final_approval=enqueue_posting if contaazul is not None else None,
-            receivables=receivables,
-        )
-        slack_http = aiohttp.ClientSession(timeout=SLACK_TIMEOUT)
-        stack.push_async_callback(slack_http.close)
-        bolt_app = build_bolt_app(deps, http=slack_http)
-        poster = PostingLoop(deps, bolt_app.client)
-        deps.wake_poster = poster.wake
-        socket_mode = settings.slack_app_token is not None
-        runner = web.AppRunner(create_web_app(deps, bolt_app, slack_events=not socket_mode), access_log=None)
-        await runner.setup()
-        stack.push_async_callback(runner.cleanup)
-        site = web.SockSite(runner, listener) if listener else web.TCPSite(runner, settings.host, settings.port)
-        try:
-            await site.start()
-        except OSError as exc:
-            raise StartupError(f"cannot listen on {settings.host}:{settings.port}: {exc.strerror}") from None
-        port = runner.addresses[0][1]
-        url = f"http://{'127.0.0.1' if settings.host in ('0.0.0.0', '::', '') else settings.host}:{port}"
-        if socket_mode:
-            from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
-            from slack_sdk.web.async_client import AsyncWebClient
-
-            handler = AsyncSocketModeHandler(
-                bolt_app, settings.slack_app_token, web_client=AsyncWebClient(base_url=settings.slack_api_url)
-            )
-            await handler.connect_async()  # type: ignore[no-untyped-call]
-            stack.push_async_callback(handler.close_async)
-            log.info("connected to Slack in Socket Mode; health checks on port %s", port)
-        else:
-            log.info("listening for Slack on %s/slack/events", url)
-        if contaazul is not None:
-            poster.start()  # also picks up whatever a previous run left behind
-            stack.push_async_callback(poster.stop)
-        scheduler = build_scheduler(deps, bolt_app.client)
-        scheduler.start()
-        stack.push_async_callback(scheduler.shutdown)
-        yield RunningAprova(deps=deps, bolt_app=bolt_app, poster=poster, scheduler=scheduler, url=url)
-        log.info("shutting down")

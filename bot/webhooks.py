@@ -130,7 +130,9 @@ async def _record(deal: WonDeal, rules: ReceivableRules, deps: Deps, bolt_app: A
     if rules.require_approval:
         draft = planned.draft
         try:
-            steps = await deps.plan(team_id, draft=draft, requester_id="", directory=SlackDirectory(bolt_app.client))
+            steps = await deps.ledger.plan(
+                team_id, draft=draft, requester_id="", directory=SlackDirectory(bolt_app.client)
+            )
         except PolicyError as exc:
             log.error("no approver for the receivable of %s deal %s: %s", deal.source, deal.deal_id, exc)
             return _answer(503, error="the approval policy names no approver for this receivable")
@@ -141,7 +143,7 @@ async def _record(deal: WonDeal, rules: ReceivableRules, deps: Deps, bolt_app: A
         requester_id="",
         planned=planned,
         steps=steps,
-        on_final_approval=deps.on_final_approval,
+        on_final_approval=deps.ledger.on_final_approval,
     )
     request = submitted.request
     if not submitted.created:

@@ -35,7 +35,6 @@ from typing import Any
 from sqlalchemy import and_, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from ledger.contaazul.client import ContaAzulClient
 from ledger.contaazul.connector import ContaAzul
 from ledger.contaazul.models import PAYMENT_METHODS, CategoryKind, EntryDraft, EntryKind, Profile
 from ledger.domain import RequestKind, RequestStatus, StepStatus
@@ -50,7 +49,7 @@ from ledger.errors import (
 from ledger.flows import add_audit, change_status
 from ledger.models import PaymentRequest, Posting
 from ledger.outbox import PostingResult, PostingStatus, SessionFactory
-from ledger.ports import Clock
+from ledger.ports import Books, Clock
 from ledger.receivables import split_installments
 from ledger.terms import ApprovalTerms
 
@@ -280,7 +279,7 @@ class PostingWorker:
         return lock
 
     async def _counterparty(
-        self, client: ContaAzulClient, request: PaymentRequest, terms: ApprovalTerms, profile: Profile
+        self, client: Books, request: PaymentRequest, terms: ApprovalTerms, profile: Profile
     ) -> str:
         """The supplier's (or customer's) id: found by CPF/CNPJ, else exact name; created when missing."""
         document, name = terms.vendor_document, terms.vendor_name
@@ -304,7 +303,7 @@ class PostingWorker:
             log.info("%s: %s gets the %s profile in Conta Azul", request.reference, person.id, profile)
             return (await client.add_profile(person, profile)).id
 
-    async def _cost_center(self, client: ContaAzulClient, name: str) -> str:
+    async def _cost_center(self, client: Books, name: str) -> str:
         """The cost center's id, created when Conta Azul has none with this exact name."""
         center = await client.find_cost_center(name, confirm_miss=True)
         if center is not None:
@@ -319,7 +318,7 @@ class PostingWorker:
 
     async def _reconcile(
         self,
-        client: ContaAzulClient,
+        client: Books,
         posting: Posting,
         request: PaymentRequest,
         terms: ApprovalTerms,

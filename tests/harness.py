@@ -10,25 +10,23 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-import aiohttp
 import httpx
 from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.app import build_bolt_app, settle_listeners
+from bot.app import settle_listeners
 from bot.deps import Deps
 from bot.dev import slack_payloads as payloads
 from bot.dev.localslack import LocalSlack
-from bot.people import People
 from bot.posting import PostingLoop
-from bot.server import build_contaazul, create_web_app
 from bot.settings import Settings
+from bot.wiring import assemble
 from ledger.clock import FixedClock
 from ledger.contaazul.connector import ContaAzul
 from ledger.contaazul.sandbox import Sandbox
 from ledger.errors import InvalidValue
 from ledger.instruments import bank_barcode, barcode_to_line
-from ledger.outbox import PostingResult, enqueue_posting
+from ledger.outbox import PostingResult
 from ledger.policy import Policy, parse_policy
 from ledger.receivables import ReceivableRules
 from ledger.validation import parse_brl_amount
@@ -239,29 +237,22 @@ async def running_aprova(
         slack.add_user(CFO, real_name="Fábio Prado", locale="pt-BR", is_admin=True)
         slack.add_usergroup("S0DIRETORIA", [DIRECTOR_EN, DIRECTOR_PT])
         settings = make_settings(slack, **settings_overrides)
-        books = build_contaazul(settings, clock, session_factory, sleep=clock.sleep)
-        if books is not None:
-            stack.push_async_callback(books.aclose)
-        deps = Deps(
-            settings=settings,
+        assembly = await assemble(
+            stack,
+            settings,
+            policy,
             session_factory=session_factory,
             clock=clock,
-            policy=policy,
-            people=People(clock, "pt_BR"),
-            contaazul=books,
-            on_final_approval=enqueue_posting if books is not None else None,
             receivables=receivables,
+            sleep=clock.sleep,
+            worker_owner="test-worker",
         )
-        slack_http = aiohttp.ClientSession()
-        stack.push_async_callback(slack_http.close)
-        bolt_app = build_bolt_app(deps, http=slack_http)
-        runner = web.AppRunner(create_web_app(deps, bolt_app))
+        runner = web.AppRunner(assembly.web_app)
         await runner.setup()
         await web.SockSite(runner, listener).start()
         http = await stack.enter_async_context(httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=10))
         # The tests drive the worker themselves (aprova.post()), so every step is deterministic.
-        poster = PostingLoop(deps, bolt_app.client, owner="test-worker")
-        aprova = Aprova(slack=slack, deps=deps, http=http, sandbox=sandbox, poster=poster)
+        aprova = Aprova(slack=slack, deps=assembly.deps, http=http, sandbox=sandbox, poster=assembly.poster)
         try:
             yield aprova
         finally:

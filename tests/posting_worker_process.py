@@ -12,8 +12,8 @@ import asyncio
 import os
 from datetime import datetime
 
-from bot.server import build_contaazul
 from bot.settings import Settings
+from bot.wiring import build_contaazul
 from ledger import db
 from ledger.clock import FixedClock
 from ledger.posting import PostingWorker

@@ -6,15 +6,18 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from bot.blocks.i18n import Locale, moment, t
+from ledger.clock import BRAZIL
 from ledger.errors import LedgerError, NotAllowed, PolicyError, RequestNotFound, StaleDecision
 from ledger.models import PaymentRequest
 
 
-def explain(error: LedgerError, *, request: PaymentRequest | None, locale: Locale, tz: ZoneInfo) -> str:
+def explain(error: LedgerError, *, request: PaymentRequest | None, locale: Locale, tz: ZoneInfo = BRAZIL) -> str:
     """The sentence a person reads when their click or submission was refused."""
     reference = request.reference if request else "—"
     if isinstance(error, RequestNotFound):
         return t(locale, "notice.request_not_found")
+    if isinstance(error, NotAllowed) and error.code == "not_an_admin":
+        return t(locale, f"notice.not_an_admin.{error.params['task']}")
     if isinstance(error, NotAllowed):
         return t(locale, f"notice.{error.code}", reference=reference, step=error.params.get("step", ""))
     if isinstance(error, StaleDecision) and error.params.get("scope") == "edited":

@@ -37,8 +37,8 @@ from cryptography.fernet import Fernet
 from bot.dev import slack_payloads as payloads
 from bot.dev.localslack import LocalSlack
 from bot.logs import configure_logging
-from bot.server import RunningAprova, StartupError, run_aprova
 from bot.settings import Settings, SettingsError
+from bot.wiring import RunningAprova, StartupError, run_aprova
 from ledger import db
 from ledger.clock import SystemClock
 from ledger.contaazul.sandbox import Sandbox

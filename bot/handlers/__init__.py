@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from slack_bolt.async_app import AsyncApp
 
+from bot.errors import Listeners
 from bot.handlers import (
     approvals,
     contaazul,
@@ -18,7 +19,8 @@ from bot.handlers import (
 from bot.settings import Settings
 
 
-def register_handlers(app: AsyncApp, settings: Settings) -> None:
+def register_handlers(bolt_app: AsyncApp, settings: Settings) -> None:
+    app = Listeners(bolt_app)
     payment_request.register(app, settings)
     approvals.register(app, settings)
     home.register(app, settings)
@@ -27,4 +29,4 @@ def register_handlers(app: AsyncApp, settings: Settings) -> None:
     posting.register(app, settings)
     receivables.register(app, settings)
     history.register(app, settings)
-    rules.register(app, settings)
+    rules.register(bolt_app, settings)

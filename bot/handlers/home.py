@@ -8,8 +8,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from slack_bolt.async_app import AsyncAck, AsyncApp
-from slack_bolt.context.async_context import AsyncBoltContext
+from slack_bolt.async_app import AsyncAck
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
@@ -17,10 +16,11 @@ from bot.blocks.home import AdminPanel, build_home, parse_page
 from bot.blocks.i18n import Locale, t
 from bot.blocks.posting_messages import failure_reason
 from bot.deps import Deps
-from bot.handlers.common import deps_of, is_finance_admin, team_of
+from bot.errors import Listeners
 from bot.ids import ActionId
+from bot.middleware import Actor
 from bot.settings import Settings
-from ledger import outbox, queries, rules
+from ledger import queries, rules
 from ledger.domain import RequestKind, RequestStatus
 from ledger.models import PaymentRequest
 
@@ -28,15 +28,15 @@ log = logging.getLogger(__name__)
 ENDED = (RequestStatus.REJECTED, RequestStatus.CANCELLED)
 
 
-async def publish_home(client: AsyncWebClient, deps: Deps, *, user_id: str, team_id: str, page: int = 0) -> None:
+async def publish_home(client: AsyncWebClient, deps: Deps, actor: Actor, *, page: int = 0) -> None:
     """Render the person's Home tab afresh (after opening it, paging, or deciding from it)."""
-    locale = await deps.people.get(client, user_id)
-    admin = await admin_panel(deps, team_id, locale) if await is_finance_admin(client, deps, user_id) else None
+    team_id, user_id = actor.team_id, actor.user_id
+    admin = await admin_panel(deps, team_id, actor.locale) if actor.is_admin else None
     view = build_home(
         mine=await queries.recent_requests(deps.session_factory, team_id=team_id, requester_id=user_id),
         waiting=await queries.waiting_for(deps.session_factory, team_id=team_id, approver_id=user_id, limit=200),
         command=deps.settings.payment_commands[0],
-        locale=locale,
+        locale=actor.locale,
         tz=deps.settings.timezone,
         admin=admin,
         page=page,
@@ -53,7 +53,7 @@ async def admin_panel(deps: Deps, team_id: str, locale: Locale) -> AdminPanel:
     for request in await queries.requests_with_status(
         deps.session_factory, team_id=team_id, status=RequestStatus.POST_FAILED
     ):
-        posting = await outbox.posting_for(deps.session_factory, request_id=request.id)
+        posting = await deps.ledger.posting(request.id)
         if posting is not None:
             failed.append((request, failure_reason(request, posting, locale=locale)))
     today = deps.clock.today()
@@ -73,7 +73,7 @@ async def admin_panel(deps: Deps, team_id: str, locale: Locale) -> AdminPanel:
         by_category=_totals(payables, lambda r: r.category),
         by_cost_center=_totals(payables, lambda r: r.cost_center or t(locale, "home.no_cost_center")),
         receivables=(len(receivables), sum((r.amount for r in receivables), Decimal("0.00"))),
-        rules=await deps.rules_for(team_id),
+        rules=await deps.ledger.rules(team_id),
         delegations=await rules.delegations(deps.session_factory, team_id=team_id, on_or_after=today),
     )
 
@@ -88,27 +88,19 @@ def _totals(requests: list[PaymentRequest], key: Any) -> list[tuple[str, int, De
     return sorted(((name, n, total) for name, (n, total) in sums.items()), key=lambda item: (-item[2], item[0]))
 
 
-async def handle_home_opened(event: dict[str, Any], client: AsyncWebClient, context: AsyncBoltContext) -> None:
-    if event.get("tab", "home") != "home":
-        return
-    await publish_home(client, deps_of(context), user_id=event["user"], team_id=context.team_id or "")
+async def handle_home_opened(event: dict[str, Any], actor: Actor, deps: Deps, client: AsyncWebClient) -> None:
+    if event.get("tab", "home") == "home":
+        await publish_home(client, deps, actor)
 
 
 async def handle_home_page(
-    ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], client: AsyncWebClient, context: AsyncBoltContext
+    ack: AsyncAck, action: dict[str, Any], actor: Actor, deps: Deps, client: AsyncWebClient
 ) -> None:
     await ack()
-    team_id = team_of(body, context)
-    page = parse_page(action.get("value"))
-    await publish_home(client, deps_of(context), user_id=body["user"]["id"], team_id=team_id, page=page)
+    await publish_home(client, deps, actor, page=parse_page(action.get("value")))
 
 
-def from_home(body: dict[str, Any]) -> bool:
-    """Whether a button was clicked in the Home tab (then the tab is refreshed after the action)."""
-    return (body.get("view") or {}).get("type") == "home"
-
-
-def register(app: AsyncApp, settings: Settings) -> None:
+def register(app: Listeners, settings: Settings) -> None:
     app.event("app_home_opened")(handle_home_opened)
     app.action(ActionId.HOME_PAGE.value)(handle_home_page)
     app.action(ActionId.HOME_PAGE_BACK.value)(handle_home_page)

@@ -7,63 +7,62 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from slack_bolt.async_app import AsyncAck, AsyncApp
-from slack_bolt.context.async_context import AsyncBoltContext
+from slack_bolt.async_app import AsyncAck
 from slack_sdk.models.blocks import Option
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.blocks.i18n import Locale
 from bot.blocks.live_lists import category_options, cost_center_options, vendor_options
-from bot.handlers.common import deps_of, team_of
+from bot.deps import Deps
+from bot.errors import Listeners
 from bot.ids import ActionId
+from bot.middleware import Actor
 from bot.notifier import alert_needs_reconnect
 from bot.settings import Settings
-from ledger.contaazul.client import ContaAzulClient
 from ledger.errors import ConnectionNeedsReconnect, GatewayError
+from ledger.ports import Books
 
 log = logging.getLogger(__name__)
 
 # Slack waits 3 s for options; leave room for the round trip back.
 OPTIONS_BUDGET_SECONDS = 2.5
 
-OptionsSource = Callable[[ContaAzulClient, str, Locale], Awaitable[list[Option]]]
+OptionsSource = Callable[[Books, str, Locale], Awaitable[list[Option]]]
 
 
-async def _categories(books: ContaAzulClient, typed: str, locale: Locale) -> list[Option]:
+async def _categories(books: Books, typed: str, locale: Locale) -> list[Option]:
     return category_options(await books.categories("DESPESA"), typed)
 
 
-async def _revenue_categories(books: ContaAzulClient, typed: str, locale: Locale) -> list[Option]:
+async def _revenue_categories(books: Books, typed: str, locale: Locale) -> list[Option]:
     return category_options(await books.categories("RECEITA"), typed)
 
 
-async def _customers(books: ContaAzulClient, typed: str, locale: Locale) -> list[Option]:
+async def _customers(books: Books, typed: str, locale: Locale) -> list[Option]:
     return vendor_options(
         await books.search_people(typed, profile="Cliente"), typed, locale=locale, new_key="options.new_customer"
     )
 
 
-async def _cost_centers(books: ContaAzulClient, typed: str, locale: Locale) -> list[Option]:
+async def _cost_centers(books: Books, typed: str, locale: Locale) -> list[Option]:
     return cost_center_options(await books.cost_centers(), typed, locale=locale)
 
 
-async def _vendors(books: ContaAzulClient, typed: str, locale: Locale) -> list[Option]:
+async def _vendors(books: Books, typed: str, locale: Locale) -> list[Option]:
     return vendor_options(await books.search_people(typed, profile="Fornecedor"), typed, locale=locale)
 
 
 def _listener(source: OptionsSource) -> Callable[..., Awaitable[None]]:
     async def handle_options(
-        ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient, context: AsyncBoltContext
+        ack: AsyncAck, body: dict[str, Any], actor: Actor, deps: Deps, client: AsyncWebClient
     ) -> None:
-        deps = deps_of(context)
-        team_id = team_of(body, context)
+        team_id = actor.team_id
         typed = str(body.get("value") or "")
         options: list[Option] = []
         if deps.contaazul is not None:
-            locale = await deps.people.get(client, body["user"]["id"])
             try:
                 options = await asyncio.wait_for(
-                    source(deps.contaazul.client(team_id), typed, locale), OPTIONS_BUDGET_SECONDS
+                    source(deps.contaazul.client(team_id), typed, actor.locale), OPTIONS_BUDGET_SECONDS
                 )
             except TimeoutError:
                 log.warning("conta azul too slow for %s options; answering empty", body.get("action_id"))
@@ -78,7 +77,7 @@ def _listener(source: OptionsSource) -> Callable[..., Awaitable[None]]:
     return handle_options
 
 
-def register(app: AsyncApp, settings: Settings) -> None:
+def register(app: Listeners, settings: Settings) -> None:
     app.options(ActionId.CATEGORY_OPTIONS.value)(_listener(_categories))
     app.options(ActionId.COST_CENTER_OPTIONS.value)(_listener(_cost_centers))
     app.options(ActionId.VENDOR_OPTIONS.value)(_listener(_vendors))

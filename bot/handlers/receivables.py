@@ -5,84 +5,61 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from slack_bolt.async_app import AsyncAck, AsyncApp
-from slack_bolt.context.async_context import AsyncBoltContext
+from slack_bolt.async_app import AsyncAck
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.blocks.i18n import Locale, t
-from bot.blocks.notices import explain
+from bot.blocks.i18n import t
 from bot.blocks.receivable_modal import build_receivable_modal, parse_receivable_modal
 from bot.blocks.reject_modal import build_notice_modal
-from bot.blocks.request_modal import field_errors
 from bot.deps import Deps
-from bot.handlers.common import deps_of, is_finance_admin, team_of
+from bot.errors import Listeners
 from bot.ids import CallbackId
+from bot.middleware import Actor, require_finance_admin
 from bot.notifier import Notifier
 from bot.people import SlackDirectory
 from bot.settings import Settings
-from ledger.errors import InvalidSubmission, PolicyError
-from ledger.receivables import record_receivable
 
 log = logging.getLogger(__name__)
 
 
-async def open_receivable_modal(
-    client: AsyncWebClient, deps: Deps, body: dict[str, Any], team_id: str, locale: Locale
-) -> str | None:
+async def open_receivable_modal(client: AsyncWebClient, deps: Deps, actor: Actor, trigger_id: str) -> str | None:
     """Open the modal, or say why not (the caller has checked the person is a finance admin)."""
     assert deps.contaazul is not None
-    connection = await deps.contaazul.connection(team_id)
+    connection = await deps.contaazul.connection(actor.team_id)
     if connection is None or connection.needs_reconnect:
-        return t(locale, "notice.receivable_not_connected")
+        return t(actor.locale, "notice.receivable_not_connected")
     await client.views_open(
-        trigger_id=body["trigger_id"], view=build_receivable_modal(locale=locale, today=deps.clock.today())
+        trigger_id=trigger_id, view=build_receivable_modal(locale=actor.locale, today=deps.clock.today())
     )
     return None
 
 
 async def handle_receivable_submission(
-    ack: AsyncAck, body: dict[str, Any], view: dict[str, Any], client: AsyncWebClient, context: AsyncBoltContext
+    ack: AsyncAck, view: dict[str, Any], actor: Actor, deps: Deps, client: AsyncWebClient
 ) -> None:
     """Validate, store (approved, or pending when receivables need approval) and hand over to the posting worker."""
-    deps = deps_of(context)
-    user_id, team_id = body["user"]["id"], team_of(body, context)
-    locale = await deps.people.get(client, user_id)
-    if deps.contaazul is None or not await is_finance_admin(client, deps, user_id):
-        log.info("refused a receivable from non-admin %s", user_id)
+    if deps.contaazul is None:  # the modal is only offered with Conta Azul configured: a replayed payload
         await ack(
-            response_action="update", view=build_notice_modal(t(locale, "notice.receivable_not_admin"), locale=locale)
+            response_action="update", view=build_notice_modal(t(actor.locale, "ca.not_configured"), locale=actor.locale)
         )
         return
-    try:
-        planned = parse_receivable_modal(view["state"]["values"], today=deps.clock.today(), submission_key=view["id"])
-    except InvalidSubmission as exc:
-        await ack(response_action="errors", errors=field_errors(exc, locale))
-        return
+    planned = parse_receivable_modal(view["state"]["values"], today=deps.clock.today(), submission_key=view["id"])
     steps = []
     if deps.receivables is not None and deps.receivables.require_approval:
-        draft = planned.draft
-        try:
-            steps = await deps.plan(team_id, draft=draft, requester_id=user_id, directory=SlackDirectory(client))
-        except PolicyError as exc:
-            log.error("no approval path for a receivable by %s: %s", user_id, exc)
-            text = explain(exc, request=None, locale=locale, tz=deps.settings.timezone)
-            await ack(response_action="update", view=build_notice_modal(text, locale=locale))
-            return
-    submitted = await record_receivable(
-        deps.session_factory,
-        clock=deps.clock,
-        team_id=team_id,
-        requester_id=user_id,
-        planned=planned,
-        steps=steps,
-        on_final_approval=deps.on_final_approval,
+        steps = await deps.ledger.plan(
+            actor.team_id, draft=planned.draft, requester_id=actor.user_id, directory=SlackDirectory(client)
+        )
+    submitted = await deps.ledger.submit_receivable(
+        actor.team_id, requester_id=actor.user_id, planned=planned, steps=steps
     )
     await ack()
     if submitted.created:
-        log.info("receivable %s entered by %s", submitted.request.reference, user_id)
+        log.info("receivable %s entered by %s", submitted.request.reference, actor.user_id)
         await Notifier(client, deps).request_submitted(submitted.request)
         deps.wake_poster()
 
 
-def register(app: AsyncApp, settings: Settings) -> None:
-    app.view(CallbackId.RECEIVABLE_MODAL.value)(handle_receivable_submission)
+def register(app: Listeners, settings: Settings) -> None:
+    app.view(CallbackId.RECEIVABLE_MODAL.value, middleware=[require_finance_admin("receivable")])(
+        handle_receivable_submission
+    )

@@ -164,7 +164,7 @@ async def handle_rules_menu(
     except (ValueError, KeyError, TypeError):
         log.warning("ignoring a rules menu choice with an unknown value")
         return
-    current = await deps.rules_for(team_id)
+    current = await deps.ledger.rules(team_id)
     source = current.source
     rule_list: list[dict[str, Any]] = source.setdefault("rules", [])
     if not 0 <= index < len(rule_list):
@@ -211,7 +211,7 @@ async def handle_rule_submission(
     except InvalidSubmission as exc:
         await ack(response_action="errors", errors=field_errors(exc, locale))
         return
-    current = await deps.rules_for(team_id)
+    current = await deps.ledger.rules(team_id)
     source = current.source
     rule_list: list[dict[str, Any]] = source.setdefault("rules", [])
     index = parse_meta(view).get("i")
@@ -246,7 +246,7 @@ async def handle_default_submission(
     except InvalidSubmission as exc:
         await ack(response_action="errors", errors=field_errors(exc, locale))
         return
-    current = await deps.rules_for(team_id)
+    current = await deps.ledger.rules(team_id)
     source = current.source
     source["default"] = {"steps": steps}
     groups = [r for r in source.get("fallback", []) if str(r).startswith("S")]  # groups set in the file stay
@@ -280,7 +280,7 @@ async def handle_times_submission(
         field = "remind" if exc.params.get("field") == "remind_after_hours" else "escalate"
         await ack(response_action="errors", errors={field: t(locale, "rules.invalid", error=str(exc))})
         return
-    current = await deps.rules_for(team_id)
+    current = await deps.ledger.rules(team_id)
     await _save_from_modal(
         ack,
         client,
@@ -368,7 +368,7 @@ def _opener(build: ModalBuilder) -> Callable[..., Awaitable[None]]:
         if await _refuse_non_admin(client, deps, user_id):
             return
         team_id = team_of(body, context)
-        view = await build(deps, await deps.rules_for(team_id), team_id, await deps.people.get(client, user_id))
+        view = await build(deps, await deps.ledger.rules(team_id), team_id, await deps.people.get(client, user_id))
         await client.views_open(trigger_id=body["trigger_id"], view=view)
 
     return handle

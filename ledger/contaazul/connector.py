@@ -24,7 +24,7 @@ from ledger.contaazul.oauth import (
 )
 from ledger.contaazul.tokens import TokenManager
 from ledger.models import ContaAzulConnection
-from ledger.ports import Clock
+from ledger.ports import Books, Clock
 
 # "Receba Fácil" accounts are refused for payables (reference §3.1).
 PAYABLE_REFUSED_TYPES = frozenset({"RECEBA_FACIL_CARTAO"})
@@ -58,7 +58,7 @@ class ContaAzul:
             self.session_factory, cipher=self.cipher, clock=self.clock, http=self.http, config=self.config
         )
 
-    def client(self, team_id: str) -> ContaAzulClient:
+    def client(self, team_id: str) -> Books:
         """A client bound to the team's connection (tokens refreshed on demand, lookups cached)."""
         return ContaAzulClient(
             self.http,

@@ -18,7 +18,7 @@ from cryptography.fernet import Fernet
 from sqlalchemy import func, select, update
 
 from bot.dev import slack_payloads as payloads
-from bot.server import build_contaazul
+from bot.wiring import build_contaazul
 from ledger import flows, rules
 from ledger.contaazul.crypto import TokenCipher
 from ledger.contaazul.models import SYNC_PATHS, EntryDraft

@@ -19,7 +19,7 @@ from bot.scheduler import (
     ESCALATION_JOB,
     REMINDERS_JOB,
     TOKEN_REFRESH_JOB,
-    build_scheduler,
+    Scheduler,
     escalate_waiting_steps,
     post_daily_digest,
     refresh_expiring_tokens,
@@ -189,7 +189,7 @@ async def test_tokens_are_refreshed_before_they_expire_and_a_refused_refresh_ale
 
 async def test_scheduler_registers_each_job_and_stops_cleanly(session_factory, clock):
     async with running_aprova(session_factory, clock, finance_channel=FINANCE_CHANNEL, contaazul=True) as aprova:
-        scheduler = build_scheduler(aprova.deps, client(aprova), owner="test")
+        scheduler = Scheduler(aprova.deps, client(aprova), owner="test")
         scheduler.start()
         assert scheduler.scheduler.running
         jobs = {job.id: job for job in scheduler.get_jobs()}
@@ -199,5 +199,5 @@ async def test_scheduler_registers_each_job_and_stops_cleanly(session_factory, c
         await scheduler.shutdown()
         assert not scheduler.scheduler.running
     async with running_aprova(session_factory, clock) as aprova:
-        plain = {job.id for job in build_scheduler(aprova.deps, client(aprova)).get_jobs()}
+        plain = {job.id for job in Scheduler(aprova.deps, client(aprova)).get_jobs()}
         assert plain == {REMINDERS_JOB, ESCALATION_JOB}  # no Conta Azul, no finance channel

@@ -10,7 +10,7 @@ MESSAGES: dict[str, dict[Locale, str]] = {
         "pt_BR": "Uso: `/contaazul connect` (conectar), `status`, `account` (conta financeira padrão), `receivable` (lançar uma conta a receber) ou `disconnect`.",
         "en": "Usage: `/contaazul connect`, `status`, `account` (default financial account), `receivable` (post a receivable) or `disconnect`.",
     },
-    "ca.not_admin": {
+    "notice.not_an_admin.contaazul": {
         "pt_BR": "Desculpe, só os administradores do financeiro podem gerenciar a conexão com o Conta Azul.",
         "en": "Sorry, only finance admins can manage the Conta Azul connection.",
     },
@@ -139,7 +139,7 @@ MESSAGES: dict[str, dict[Locale, str]] = {
         "en": "🔁 Retry requested by <@{actor}> on {when}.",
     },
     "button.retry": {"pt_BR": "Tentar de novo", "en": "Retry"},
-    "notice.retry_not_admin": {
+    "notice.not_an_admin.retry": {
         "pt_BR": "Só os administradores do financeiro podem tentar lançar de novo.",
         "en": "Only finance admins can retry a posting.",
     },
@@ -220,7 +220,7 @@ MESSAGES: dict[str, dict[Locale, str]] = {
     "field.customer_email": {"pt_BR": "E-mail do cliente", "en": "Customer e-mail"},
     "field.sale_date": {"pt_BR": "Data da venda (competência)", "en": "Sale date (competence)"},
     "error.email_invalid": {"pt_BR": "E-mail inválido.", "en": "Invalid e-mail."},
-    "notice.receivable_not_admin": {
+    "notice.not_an_admin.receivable": {
         "pt_BR": "Só os administradores do financeiro podem lançar contas a receber.",
         "en": "Only finance admins can post receivables.",
     },

@@ -129,7 +129,7 @@ MESSAGES: dict[str, dict[Locale, str]] = {
     "export.status.post_failed": {"pt_BR": "Falha no lançamento", "en": "Posting failed"},
     "export.status.rejected": {"pt_BR": "Rejeitado", "en": "Rejected"},
     "export.status.cancelled": {"pt_BR": "Cancelado", "en": "Cancelled"},
-    "export.not_admin": {
+    "notice.not_an_admin.export": {
         "pt_BR": "Só os administradores do financeiro podem exportar.",
         "en": "Only finance admins can export.",
     },

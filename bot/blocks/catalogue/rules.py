@@ -77,7 +77,7 @@ MESSAGES: dict[str, dict[Locale, str]] = {
     "rules.delegate_to": {"pt_BR": "Quem decide no lugar", "en": "Who decides instead"},
     "rules.starts_on": {"pt_BR": "De", "en": "From"},
     "rules.ends_on": {"pt_BR": "Até (inclusive)", "en": "Until (inclusive)"},
-    "rules.not_admin": {
+    "notice.not_an_admin.rules": {
         "pt_BR": "Só os administradores do financeiro podem mudar as regras de aprovação.",
         "en": "Only finance admins can change the approval rules.",
     },

@@ -1,0 +1,208 @@
+"""The ledger's use cases in one place: what a person or a webhook can do, each one transaction with its audit event.
+
+``Ledger`` binds the database, the clock, the policy file and the posting hook once, so a caller (a Slack listener,
+a webhook, a job) names only what the person asked for. The functions behind it stay in their modules
+(``flows``, ``outbox``, ``receivables``, ``rules``, ``duplicates``) for the tests that exercise them one by one.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from ledger import flows, outbox, queries, receivables
+from ledger.contaazul.connector import ContaAzul
+from ledger.domain import PlannedStep, RequestDraft
+from ledger.duplicates import PossibleDuplicate, encode, in_books
+from ledger.flows import Decided, Edited, FinalApprovalHook, Submitted
+from ledger.models import AuditEvent, PaymentRequest, Posting
+from ledger.policy import Policy
+from ledger.ports import Clock, Directory
+from ledger.receivables import ReceivableDraft
+from ledger.rules import Rules, active_delegates, current_rules
+
+
+@dataclass
+class Ledger:
+    session_factory: async_sessionmaker[AsyncSession]
+    clock: Clock
+    policy: Policy  # the policy file: a team's rules until its first edit in Slack
+    remind_after_hours: int
+    escalate_after_hours: int
+    books: ContaAzul | None = None  # None when Conta Azul is not configured: requests are typed, never posted
+    # Where a final approval hands the request on (the posting outbox); None keeps it at "approved".
+    on_final_approval: FinalApprovalHook | None = None
+
+    # --- approval rules
+
+    async def rules(self, team_id: str) -> Rules:
+        """The team's approval rules in force: edited in Slack, else the policy file and the configured times."""
+        return await current_rules(
+            self.session_factory,
+            team_id=team_id,
+            seed=self.policy,
+            remind_after_hours=self.remind_after_hours,
+            escalate_after_hours=self.escalate_after_hours,
+        )
+
+    async def plan(
+        self, team_id: str, *, draft: RequestDraft, requester_id: str, directory: Directory
+    ) -> list[PlannedStep]:
+        """The approval steps for a draft under the team's rules, with today's delegations applied.
+
+        Raises:
+            PolicyError: A step is left with nobody who may approve it.
+        """
+        rules = await self.rules(team_id)
+        delegates = await active_delegates(self.session_factory, team_id=team_id, on=self.clock.today())
+        return await rules.policy.plan(
+            amount=draft.amount,
+            category=draft.category,
+            cost_center=draft.cost_center,
+            requester_id=requester_id,
+            directory=directory,
+            delegates=delegates,
+        )
+
+    # --- payment requests
+
+    async def possible_duplicates(self, team_id: str, draft: RequestDraft) -> list[PossibleDuplicate]:
+        """Live requests in Aprova and open payables in the books that look like this draft (see ``duplicates``)."""
+        references = await queries.find_duplicates(
+            self.session_factory, team_id=team_id, draft=draft, today=self.clock.today()
+        )
+        found = [PossibleDuplicate(reference=r) for r in references]
+        return found + await in_books(self.books, team_id=team_id, draft=draft)
+
+    async def submit(
+        self,
+        team_id: str,
+        *,
+        requester_id: str,
+        submission_key: str,
+        draft: RequestDraft,
+        steps: list[PlannedStep],
+        possible_duplicates: list[PossibleDuplicate],
+    ) -> Submitted:
+        return await flows.submit_request(
+            self.session_factory,
+            clock=self.clock,
+            team_id=team_id,
+            requester_id=requester_id,
+            submission_key=submission_key,
+            draft=draft,
+            steps=steps,
+            possible_duplicates=encode(possible_duplicates),
+        )
+
+    async def submit_receivable(
+        self, team_id: str, *, requester_id: str, planned: ReceivableDraft, steps: list[PlannedStep]
+    ) -> Submitted:
+        return await receivables.record_receivable(
+            self.session_factory,
+            clock=self.clock,
+            team_id=team_id,
+            requester_id=requester_id,
+            planned=planned,
+            steps=steps,
+            on_final_approval=self.on_final_approval,
+        )
+
+    async def request(self, request_id: int) -> PaymentRequest:
+        """Raises RequestNotFound."""
+        return await flows.get_request(self.session_factory, request_id=request_id)
+
+    async def check_can_decide(
+        self, request_id: int, *, step: int, actor_id: str, approval_round: int | None, seen_digest: str | None
+    ) -> PaymentRequest:
+        return await flows.check_can_decide(
+            self.session_factory,
+            request_id=request_id,
+            step_position=step,
+            actor_id=actor_id,
+            approval_round=approval_round,
+            seen_digest=seen_digest,
+        )
+
+    async def decide(
+        self,
+        request_id: int,
+        *,
+        step: int,
+        actor_id: str,
+        approve: bool,
+        approval_round: int | None,
+        seen_digest: str | None,
+        reason: str | None = None,
+    ) -> Decided:
+        return await flows.decide(
+            self.session_factory,
+            clock=self.clock,
+            request_id=request_id,
+            step_position=step,
+            actor_id=actor_id,
+            approve=approve,
+            reason=reason,
+            on_final_approval=self.on_final_approval,
+            approval_round=approval_round,
+            seen_digest=seen_digest,
+        )
+
+    async def cancel(self, request_id: int, *, actor_id: str) -> PaymentRequest:
+        return await flows.cancel(self.session_factory, clock=self.clock, request_id=request_id, actor_id=actor_id)
+
+    async def edit(
+        self, request_id: int, *, actor_id: str, expected_version: int, draft: RequestDraft, steps: list[PlannedStep]
+    ) -> Edited:
+        return await flows.edit_request(
+            self.session_factory,
+            clock=self.clock,
+            request_id=request_id,
+            actor_id=actor_id,
+            expected_version=expected_version,
+            draft=draft,
+            steps=steps,
+        )
+
+    async def history(self, request_id: int) -> list[AuditEvent]:
+        return await flows.audit_trail(self.session_factory, request_id=request_id)
+
+    # --- posting
+
+    async def retry_posting(self, request_id: int, *, actor_id: str) -> PaymentRequest:
+        return await outbox.retry_posting(
+            self.session_factory, clock=self.clock, request_id=request_id, actor_id=actor_id
+        )
+
+    async def posting(self, request_id: int) -> Posting | None:
+        return await outbox.posting_for(self.session_factory, request_id=request_id)
+
+    # --- the Conta Azul connection (the OAuth dance itself is ``books.authorization_url``/``complete``)
+
+    async def disconnect(self, team_id: str, *, actor_id: str) -> None:
+        assert self.books is not None, "disconnect is only offered when Conta Azul is configured"
+        await self.books.disconnect(team_id)
+        await self.audit(team_id, actor_id=actor_id, action="contaazul_disconnected")
+
+    async def set_default_account(self, team_id: str, *, actor_id: str, account_id: str, account_name: str) -> None:
+        assert self.books is not None, "the account picker is only offered when Conta Azul is configured"
+        await self.books.set_default_account(team_id=team_id, account_id=account_id, account_name=account_name)
+        await self.audit(
+            team_id, actor_id=actor_id, action="contaazul_account_set", account_id=account_id, account_name=account_name
+        )
+
+    # --- the month's close
+
+    async def month(self, team_id: str, first_day: date) -> tuple[list[PaymentRequest], dict[int, list[AuditEvent]]]:
+        """The month's requests and each one's audit trail, for the export."""
+        requests = await queries.requests_of_month(self.session_factory, team_id=team_id, first_day=first_day)
+        return requests, await queries.audit_trails(self.session_factory, request_ids=[r.id for r in requests])
+
+    async def audit(self, team_id: str, *, actor_id: str | None, action: str, **detail: Any) -> None:
+        """Record what happened outside a request (an export, a change of connection or account)."""
+        await flows.audit(
+            self.session_factory, clock=self.clock, team_id=team_id, actor_id=actor_id, action=action, **detail
+        )
