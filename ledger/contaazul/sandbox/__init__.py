@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
+from .oauth import SCOPE
 from .server import Sandbox
-from .state import SCOPE, SandboxState
+from .state import SandboxState
 
 __all__ = ["SCOPE", "Sandbox", "SandboxState"]

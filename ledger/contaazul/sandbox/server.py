@@ -8,9 +8,11 @@ from types import TracebackType
 
 from aiohttp import web
 
-from .app import SandboxApp, apply_control
+from .app import SandboxApp
+from .control_routes import apply_control
 from .faults import CREATE_FAIL_MODES, FaultRule
-from .state import SandboxState, TokenGrant
+from .oauth import TokenGrant
+from .state import SandboxState
 
 
 class Sandbox:
