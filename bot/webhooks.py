@@ -10,23 +10,22 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-import httpx
 from aiohttp import web
 from slack_bolt.async_app import AsyncApp
 
 from bot.deps import Deps
 from bot.notifier import Notifier
 from bot.people import SlackDirectory
-from ledger import crm, flows
-from ledger.crm import Ignored, PipedriveDeal
+from ledger import flows
+from ledger.crm import SOURCES
+from ledger.crm.fields import MAX_BODY_BYTES, load_json
+from ledger.crm.source import Delivery, Ignored
 from ledger.errors import InvalidSubmission, PolicyError, WebhookRefused
 from ledger.receivables import ReceivableRules, WonDeal, plan_receivable, record_receivable
 
 log = logging.getLogger(__name__)
 
 DEAL_WEBHOOK_PATH = "/crm/{source}"
-SOURCES = ("generic", "pipedrive", "hubspot")
-PIPEDRIVE_TIMEOUT = httpx.Timeout(10.0, connect=5.0)
 
 
 def register(web_app: web.Application, deps: Deps, bolt_app: AsyncApp) -> None:
@@ -41,82 +40,34 @@ def _answer(http_status: int, **body: Any) -> web.Response:
 
 
 async def handle_deal_webhook(request: web.Request, deps: Deps, bolt_app: AsyncApp) -> web.Response:
-    source = request.match_info["source"]
+    name = request.match_info["source"]
     settings = deps.settings
-    if source not in SOURCES or not _configured(deps, source):
-        return _answer(404, error=f"the {source} deal webhook is not configured")
+    source = SOURCES.get(name)
+    if source is None or not source.configured(settings):
+        return _answer(404, error=f"the {name} deal webhook is not configured")
     rules = deps.receivables
     if rules is None:
         return _answer(404, error=f"receivables are not configured ({settings.receivables_file} is missing)")
     if deps.contaazul is None:
         return _answer(503, error="Conta Azul is not configured in this Aprova; try again later")
-    if request.content_length is not None and request.content_length > crm.MAX_BODY_BYTES:
+    if request.content_length is not None and request.content_length > MAX_BODY_BYTES:
         return _answer(413, error="body larger than 256 KiB")
     body = await request.read()
+    delivery = Delivery(method=request.method, path_qs=request.path_qs, headers=request.headers, body=body)
     try:
-        replay_key = _authenticate(source, request, body, deps)
+        replay_key = source.authenticate(delivery, settings, now=deps.clock.now())
         if replay_key and not await flows.claim_delivery(deps.session_factory, key=replay_key, clock=deps.clock):
-            log.info("%s deal webhook: replayed delivery ignored", source)
+            log.info("%s deal webhook: replayed delivery ignored", name)
             return _answer(200, status="duplicate")
-        deal = await _read_deal(source, crm.load_json(body), rules, deps)
+        deal = await source.read(load_json(body), rules, settings)
     except WebhookRefused as exc:
         level = logging.WARNING if exc.status == 401 else logging.INFO
-        log.log(level, "%s deal webhook refused (%s): %s", source, exc.status, exc)
+        log.log(level, "%s deal webhook refused (%s): %s", name, exc.status, exc)
         return _answer(exc.status, error=str(exc))
     if isinstance(deal, Ignored):
-        log.info("%s deal webhook ignored: %s", source, deal.reason)
+        log.info("%s deal webhook ignored: %s", name, deal.reason)
         return _answer(200, status="ignored", reason=deal.reason)
     return await _record(deal, rules, deps, bolt_app)
-
-
-def _configured(deps: Deps, source: str) -> bool:
-    settings = deps.settings
-    if source == "generic":
-        return bool(settings.webhook_secrets)
-    if source == "pipedrive":
-        return bool(settings.pipedrive_webhook_user and settings.pipedrive_webhook_password)
-    return bool(settings.hubspot_client_secrets)
-
-
-def _authenticate(source: str, request: web.Request, body: bytes, deps: Deps) -> str | None:
-    """Check the sender; returns a key that repeats only when the same signed request is replayed."""
-    settings, now = deps.settings, deps.clock.now()
-    if source == "generic":
-        return "crm:generic:" + crm.verify_generic(settings.webhook_secrets, request.headers, body, now)[3:67]
-    if source == "hubspot":
-        uri = crm.hubspot_uri(settings.public_base_url, request.path_qs)
-        signature = crm.verify_hubspot(
-            settings.hubspot_client_secrets, method=request.method, uri=uri, headers=request.headers, body=body, now=now
-        )
-        return "crm:hubspot:" + signature[:88]
-    crm.verify_basic_auth(
-        settings.pipedrive_webhook_user or "", settings.pipedrive_webhook_password or "", request.headers
-    )
-    return None  # Basic credentials repeat on every delivery; the deal id is what makes it once
-
-
-async def _read_deal(source: str, data: Any, rules: ReceivableRules, deps: Deps) -> WonDeal | Ignored:
-    tz = deps.settings.timezone
-    if source == "generic":
-        return crm.parse_generic(data, tz=tz)
-    if source == "hubspot":
-        return crm.parse_hubspot(data, rules.hubspot, tz=tz)
-    parsed = crm.parse_pipedrive(data, rules.pipedrive, tz=tz)
-    if not isinstance(parsed, PipedriveDeal):
-        return parsed
-    settings = deps.settings
-    if not (settings.pipedrive_api_url and settings.pipedrive_api_token):
-        raise WebhookRefused(
-            422, "the deal names its customer by id only: set PIPEDRIVE_API_URL and PIPEDRIVE_API_TOKEN to read it"
-        )
-    async with httpx.AsyncClient(timeout=PIPEDRIVE_TIMEOUT) as http:
-        return await crm.fetch_pipedrive_parties(
-            http,
-            api_url=settings.pipedrive_api_url,
-            token=settings.pipedrive_api_token,
-            pending=parsed,
-            fields=rules.pipedrive,
-        )
 
 
 async def _record(deal: WonDeal, rules: ReceivableRules, deps: Deps, bolt_app: AsyncApp) -> web.Response:

@@ -24,8 +24,11 @@ from bot.blocks.fields import StepRef
 from bot.blocks.request_modal import parse_request_modal
 from bot.dev import slack_payloads as payloads
 from bot.ids import RequestField
-from ledger import crm, flows
-from ledger.crm import Ignored, PipedriveDeal
+from ledger import flows
+from ledger.crm.generic import parse_generic
+from ledger.crm.hubspot import parse_hubspot
+from ledger.crm.pipedrive import PipedriveDeal, parse_pipedrive
+from ledger.crm.source import Ignored
 from ledger.domain import RequestStatus
 from ledger.errors import InvalidSubmission, WebhookRefused
 from ledger.models import AuditEvent, ContaAzulConnection, PaymentRequest, Posting
@@ -154,9 +157,9 @@ def test_fuzzed_button_values_decode_or_are_refused(value):
 @given(data=JSON)
 def test_fuzzed_crm_payloads_become_a_deal_or_a_clear_answer(data):
     for parse in (
-        lambda d: crm.parse_generic(d),
-        lambda d: crm.parse_pipedrive(d, PipedriveFields(document_field="doc")),
-        lambda d: crm.parse_hubspot(d, HubSpotFields()),
+        lambda d: parse_generic(d),
+        lambda d: parse_pipedrive(d, PipedriveFields(document_field="doc")),
+        lambda d: parse_hubspot(d, HubSpotFields()),
     ):
         try:
             outcome = parse(data)

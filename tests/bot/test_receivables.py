@@ -22,7 +22,8 @@ from ledger.contaazul.sandbox import Sandbox
 from ledger.contaazul.sandbox.documents import make_cnpj
 from ledger.contaazul.sandbox.models import Event
 from ledger.contaazul.sandbox.seed import CATEGORY_IDS, COST_CENTER_IDS, PERSON_DOCUMENTS, PERSON_IDS
-from ledger.crm import sign_generic, sign_hubspot
+from ledger.crm.generic import sign_generic
+from ledger.crm.hubspot import sign_hubspot
 from ledger.domain import RequestStatus
 from ledger.models import PaymentRequest
 from ledger.receivables import ReceivableRule, ReceivableRules

@@ -9,8 +9,12 @@ from pathlib import Path
 
 import pytest
 
-from ledger import crm
-from ledger.crm import Ignored, PipedriveDeal
+from ledger.crm import SOURCES
+from ledger.crm.fields import MAX_BODY_BYTES, load_json
+from ledger.crm.generic import parse_generic, sign_generic, verify_generic
+from ledger.crm.hubspot import hubspot_uri, parse_hubspot, sign_hubspot, verify_hubspot
+from ledger.crm.pipedrive import PipedriveDeal, parse_pipedrive, verify_basic_auth
+from ledger.crm.source import CrmSource, Ignored
 from ledger.domain import PaymentMethod
 from ledger.errors import InvalidSubmission, PolicyError, WebhookRefused
 from ledger.receivables import (
@@ -138,40 +142,46 @@ def test_monthly_due_dates_keep_the_day_or_the_month_end():
 # --------------------------------------------------------------------------- signatures
 
 
+def test_the_registry_holds_each_crm_under_its_webhook_name():
+    assert sorted(SOURCES) == ["generic", "hubspot", "pipedrive"]
+    for name, source in SOURCES.items():
+        assert isinstance(source, CrmSource) and source.name == name
+
+
 def test_generic_signature_accepts_any_listed_secret_within_five_minutes():
     body = b'{"deal_id": "1"}'
     timestamp = int(NOW.timestamp()) - 299
-    signature = crm.sign_generic("old", timestamp, body)
+    signature = sign_generic("old", timestamp, body)
     headers = {"X-Aprova-Timestamp": str(timestamp), "X-Aprova-Signature": signature}
-    assert crm.verify_generic(["new", "old"], headers, body, NOW) == signature
+    assert verify_generic(["new", "old"], headers, body, NOW) == signature
     with pytest.raises(WebhookRefused) as caught:
-        crm.verify_generic(["new"], headers, body, NOW)
+        verify_generic(["new"], headers, body, NOW)
     assert caught.value.status == 401
     stale = {
         "X-Aprova-Timestamp": str(timestamp - 2),
-        "X-Aprova-Signature": crm.sign_generic("old", timestamp - 2, body),
+        "X-Aprova-Signature": sign_generic("old", timestamp - 2, body),
     }
     with pytest.raises(WebhookRefused, match="stale"):
-        crm.verify_generic(["old"], stale, body, NOW)
+        verify_generic(["old"], stale, body, NOW)
     with pytest.raises(WebhookRefused, match="stale"):
-        crm.verify_generic(["old"], headers | {"X-Aprova-Timestamp": "soon"}, body, NOW)
+        verify_generic(["old"], headers | {"X-Aprova-Timestamp": "soon"}, body, NOW)
 
 
 def test_hubspot_signature_covers_method_uri_body_and_timestamp():
     body, uri = b'{"objectId": 1}', "https://aprova.example.com/crm/hubspot?portal=1"
     timestamp = int(NOW.timestamp() * 1000)
-    signature = crm.sign_hubspot("secret", "POST", uri, body, timestamp)
+    signature = sign_hubspot("secret", "POST", uri, body, timestamp)
     headers = {"X-HubSpot-Signature-v3": signature, "X-HubSpot-Request-Timestamp": str(timestamp)}
-    assert crm.verify_hubspot(["secret"], method="POST", uri=uri, headers=headers, body=body, now=NOW) == signature
+    assert verify_hubspot(["secret"], method="POST", uri=uri, headers=headers, body=body, now=NOW) == signature
     for changed in ({"method": "PUT"}, {"uri": uri + "&x=1"}, {"body": body + b" "}):
         arguments = {"method": "POST", "uri": uri, "body": body} | changed
         with pytest.raises(WebhookRefused):
-            crm.verify_hubspot(["secret"], headers=headers, now=NOW, **arguments)  # type: ignore[arg-type]
+            verify_hubspot(["secret"], headers=headers, now=NOW, **arguments)  # type: ignore[arg-type]
     assert base64.b64decode(signature)  # base64 of the HMAC, as HubSpot sends it
 
 
 def test_hubspot_uri_decodes_the_characters_hubspot_decodes():
-    uri = crm.hubspot_uri("https://aprova.example.com/", "/crm/hubspot?next=%2Fa%3Ab%40c&q=a%20b")
+    uri = hubspot_uri("https://aprova.example.com/", "/crm/hubspot?next=%2Fa%3Ab%40c&q=a%20b")
     assert uri == "https://aprova.example.com/crm/hubspot?next=/a:b@c&q=a%20b"
 
 
@@ -189,10 +199,10 @@ def test_hubspot_uri_decodes_the_characters_hubspot_decodes():
 def test_pipedrive_basic_credentials(header, ok):
     headers = {"Authorization": header} if header else {}
     if ok:
-        crm.verify_basic_auth("aprova", "s3cret", headers)
+        verify_basic_auth("aprova", "s3cret", headers)
     else:
         with pytest.raises(WebhookRefused) as caught:
-            crm.verify_basic_auth("aprova", "s3cret", headers)
+            verify_basic_auth("aprova", "s3cret", headers)
         assert caught.value.status == 401
 
 
@@ -200,10 +210,10 @@ def test_pipedrive_basic_credentials(header, ok):
 
 
 def test_json_numbers_stay_exact_and_junk_is_refused():
-    assert crm.load_json(b'{"value": 0.1}') == {"value": Decimal("0.1")}
-    for junk, status in ((b"\xff", 400), (b"{", 400), (b" " * (crm.MAX_BODY_BYTES + 1), 413)):
+    assert load_json(b'{"value": 0.1}') == {"value": Decimal("0.1")}
+    for junk, status in ((b"\xff", 400), (b"{", 400), (b" " * (MAX_BODY_BYTES + 1), 413)):
         with pytest.raises(WebhookRefused) as caught:
-            crm.load_json(junk)
+            load_json(junk)
         assert caught.value.status == status
 
 
@@ -219,7 +229,7 @@ def test_json_numbers_stay_exact_and_junk_is_refused():
 )
 def test_dates_in_every_shape_crms_send(value, expected):
     data = {"deal_id": "1", "value": "1.00", "won_at": value, "customer": {"name": "C"}}
-    assert crm.parse_generic(data).won_on == expected
+    assert parse_generic(data).won_on == expected
 
 
 def pipedrive(previous, *, action="change", status="won", **deal):
@@ -242,7 +252,7 @@ def pipedrive(previous, *, action="change", status="won", **deal):
     ],
 )
 def test_only_the_change_that_wins_a_pipedrive_deal_counts(payload, outcome):
-    assert isinstance(crm.parse_pipedrive(payload, PipedriveFields()), outcome)
+    assert isinstance(parse_pipedrive(payload, PipedriveFields()), outcome)
 
 
 def test_pipedrive_custom_fields_in_v1_and_v2_shapes():
@@ -250,7 +260,7 @@ def test_pipedrive_custom_fields_in_v1_and_v2_shapes():
     v2 = pipedrive(
         {"status": "open"}, custom_fields={"doc": {"value": "11.222.333/0001-81"}, "n": 3, "due": "2027-01-05"}
     )
-    parsed = crm.parse_pipedrive(v2, fields)
+    parsed = parse_pipedrive(v2, fields)
     assert isinstance(parsed, WonDeal)
     assert (parsed.customer_document, parsed.installments, parsed.due_date) == (
         "11.222.333/0001-81",
@@ -262,13 +272,13 @@ def test_pipedrive_custom_fields_in_v1_and_v2_shapes():
         "current": {"id": 5, "value": 7, "status": "won", "person_name": "Rita", "doc": "529.982.247-25"},
         "previous": {"status": "open"},
     }
-    parsed = crm.parse_pipedrive(v1, fields)
+    parsed = parse_pipedrive(v1, fields)
     assert isinstance(parsed, WonDeal) and (parsed.customer_name, parsed.customer_document) == (
         "Rita",
         "529.982.247-25",
     )
     with pytest.raises(WebhookRefused, match="only deals in BRL"):
-        crm.parse_pipedrive(pipedrive({"status": "open"}, currency="EUR"), fields)
+        parse_pipedrive(pipedrive({"status": "open"}, currency="EUR"), fields)
 
 
 def test_hubspot_properties_in_both_body_shapes_with_configured_names():
@@ -284,8 +294,8 @@ def test_hubspot_properties_in_both_body_shapes_with_configured_names():
     }
     flat = {"hs_object_id": "9", "razao_social": "Alfa", "amount": 5, "closedate": "2026-11-20"}
     for body in (wrapped, flat):
-        parsed = crm.parse_hubspot(body, fields)
+        parsed = parse_hubspot(body, fields)
         assert isinstance(parsed, WonDeal)
         assert (parsed.deal_id, parsed.customer_name, parsed.amount) == ("9", "Alfa", Decimal("5"))
     with pytest.raises(WebhookRefused, match="razao_social is required"):
-        crm.parse_hubspot({"objectId": 9, "amount": "5", "closedate": "2026-11-20"}, fields)
+        parse_hubspot({"objectId": 9, "amount": "5", "closedate": "2026-11-20"}, fields)
