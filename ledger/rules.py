@@ -9,11 +9,10 @@ at once cannot silently overwrite each other.
 
 from __future__ import annotations
 
-import copy
 import json
 from dataclasses import asdict, dataclass
 from datetime import date, datetime
-from typing import Any, Literal
+from typing import Literal
 
 from sqlalchemy import select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -36,11 +35,6 @@ class Rules:
     version_id: int | None  # None: still the policy file's
     changed_by: str | None = None
     changed_at: datetime | None = None
-
-    @property
-    def source(self) -> dict[str, Any]:
-        """A copy of the policy as written, for an editor to change."""
-        return copy.deepcopy(self.policy.source)
 
 
 async def current_rules(
@@ -108,7 +102,7 @@ async def save_rules(
     team_id: str,
     actor_id: str,
     based_on: int | None,
-    policy: dict[str, Any],
+    policy: Policy,
     remind_after_hours: int,
     escalate_after_hours: int,
     change: RuleChange,
@@ -116,6 +110,7 @@ async def save_rules(
     """Validate and store a new version, with its audit event in the same transaction.
 
     Args:
+        policy: The new rules; stored as ``policy.dump()`` once ``parse_policy`` accepts that, as for the file.
         based_on: The version id the editor started from (None: the policy file). Someone else's newer save in
             between makes this one fail rather than overwrite it.
 
@@ -123,7 +118,8 @@ async def save_rules(
         PolicyError: The rules are invalid; the message names the rule and key.
         StaleDecision: Another admin saved first; reopen and edit again.
     """
-    parse_policy(policy)
+    raw = policy.dump()
+    parse_policy(raw)  # the checks the file gets, with the same messages
     check_times(remind_after_hours, escalate_after_hours)
     async with session_factory.begin() as session:
         if session.get_bind().dialect.name == "postgresql":
@@ -136,7 +132,7 @@ async def save_rules(
             raise StaleDecision("the rules changed meanwhile", scope="rules", status="changed")
         version = PolicyVersion(
             team_id=team_id,
-            policy=copy.deepcopy(policy),
+            policy=raw,
             remind_after_hours=remind_after_hours,
             escalate_after_hours=escalate_after_hours,
             summary=change.encode(),

@@ -6,11 +6,10 @@ validated by the ledger, and a save based on an outdated version is refused rath
 
 from __future__ import annotations
 
-import copy
 import json
 import logging
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp
@@ -21,12 +20,13 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.blocks.i18n import Locale, t
 from bot.blocks.request_modal import field_errors
 from bot.blocks.rules import (
-    STEP_SLOTS,
     build_default_modal,
     build_delegation_modal,
     build_rule_modal,
     build_rules_history_modal,
     build_times_modal,
+    keep_fallback_groups,
+    keep_hidden_steps,
     parse_default_modal,
     parse_delegation_modal,
     parse_meta,
@@ -40,6 +40,7 @@ from bot.ids import ActionId, CallbackId
 from bot.settings import Settings
 from ledger import flows, rules
 from ledger.errors import InvalidSubmission, PolicyError, StaleDecision
+from ledger.policy import Policy
 from ledger.rules import RuleChange, Rules
 
 log = logging.getLogger(__name__)
@@ -62,7 +63,7 @@ async def _save(
     team_id: str,
     user_id: str,
     based_on: int | None,
-    policy: dict[str, Any],
+    policy: Policy,
     change: RuleChange,
     times: tuple[int, int] | None = None,
 ) -> None:
@@ -89,11 +90,8 @@ def _save_errors(exc: Exception, locale: Locale, *, field: str) -> dict[str, str
     """A refused save, shown under the field it concerns."""
     if isinstance(exc, StaleDecision):
         return {field: t(locale, "rules.stale")}
-    message = str(exc)
-    if "min_amount must be less than max_amount" in message:
-        return {"max_amount": t(locale, "rules.invalid", error=message)}
     target = exc.params.get("field", field) if isinstance(exc, PolicyError) else field
-    return {str(target): t(locale, "rules.invalid", error=message)}
+    return {str(target): t(locale, "rules.invalid", error=str(exc))}
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,7 +123,7 @@ async def _save_from_modal(
     current: Rules,
     *,
     view: dict[str, Any],
-    policy: dict[str, Any],
+    policy: Policy,
     change: RuleChange,
     field: str,
     times: tuple[int, int] | None = None,
@@ -165,31 +163,30 @@ async def handle_rules_menu(
         log.warning("ignoring a rules menu choice with an unknown value")
         return
     current = await deps.rules_for(team_id)
-    source = current.source
-    rule_list: list[dict[str, Any]] = source.setdefault("rules", [])
+    rule_list = current.policy.rules
     if not 0 <= index < len(rule_list):
         await publish_home(client, deps, user_id=user_id, team_id=team_id)  # the tab was outdated
         return
     locale = await deps.people.get(client, user_id)
-    name = str(rule_list[index].get("name", ""))
+    name = rule_list[index].name
     if op == "edit":
         view = build_rule_modal(rule_list[index], index=index, version_id=current.version_id, locale=locale)
         await client.views_open(trigger_id=body["trigger_id"], view=view)
         return
     if op == "delete":
-        rule_list.pop(index)
+        policy = current.policy.without_rule(index)
         change = RuleChange("deleted", name=name)
     elif op in ("up", "down"):
         target = index - 1 if op == "up" else index + 1
         if not 0 <= target < len(rule_list):
             return
-        rule_list[index], rule_list[target] = rule_list[target], rule_list[index]
+        policy = current.policy.with_rule_moved(index, target)
         change = RuleChange("moved", name=name, position=target + 1)
     else:
         return
     try:
         await _save(
-            deps, current, team_id=team_id, user_id=user_id, based_on=current.version_id, policy=source, change=change
+            deps, current, team_id=team_id, user_id=user_id, based_on=current.version_id, policy=policy, change=change
         )
     except (PolicyError, StaleDecision) as exc:
         text = (
@@ -212,24 +209,19 @@ async def handle_rule_submission(
         await ack(response_action="errors", errors=field_errors(exc, locale))
         return
     current = await deps.rules_for(team_id)
-    source = current.source
-    rule_list: list[dict[str, Any]] = source.setdefault("rules", [])
     index = parse_meta(view).get("i")
-    if isinstance(index, int) and 0 <= index < len(rule_list):
-        extra_steps = rule_list[index].get("steps", [])[STEP_SLOTS:]  # steps the editor does not show stay
-        rule["steps"] = rule["steps"] + copy.deepcopy(extra_steps)
-        rule_list[index] = rule
-        change = RuleChange("edited", name=rule["name"])
+    if isinstance(index, int) and 0 <= index < len(current.policy.rules):
+        rule = keep_hidden_steps(rule, current.policy.rules[index])
+        policy, change = current.policy.with_rule(rule, at=index), RuleChange("edited", name=rule.name)
     else:
-        rule_list.append(rule)
-        change = RuleChange("added", name=rule["name"])
+        policy, change = current.policy.with_rule(rule), RuleChange("added", name=rule.name)
     await _save_from_modal(
         ack,
         client,
         who,
         current,
         view=view,
-        policy=source,
+        policy=policy,
         change=change,
         field="name",
     )
@@ -247,10 +239,7 @@ async def handle_default_submission(
         await ack(response_action="errors", errors=field_errors(exc, locale))
         return
     current = await deps.rules_for(team_id)
-    source = current.source
-    source["default"] = {"steps": steps}
-    groups = [r for r in source.get("fallback", []) if str(r).startswith("S")]  # groups set in the file stay
-    source["fallback"] = fallback + groups
+    policy = replace(current.policy, default=steps, fallback=keep_fallback_groups(fallback, current.policy))
     change = RuleChange("default")
     await _save_from_modal(
         ack,
@@ -258,7 +247,7 @@ async def handle_default_submission(
         who,
         current,
         view=view,
-        policy=source,
+        policy=policy,
         change=change,
         field="step0_name",
     )
@@ -287,7 +276,7 @@ async def handle_times_submission(
         who,
         current,
         view=view,
-        policy=current.source,
+        policy=current.policy,
         change=RuleChange("times", remind=remind, escalate=escalate),
         field="remind",
         times=(remind, escalate),
@@ -379,7 +368,7 @@ async def _new_rule(deps: Deps, current: Rules, team_id: str, locale: Locale) ->
 
 
 async def _default(deps: Deps, current: Rules, team_id: str, locale: Locale) -> View:
-    return build_default_modal(current.source, version_id=current.version_id, locale=locale)
+    return build_default_modal(current.policy, version_id=current.version_id, locale=locale)
 
 
 async def _times(deps: Deps, current: Rules, team_id: str, locale: Locale) -> View:
