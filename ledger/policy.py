@@ -15,26 +15,29 @@ Example (see ``approval-policy.example.toml``)::
 
     [default]
     steps = [{ name = "Financeiro", approvers = ["U0FIN1", "U0FIN2"] }]
+
+A rule's conditions (amount range, categories, cost centers) are classes of ``ledger.conditions``.
 """
 
 from __future__ import annotations
 
-import copy
 import re
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass, field
-from decimal import Decimal, InvalidOperation
+from dataclasses import dataclass, replace
+from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
+from ledger.conditions import CONDITIONS, Condition
 from ledger.domain import PlannedStep
 from ledger.errors import PolicyError
-from ledger.names import name_key
 from ledger.ports import Directory
 
 USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
 GROUP_ID = re.compile(r"^S[A-Z0-9]{2,}$")
+
+C = TypeVar("C", bound=Condition)
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,24 +45,29 @@ class StepRule:
     name: str
     approvers: tuple[str, ...]  # user ids and user group ids, in order
 
+    def dump(self) -> dict[str, Any]:
+        return {"name": self.name, "approvers": list(self.approvers)}
+
 
 @dataclass(frozen=True, slots=True)
 class Rule:
     name: str
     steps: tuple[StepRule, ...]
-    min_amount: Decimal | None = None
-    max_amount: Decimal | None = None
-    categories: frozenset[str] = frozenset()  # name keys
-    cost_centers: frozenset[str] = frozenset()  # name keys
+    conditions: tuple[Condition, ...] = ()  # all must hold; none: any request
 
     def matches(self, amount: Decimal, category: str, cost_center: str | None) -> bool:
-        if self.min_amount is not None and amount < self.min_amount:
-            return False
-        if self.max_amount is not None and amount >= self.max_amount:
-            return False
-        if self.categories and name_key(category) not in self.categories:
-            return False
-        return not self.cost_centers or (cost_center is not None and name_key(cost_center) in self.cost_centers)
+        return all(c.matches(amount, category, cost_center) for c in self.conditions)
+
+    def condition(self, kind: type[C]) -> C | None:
+        """The rule's condition of that kind, if it names one."""
+        return next((c for c in self.conditions if isinstance(c, kind)), None)
+
+    def dump(self) -> dict[str, Any]:
+        """The rule as the policy file writes it."""
+        raw: dict[str, Any] = {"name": self.name}
+        for condition in self.conditions:
+            raw |= condition.dump()
+        return raw | {"steps": [step.dump() for step in self.steps]}
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,14 +75,39 @@ class Policy:
     rules: tuple[Rule, ...]
     default: tuple[StepRule, ...]
     fallback: tuple[str, ...] = ()
-    # The policy as written (TOML's shape, names as typed): what the rules editor in Slack starts from.
-    source: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
 
     def rule_for(self, amount: Decimal, category: str, cost_center: str | None) -> Rule:
         for rule in self.rules:
             if rule.matches(amount, category, cost_center):
                 return rule
         return Rule(name="default", steps=self.default)
+
+    def with_rule(self, rule: Rule, *, at: int | None = None) -> Policy:
+        """The policy with ``rule`` in place of the rule at index ``at``, or added last."""
+        rules = list(self.rules)
+        if at is None:
+            rules.append(rule)
+        else:
+            rules[at] = rule
+        return replace(self, rules=tuple(rules))
+
+    def without_rule(self, index: int) -> Policy:
+        """The policy without the rule at ``index``."""
+        return replace(self, rules=self.rules[:index] + self.rules[index + 1 :])
+
+    def with_rule_moved(self, index: int, to: int) -> Policy:
+        """The policy with the rule at ``index`` moved to index ``to``, the others keeping their order."""
+        rules = list(self.rules)
+        rules.insert(to, rules.pop(index))
+        return replace(self, rules=tuple(rules))
+
+    def dump(self) -> dict[str, Any]:
+        """The policy in the file's shape (what a saved version stores); ``parse_policy`` reads it back."""
+        return {
+            "fallback": list(self.fallback),
+            "rules": [rule.dump() for rule in self.rules],
+            "default": {"steps": [step.dump() for step in self.default]},
+        }
 
     async def plan(
         self,
@@ -157,51 +190,20 @@ def parse_policy(raw: dict[str, Any]) -> Policy:
         rules=rules,
         default=_parse_steps(default.get("steps"), "default.steps"),
         fallback=_parse_approvers(raw.get("fallback", []), "fallback", allow_empty=True),
-        source=copy.deepcopy(raw),
     )
 
 
 def _parse_rule(raw: Any, where: str) -> Rule:
     if not isinstance(raw, dict):
         raise PolicyError(f"{where} must be a table")
-    unknown = set(raw) - {"name", "min_amount", "max_amount", "categories", "cost_centers", "steps"}
+    unknown = set(raw) - {"name", "steps"}.union(*(kind.KEYS for kind in CONDITIONS))
     if unknown:
         raise PolicyError(f"{where}: unknown keys {sorted(unknown)}")
     name = raw.get("name")
     if not isinstance(name, str) or not name.strip():
         raise PolicyError(f"{where}.name is required")
-    low = _parse_amount(raw.get("min_amount"), f"{where}.min_amount")
-    high = _parse_amount(raw.get("max_amount"), f"{where}.max_amount")
-    if low is not None and high is not None and low >= high:
-        raise PolicyError(f"{where}: min_amount must be less than max_amount")
-    return Rule(
-        name=name.strip(),
-        steps=_parse_steps(raw.get("steps"), f"{where}.steps"),
-        min_amount=low,
-        max_amount=high,
-        categories=_parse_names(raw.get("categories", []), f"{where}.categories"),
-        cost_centers=_parse_names(raw.get("cost_centers", []), f"{where}.cost_centers"),
-    )
-
-
-def _parse_amount(raw: Any, where: str) -> Decimal | None:
-    if raw is None:
-        return None
-    if isinstance(raw, bool) or not isinstance(raw, str | int | Decimal):
-        raise PolicyError(f'{where} must be a number or a string like "10000.00"')
-    try:
-        value = Decimal(str(raw))
-    except InvalidOperation:
-        raise PolicyError(f"{where}: {raw!r} is not a number") from None
-    if not value.is_finite() or value < 0:
-        raise PolicyError(f"{where} must be zero or more")
-    return value
-
-
-def _parse_names(raw: Any, where: str) -> frozenset[str]:
-    if not isinstance(raw, list) or not all(isinstance(n, str) and n.strip() for n in raw):
-        raise PolicyError(f"{where} must be a list of names")
-    return frozenset(name_key(n) for n in raw)
+    conditions = tuple(c for kind in CONDITIONS if (c := kind.load(raw, where)) is not None)
+    return Rule(name=name.strip(), steps=_parse_steps(raw.get("steps"), f"{where}.steps"), conditions=conditions)
 
 
 def _parse_steps(raw: Any, where: str) -> tuple[StepRule, ...]:

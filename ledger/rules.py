@@ -9,7 +9,6 @@ at once cannot silently overwrite each other.
 
 from __future__ import annotations
 
-import copy
 import json
 from dataclasses import asdict, dataclass
 from datetime import date, datetime
@@ -36,11 +35,6 @@ class Rules:
     version_id: int | None  # None: still the policy file's
     changed_by: str | None = None
     changed_at: datetime | None = None
-
-    @property
-    def source(self) -> dict[str, Any]:
-        """A copy of the policy as written, for an editor to change."""
-        return copy.deepcopy(self.policy.source)
 
 
 async def current_rules(
@@ -108,7 +102,7 @@ async def save_rules(
     team_id: str,
     actor_id: str,
     based_on: int | None,
-    policy: dict[str, Any],
+    policy: Policy,
     remind_after_hours: int,
     escalate_after_hours: int,
     change: RuleChange,
@@ -116,6 +110,7 @@ async def save_rules(
     """Validate and store a new version, with its audit event in the same transaction.
 
     Args:
+        policy: The new rules; stored as ``policy.dump()`` once ``parse_policy`` accepts that, as for the file.
         based_on: The version id the editor started from (None: the policy file). Someone else's newer save in
             between makes this one fail rather than overwrite it.
 
@@ -123,7 +118,8 @@ async def save_rules(
         PolicyError: The rules are invalid; the message names the rule and key.
         StaleDecision: Another admin saved first; reopen and edit again.
     """
-    parse_policy(policy)
+    raw = policy.dump()
+    parse_policy(raw)  # the checks the file gets, with the same messages
     check_times(remind_after_hours, escalate_after_hours)
     async with session_factory.begin() as session:
         if session.get_bind().dialect.name == "postgresql":
@@ -136,7 +132,7 @@ async def save_rules(
             raise StaleDecision("the rules changed meanwhile", scope="rules", status="changed")
         version = PolicyVersion(
             team_id=team_id,
-            policy=copy.deepcopy(policy),
+            policy=raw,
             remind_after_hours=remind_after_hours,
             escalate_after_hours=escalate_after_hours,
             summary=change.encode(),
@@ -144,16 +140,7 @@ async def save_rules(
             changed_at=clock.now(),
         )
         session.add(version)
-        session.add(
-            AuditEvent(
-                team_id=team_id,
-                request_id=None,
-                actor_id=actor_id,
-                action="rules_changed",
-                detail={"change": asdict(change)},
-                created_at=version.changed_at,
-            )
-        )
+        session.add(_team_event(team_id, actor_id, "rules_changed", {"change": asdict(change)}, version.changed_at))
         await session.flush()
         return _rules(version)
 
@@ -178,7 +165,8 @@ async def add_delegation(
     starts_on: date,
     ends_on: date,
 ) -> Delegation:
-    """Someone is away: their delegate decides for them from ``starts_on`` to ``ends_on`` (inclusive).
+    """Someone is away: their delegate decides for them from ``starts_on`` to ``ends_on`` (inclusive); audited in the
+    same transaction.
 
     Raises:
         PolicyError: The dates are reversed or past, or someone would delegate to themselves.
@@ -200,19 +188,36 @@ async def add_delegation(
             created_at=clock.now(),
         )
         session.add(delegation)
+        detail = {
+            "approver": approver_id,
+            "delegate": delegate_id,
+            "starts_on": starts_on.isoformat(),
+            "ends_on": ends_on.isoformat(),
+        }
+        session.add(_team_event(team_id, actor_id, "delegation_added", detail, delegation.created_at))
     return delegation
 
 
-async def cancel_delegation(session_factory: SessionFactory, *, clock: Clock, team_id: str, delegation_id: int) -> bool:
-    """Ends a delegation now; False when it was cancelled already (compare-and-set)."""
+async def cancel_delegation(
+    session_factory: SessionFactory, *, clock: Clock, team_id: str, actor_id: str, delegation_id: int
+) -> bool:
+    """Ends a delegation now, audited; False when it was cancelled already (compare-and-set)."""
+    now = clock.now()
     async with session_factory.begin() as session:
         result = await session.execute(
             update(Delegation)
             .where(Delegation.id == delegation_id, Delegation.team_id == team_id, Delegation.cancelled_at.is_(None))
-            .values(cancelled_at=clock.now())
+            .values(cancelled_at=now)
             .execution_options(synchronize_session=False)
         )
-        return int(getattr(result, "rowcount", 0) or 0) == 1
+        cancelled = int(getattr(result, "rowcount", 0) or 0) == 1
+        if cancelled:
+            session.add(_team_event(team_id, actor_id, "delegation_cancelled", {"id": delegation_id}, now))
+        return cancelled
+
+
+def _team_event(team_id: str, actor_id: str, action: str, detail: dict[str, Any], at: datetime) -> AuditEvent:
+    return AuditEvent(team_id=team_id, request_id=None, actor_id=actor_id, action=action, detail=detail, created_at=at)
 
 
 async def delegations(session_factory: SessionFactory, *, team_id: str, on_or_after: date) -> list[Delegation]:

@@ -13,7 +13,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from ledger import flows, outbox, queries, receivables
+from ledger import flows, outbox, queries, receivables, rules
 from ledger.contaazul.connector import ContaAzul
 from ledger.domain import PlannedStep, RequestDraft
 from ledger.duplicates import PossibleDuplicate, encode, in_books
@@ -22,7 +22,7 @@ from ledger.models import AuditEvent, PaymentRequest, Posting
 from ledger.policy import Policy
 from ledger.ports import Clock, Directory
 from ledger.receivables import ReceivableDraft
-from ledger.rules import Rules, active_delegates, current_rules
+from ledger.rules import RuleChange, Rules, active_delegates, current_rules
 
 
 @dataclass
@@ -65,6 +65,56 @@ class Ledger:
             requester_id=requester_id,
             directory=directory,
             delegates=delegates,
+        )
+
+    async def save_rules(
+        self,
+        team_id: str,
+        *,
+        actor_id: str,
+        based_on: int | None,
+        policy: Policy,
+        times: tuple[int, int] | None = None,
+        change: RuleChange,
+    ) -> Rules:
+        """A new version of the team's rules (``times``: reminder and escalation hours, else the current ones).
+
+        Raises:
+            PolicyError: The rules are invalid.
+            StaleDecision: Someone saved since ``based_on``.
+        """
+        if times is None:
+            current = await self.rules(team_id)
+            times = (current.remind_after_hours, current.escalate_after_hours)
+        return await rules.save_rules(
+            self.session_factory,
+            clock=self.clock,
+            team_id=team_id,
+            actor_id=actor_id,
+            based_on=based_on,
+            policy=policy,
+            remind_after_hours=times[0],
+            escalate_after_hours=times[1],
+            change=change,
+        )
+
+    async def add_delegation(
+        self, team_id: str, *, actor_id: str, approver_id: str, delegate_id: str, starts_on: date, ends_on: date
+    ) -> None:
+        await rules.add_delegation(
+            self.session_factory,
+            clock=self.clock,
+            team_id=team_id,
+            actor_id=actor_id,
+            approver_id=approver_id,
+            delegate_id=delegate_id,
+            starts_on=starts_on,
+            ends_on=ends_on,
+        )
+
+    async def cancel_delegation(self, team_id: str, *, actor_id: str, delegation_id: int) -> bool:
+        return await rules.cancel_delegation(
+            self.session_factory, clock=self.clock, team_id=team_id, actor_id=actor_id, delegation_id=delegation_id
         )
 
     # --- payment requests

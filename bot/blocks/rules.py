@@ -1,15 +1,18 @@
 """The approval-rules editor in Slack: the rules as the App Home shows them to finance admins, and its modals.
 
-Rules are edited in the policy file's own shape (``ledger.policy``): each modal reads and writes one part of it, and
-the ledger validates the whole before saving, so Slack can never store what the file would refuse.
+Rules are edited as ``ledger.policy`` values: each modal shows and reads back one part of the policy, each kind of
+condition through its editor in ``CONDITION_EDITORS``, and the ledger validates the whole before saving, so Slack can
+never store what the file would refuse.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
 from datetime import date
 from decimal import Decimal
-from typing import Any
+from typing import Any, Generic, Protocol, TypeVar
 from zoneinfo import ZoneInfo
 
 from slack_sdk.models.blocks import (
@@ -34,9 +37,10 @@ from bot.blocks.fields import SECTION_TEXT_LIMIT, clip, escape
 from bot.blocks.i18n import Locale, day, moment, money, t
 from bot.blocks.request_modal import input_value
 from bot.ids import ActionId, CallbackId
+from ledger.conditions import CONDITIONS, AmountRange, Categories, Condition, CostCenters, Names
 from ledger.errors import InvalidSubmission, InvalidValue
 from ledger.models import Delegation, PolicyVersion
-from ledger.policy import GROUP_ID, USER_ID
+from ledger.policy import GROUP_ID, USER_ID, Policy, Rule, StepRule
 from ledger.rules import RuleChange, Rules
 from ledger.validation import parse_brl_amount
 
@@ -45,24 +49,16 @@ MAX_RULES_SHOWN = 15
 MAX_DELEGATIONS_SHOWN = 5
 
 
-def _approvers(refs: list[str]) -> str:
+def _approvers(refs: Sequence[str]) -> str:
     return ", ".join(f"<@{r}>" if USER_ID.match(r) else f"<!subteam^{r}>" for r in refs) or "—"
 
 
-def _steps_text(steps: list[dict[str, Any]]) -> str:
-    return " → ".join(f"{escape(str(s.get('name', '')))}: {_approvers(list(s.get('approvers', [])))}" for s in steps)
+def _steps_text(steps: Sequence[StepRule]) -> str:
+    return " → ".join(f"{escape(s.name)}: {_approvers(s.approvers)}" for s in steps)
 
 
-def _conditions(rule: dict[str, Any], locale: Locale) -> str:
-    parts = []
-    if rule.get("min_amount") is not None:
-        parts.append(t(locale, "rules.from", amount=money(Decimal(str(rule["min_amount"])), locale)))
-    if rule.get("max_amount") is not None:
-        parts.append(t(locale, "rules.below", amount=money(Decimal(str(rule["max_amount"])), locale)))
-    if rule.get("categories"):
-        parts.append(t(locale, "rules.categories", names=escape(", ".join(rule["categories"]))))
-    if rule.get("cost_centers"):
-        parts.append(t(locale, "rules.cost_centers", names=escape(", ".join(rule["cost_centers"]))))
+def _conditions(rule: Rule, locale: Locale) -> str:
+    parts = [part for c in rule.conditions for part in CONDITION_EDITORS[type(c)].summary(c, locale)]
     return " · ".join(parts) or t(locale, "rules.any")
 
 
@@ -72,14 +68,14 @@ def menu_value(op: str, index: int) -> str:
 
 def build_rules_section(rules: Rules, delegations: list[Delegation], *, locale: Locale, tz: ZoneInfo) -> list[Block]:
     """The rules in force, each with its menu (edit, move, delete), then the default step, times and delegations."""
-    source = rules.source
+    policy = rules.policy
     origin = (
         t(locale, "rules.changed", actor=rules.changed_by, when=moment(rules.changed_at, locale, tz))
         if rules.changed_by and rules.changed_at
         else t(locale, "rules.from_file")
     )
     blocks: list[Block] = [SectionBlock(text=MarkdownTextObject(text=f"*{t(locale, 'rules.title')}*\n{origin}"))]
-    rule_list: list[dict[str, Any]] = source.get("rules", [])
+    rule_list = policy.rules
     for index, rule in enumerate(rule_list[:MAX_RULES_SHOWN]):
         options = [Option(value=menu_value("edit", index), text=t(locale, "rules.menu.edit"))]
         if index > 0:
@@ -87,8 +83,8 @@ def build_rules_section(rules: Rules, delegations: list[Delegation], *, locale: 
         if index < len(rule_list) - 1:
             options.append(Option(value=menu_value("down", index), text=t(locale, "rules.menu.down")))
         options.append(Option(value=menu_value("delete", index), text=t(locale, "rules.menu.delete")))
-        title = f"*{index + 1}. {escape(str(rule.get('name', '')))}*"
-        line = f"{title} — {_conditions(rule, locale)}\n{_steps_text(rule.get('steps', []))}"
+        title = f"*{index + 1}. {escape(rule.name)}*"
+        line = f"{title} — {_conditions(rule, locale)}\n{_steps_text(rule.steps)}"
         blocks.append(
             SectionBlock(
                 text=MarkdownTextObject(text=clip(line, SECTION_TEXT_LIMIT)),
@@ -98,13 +94,12 @@ def build_rules_section(rules: Rules, delegations: list[Delegation], *, locale: 
     if len(rule_list) > MAX_RULES_SHOWN:
         more = t(locale, "home.list_more", count=len(rule_list) - MAX_RULES_SHOWN)
         blocks.append(ContextBlock(elements=[MarkdownTextObject(text=more)]))
-    default_steps = (source.get("default") or {}).get("steps", [])
-    fallback = _approvers(list(source.get("fallback", [])))
+    fallback = _approvers(policy.fallback)
     blocks.append(
         SectionBlock(
             text=MarkdownTextObject(
                 text=clip(
-                    t(locale, "rules.default", steps=_steps_text(default_steps), fallback=fallback), SECTION_TEXT_LIMIT
+                    t(locale, "rules.default", steps=_steps_text(policy.default), fallback=fallback), SECTION_TEXT_LIMIT
                 )
             )
         )
@@ -178,16 +173,103 @@ def _text(
     )
 
 
-def _step_blocks(steps: list[dict[str, Any]], locale: Locale) -> list[Block]:
+# --------------------------------------------------------------------------- condition editors
+
+C = TypeVar("C", bound=Condition)
+N = TypeVar("N", bound=Names)
+
+
+class ConditionEditor(Protocol[C]):
+    """How the rules editor shows one kind of condition, asks for it and reads it back (one per ``CONDITIONS``)."""
+
+    def summary(self, condition: C, locale: Locale) -> list[str]:
+        """Its parts of the rule's line in the Home tab."""
+        ...
+
+    def inputs(self, condition: C | None, locale: Locale) -> list[Block]:
+        """Its fields in the rule modal, filled in from ``condition``."""
+        ...
+
+    def parse(self, values: dict[str, Any], errors: dict[str, str]) -> C | None:
+        """The condition its fields give (None: left blank); a field's error code goes into ``errors``."""
+        ...
+
+
+class _AmountRangeEditor:
+    def summary(self, condition: AmountRange, locale: Locale) -> list[str]:
+        parts = []
+        if condition.min_amount is not None:
+            parts.append(t(locale, "rules.from", amount=money(condition.min_amount, locale)))
+        if condition.max_amount is not None:
+            parts.append(t(locale, "rules.below", amount=money(condition.max_amount, locale)))
+        return parts
+
+    def inputs(self, condition: AmountRange | None, locale: Locale) -> list[Block]:
+        bounds = condition or AmountRange()
+        return [
+            _text(key, t(locale, f"rules.{key}"), initial=None if value is None else str(value), max_length=30)
+            for key, value in (("min_amount", bounds.min_amount), ("max_amount", bounds.max_amount))
+        ]
+
+    def parse(self, values: dict[str, Any], errors: dict[str, str]) -> AmountRange | None:
+        bounds: dict[str, Decimal] = {}
+        for key in AmountRange.KEYS:
+            raw = (input_value(values, key) or "").strip()
+            if raw:
+                try:
+                    bounds[key] = parse_brl_amount(raw)  # 10.000,00 · 10000.00 · R$ 10.000,00
+                except InvalidValue as exc:
+                    errors[key] = exc.code
+        return AmountRange(**bounds) if bounds else None
+
+
+@dataclass(frozen=True, slots=True)
+class _NamesEditor(Generic[N]):
+    """Names one per line; the words are ``rules.<key>`` (Home tab) and ``rules.field.<key>`` (the field's label)."""
+
+    kind: type[N]
+
+    def summary(self, condition: N, locale: Locale) -> list[str]:
+        return [t(locale, f"rules.{self.kind.KEYS[0]}", names=escape(", ".join(condition.names)))]
+
+    def inputs(self, condition: N | None, locale: Locale) -> list[Block]:
+        key = self.kind.KEYS[0]
+        return [
+            _text(
+                key,
+                t(locale, f"rules.field.{key}"),
+                initial="\n".join(condition.names if condition else ()),
+                multiline=True,
+                hint=t(locale, "rules.one_per_line"),
+                max_length=2000,
+            )
+        ]
+
+    def parse(self, values: dict[str, Any], errors: dict[str, str]) -> N | None:
+        names = _lines(input_value(values, self.kind.KEYS[0]))
+        return self.kind(tuple(names)) if names else None
+
+
+CONDITION_EDITORS: Mapping[type[Condition], ConditionEditor[Any]] = {
+    AmountRange: _AmountRangeEditor(),
+    Categories: _NamesEditor(Categories),
+    CostCenters: _NamesEditor(CostCenters),
+}
+
+
+def _step_blocks(steps: Sequence[StepRule], locale: Locale) -> list[Block]:
     blocks: list[Block] = []
     for slot in range(STEP_SLOTS):
-        step = steps[slot] if slot < len(steps) else {}
-        refs = [str(r) for r in step.get("approvers", [])]
+        step = steps[slot] if slot < len(steps) else None
+        refs = step.approvers if step else ()
         users = [r for r in refs if USER_ID.match(r)]
         groups = [r for r in refs if GROUP_ID.match(r)]
         blocks += [
             _text(
-                f"step{slot}_name", t(locale, "rules.step_name", n=slot + 1), initial=step.get("name"), max_length=100
+                f"step{slot}_name",
+                t(locale, "rules.step_name", n=slot + 1),
+                initial=step.name if step else None,
+                max_length=100,
             ),
             InputBlock(
                 block_id=f"step{slot}_users",
@@ -205,32 +287,15 @@ def _step_blocks(steps: list[dict[str, Any]], locale: Locale) -> list[Block]:
     return blocks
 
 
-def build_rule_modal(rule: dict[str, Any] | None, *, index: int | None, version_id: int | None, locale: Locale) -> View:
-    """Add (``index`` None) or edit one rule: name, amount range, categories, cost centers, up to 3 steps."""
-    rule = rule or {}
+def build_rule_modal(rule: Rule | None, *, index: int | None, version_id: int | None, locale: Locale) -> View:
+    """Add (``index`` None) or edit one rule: name, its conditions (each kind's fields), up to 3 steps."""
     blocks: list[Block] = [
         ContextBlock(elements=[MarkdownTextObject(text=t(locale, "rules.modal.intro"))]),
-        _text("name", t(locale, "rules.name"), initial=rule.get("name"), optional=False, max_length=100),
-        _text("min_amount", t(locale, "rules.min_amount"), initial=_amount_text(rule.get("min_amount")), max_length=30),
-        _text("max_amount", t(locale, "rules.max_amount"), initial=_amount_text(rule.get("max_amount")), max_length=30),
-        _text(
-            "categories",
-            t(locale, "rules.field.categories"),
-            initial="\n".join(rule.get("categories", [])),
-            multiline=True,
-            hint=t(locale, "rules.one_per_line"),
-            max_length=2000,
-        ),
-        _text(
-            "cost_centers",
-            t(locale, "rules.field.cost_centers"),
-            initial="\n".join(rule.get("cost_centers", [])),
-            multiline=True,
-            hint=t(locale, "rules.one_per_line"),
-            max_length=2000,
-        ),
-        *_step_blocks(rule.get("steps", []), locale),
+        _text("name", t(locale, "rules.name"), initial=rule.name if rule else None, optional=False, max_length=100),
     ]
+    for kind in CONDITIONS:
+        blocks += CONDITION_EDITORS[kind].inputs(rule.condition(kind) if rule else None, locale)
+    blocks += _step_blocks(rule.steps if rule else (), locale)
     return View(
         type="modal",
         callback_id=CallbackId.RULE_MODAL.value,
@@ -242,12 +307,12 @@ def build_rule_modal(rule: dict[str, Any] | None, *, index: int | None, version_
     )
 
 
-def build_default_modal(source: dict[str, Any], *, version_id: int | None, locale: Locale) -> View:
+def build_default_modal(policy: Policy, *, version_id: int | None, locale: Locale) -> View:
     """The default steps (when no rule matches) and the fallback approvers."""
-    fallback = [str(r) for r in source.get("fallback", [])]
+    fallback = policy.fallback
     blocks: list[Block] = [
         ContextBlock(elements=[MarkdownTextObject(text=t(locale, "rules.default.intro"))]),
-        *_step_blocks((source.get("default") or {}).get("steps", []), locale),
+        *_step_blocks(policy.default, locale),
         InputBlock(
             block_id="fallback_users",
             label=t(locale, "rules.fallback"),
@@ -352,10 +417,6 @@ def build_rules_history_modal(versions: list[PolicyVersion], *, locale: Locale, 
 # --------------------------------------------------------------------------- parsing
 
 
-def _amount_text(value: Any) -> str | None:
-    return None if value is None else str(value)
-
-
 def _lines(text: str | None) -> list[str]:
     return [line.strip() for line in (text or "").replace(";", "\n").splitlines() if line.strip()]
 
@@ -374,7 +435,7 @@ def _user(values: dict[str, Any], block_id: str) -> str | None:
     return str(user) if user else None
 
 
-def parse_steps(values: dict[str, Any], errors: dict[str, str]) -> list[dict[str, Any]]:
+def parse_steps(values: dict[str, Any], errors: dict[str, str]) -> tuple[StepRule, ...]:
     """The filled step slots, in order: a slot with a name needs someone, and someone needs a name."""
     steps = []
     for slot in range(STEP_SLOTS):
@@ -394,14 +455,14 @@ def parse_steps(values: dict[str, Any], errors: dict[str, str]) -> list[dict[str
         bad = [g for g in groups if not GROUP_ID.match(g)]
         if bad:
             errors[f"step{slot}_groups"] = "rules_bad_group"
-        steps.append({"name": name, "approvers": approvers})
+        steps.append(StepRule(name=name, approvers=tuple(approvers)))
     if not steps and not errors:
         errors["step0_name"] = "rules_no_steps"
-    return steps
+    return tuple(steps)
 
 
-def parse_rule_modal(values: dict[str, Any]) -> dict[str, Any]:
-    """The rule as the policy file would have it.
+def parse_rule_modal(values: dict[str, Any]) -> Rule:
+    """The rule as submitted, its steps those the modal shows (``keep_hidden_steps`` adds the others).
 
     Raises:
         InvalidSubmission: Field errors (the ledger then checks the whole policy).
@@ -410,30 +471,30 @@ def parse_rule_modal(values: dict[str, Any]) -> dict[str, Any]:
     name = " ".join((input_value(values, "name") or "").split())
     if not name:
         errors["name"] = "required"
-    rule: dict[str, Any] = {"name": name}
-    for key in ("min_amount", "max_amount"):
-        raw = (input_value(values, key) or "").strip()
-        if raw:
-            try:
-                rule[key] = str(parse_brl_amount(raw))  # 10.000,00 · 10000.00 · R$ 10.000,00
-            except InvalidValue as exc:
-                errors[key] = exc.code
-    for key in ("categories", "cost_centers"):
-        names = _lines(input_value(values, key))
-        if names:
-            rule[key] = names
-    rule["steps"] = parse_steps(values, errors)
+    conditions = tuple(c for kind in CONDITIONS if (c := CONDITION_EDITORS[kind].parse(values, errors)) is not None)
+    steps = parse_steps(values, errors)
     if errors:
         raise InvalidSubmission(errors)
-    return rule
+    return Rule(name=name, steps=steps, conditions=conditions)
 
 
-def parse_default_modal(values: dict[str, Any]) -> tuple[list[dict[str, Any]], list[str]]:
+def keep_hidden_steps(rule: Rule, edited: Rule) -> Rule:
+    """The submitted ``rule`` with the steps of the ``edited`` one the modal does not show (past its slots)."""
+    return replace(rule, steps=rule.steps + edited.steps[STEP_SLOTS:])
+
+
+def parse_default_modal(values: dict[str, Any]) -> tuple[tuple[StepRule, ...], tuple[str, ...]]:
+    """The default steps and the fallback people picked (``keep_fallback_groups`` adds the groups)."""
     errors: dict[str, str] = {}
     steps = parse_steps(values, errors)
     if errors:
         raise InvalidSubmission(errors)
-    return steps, _users(values, "fallback_users")
+    return steps, tuple(_users(values, "fallback_users"))
+
+
+def keep_fallback_groups(people: tuple[str, ...], policy: Policy) -> tuple[str, ...]:
+    """The fallback picked in the default modal, which picks people only: the policy's fallback groups stay."""
+    return people + tuple(r for r in policy.fallback if GROUP_ID.match(r))
 
 
 def parse_times_modal(values: dict[str, Any]) -> tuple[int, int]:

@@ -29,4 +29,4 @@ def register_handlers(bolt_app: AsyncApp, settings: Settings) -> None:
     posting.register(app, settings)
     receivables.register(app, settings)
     history.register(app, settings)
-    rules.register(bolt_app, settings)
+    rules.register(app, settings)

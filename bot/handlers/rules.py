@@ -6,27 +6,25 @@ validated by the ledger, and a save based on an outdated version is refused rath
 
 from __future__ import annotations
 
-import copy
 import json
 import logging
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import replace
 from typing import Any
 
-from slack_bolt.async_app import AsyncAck, AsyncApp
-from slack_bolt.context.async_context import AsyncBoltContext
+from slack_bolt.async_app import AsyncAck
 from slack_sdk.models.views import View
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.blocks.i18n import Locale, t
-from bot.blocks.request_modal import field_errors
 from bot.blocks.rules import (
-    STEP_SLOTS,
     build_default_modal,
     build_delegation_modal,
     build_rule_modal,
     build_rules_history_modal,
     build_times_modal,
+    keep_fallback_groups,
+    keep_hidden_steps,
     parse_default_modal,
     parse_delegation_modal,
     parse_meta,
@@ -34,260 +32,148 @@ from bot.blocks.rules import (
     parse_times_modal,
 )
 from bot.deps import Deps
-from bot.handlers.common import deps_of, is_finance_admin, team_of
+from bot.errors import Listener, Listeners
 from bot.handlers.home import publish_home
 from bot.ids import ActionId, CallbackId
+from bot.middleware import Actor, Middleware, require_finance_admin, tell
 from bot.settings import Settings
-from ledger import flows, rules
-from ledger.errors import InvalidSubmission, PolicyError, StaleDecision
+from ledger import rules
+from ledger.errors import PolicyError, StaleDecision
+from ledger.policy import Policy
 from ledger.rules import RuleChange, Rules
 
 log = logging.getLogger(__name__)
 
 
-async def _refuse_non_admin(client: AsyncWebClient, deps: Deps, user_id: str) -> bool:
-    """True (and the person told, in their DM) when they may not change the rules."""
-    if await is_finance_admin(client, deps, user_id):
-        return False
-    log.info("refused a rules change to non-admin %s", user_id)
-    locale = await deps.people.get(client, user_id)
-    await client.chat_postMessage(channel=user_id, text=t(locale, "rules.not_admin"))
-    return True
+def _refusal(exc: PolicyError | StaleDecision, locale: Locale) -> str:
+    return t(locale, "rules.stale") if isinstance(exc, StaleDecision) else t(locale, "rules.invalid", error=str(exc))
 
 
-async def _save(
-    deps: Deps,
-    current: Rules,
-    *,
-    team_id: str,
-    user_id: str,
-    based_on: int | None,
-    policy: dict[str, Any],
-    change: RuleChange,
-    times: tuple[int, int] | None = None,
-) -> None:
-    """Store a version made from ``current`` (raising PolicyError or StaleDecision for the caller to show).
-
-    ``current`` gives the reminder times a rules-only change keeps; a save on an outdated version is refused.
-    """
-    remind, escalate = times or (current.remind_after_hours, current.escalate_after_hours)
-    await rules.save_rules(
-        deps.session_factory,
-        clock=deps.clock,
-        team_id=team_id,
-        actor_id=user_id,
-        based_on=based_on,
-        policy=policy,
-        remind_after_hours=remind,
-        escalate_after_hours=escalate,
-        change=change,
-    )
-    log.info("approval rules of %s changed by %s: %s", team_id, user_id, change.kind)
-
-
-def _save_errors(exc: Exception, locale: Locale, *, field: str) -> dict[str, str]:
+def _save_errors(exc: PolicyError | StaleDecision, locale: Locale, *, field: str) -> dict[str, str]:
     """A refused save, shown under the field it concerns."""
-    if isinstance(exc, StaleDecision):
-        return {field: t(locale, "rules.stale")}
-    message = str(exc)
-    if "min_amount must be less than max_amount" in message:
-        return {"max_amount": t(locale, "rules.invalid", error=message)}
     target = exc.params.get("field", field) if isinstance(exc, PolicyError) else field
-    return {str(target): t(locale, "rules.invalid", error=message)}
-
-
-@dataclass(frozen=True, slots=True)
-class _Editor:
-    """The finance admin submitting an editor modal."""
-
-    deps: Deps
-    user_id: str
-    team_id: str
-    locale: Locale
-
-
-async def _admin_submitting(
-    ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient, context: AsyncBoltContext, *, field: str
-) -> _Editor | None:
-    """Who submits an editor modal; None, the modal told why, for a non-admin."""
-    deps, user_id = deps_of(context), body["user"]["id"]
-    locale = await deps.people.get(client, user_id)
-    if not await is_finance_admin(client, deps, user_id):
-        await ack(response_action="errors", errors={field: t(locale, "rules.not_admin")})
-        return None
-    return _Editor(deps, user_id, team_of(body, context), locale)
+    return {str(target): _refusal(exc, locale)}
 
 
 async def _save_from_modal(
     ack: AsyncAck,
     client: AsyncWebClient,
-    editor: _Editor,
-    current: Rules,
+    deps: Deps,
+    actor: Actor,
     *,
     view: dict[str, Any],
-    policy: dict[str, Any],
+    policy: Policy,
     change: RuleChange,
     field: str,
     times: tuple[int, int] | None = None,
 ) -> None:
     """Save on the version the modal was opened on: close it, or show the refusal under ``field``."""
-    deps, user_id, team_id = editor.deps, editor.user_id, editor.team_id
     try:
-        await _save(
-            deps,
-            current,
-            team_id=team_id,
-            user_id=user_id,
+        await deps.ledger.save_rules(
+            actor.team_id,
+            actor_id=actor.user_id,
             based_on=parse_meta(view).get("v"),
             policy=policy,
-            change=change,
             times=times,
+            change=change,
         )
     except (PolicyError, StaleDecision) as exc:
-        await ack(response_action="errors", errors=_save_errors(exc, editor.locale, field=field))
+        await ack(response_action="errors", errors=_save_errors(exc, actor.locale, field=field))
         return
     await ack()
-    await publish_home(client, deps, user_id=user_id, team_id=team_id)
+    log.info("approval rules of %s changed by %s: %s", actor.team_id, actor.user_id, change.kind)
+    await publish_home(client, deps, actor)
 
 
 async def handle_rules_menu(
-    ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], client: AsyncWebClient, context: AsyncBoltContext
+    ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], actor: Actor, deps: Deps, client: AsyncWebClient
 ) -> None:
     """A rule's menu in the Home tab: edit (a modal), move up or down, delete (saved at once)."""
     await ack()
-    deps, user_id, team_id = deps_of(context), body["user"]["id"], team_of(body, context)
-    if await _refuse_non_admin(client, deps, user_id):
-        return
     try:
         chosen = json.loads((action.get("selected_option") or {}).get("value") or "{}")
         op, index = str(chosen["op"]), int(chosen["i"])
     except (ValueError, KeyError, TypeError):
         log.warning("ignoring a rules menu choice with an unknown value")
         return
-    current = await deps.ledger.rules(team_id)
-    source = current.source
-    rule_list: list[dict[str, Any]] = source.setdefault("rules", [])
+    current = await deps.ledger.rules(actor.team_id)
+    rule_list = current.policy.rules
     if not 0 <= index < len(rule_list):
-        await publish_home(client, deps, user_id=user_id, team_id=team_id)  # the tab was outdated
+        await publish_home(client, deps, actor)  # the tab was outdated
         return
-    locale = await deps.people.get(client, user_id)
-    name = str(rule_list[index].get("name", ""))
+    name = rule_list[index].name
     if op == "edit":
-        view = build_rule_modal(rule_list[index], index=index, version_id=current.version_id, locale=locale)
+        view = build_rule_modal(rule_list[index], index=index, version_id=current.version_id, locale=actor.locale)
         await client.views_open(trigger_id=body["trigger_id"], view=view)
         return
     if op == "delete":
-        rule_list.pop(index)
+        policy = current.policy.without_rule(index)
         change = RuleChange("deleted", name=name)
     elif op in ("up", "down"):
         target = index - 1 if op == "up" else index + 1
         if not 0 <= target < len(rule_list):
             return
-        rule_list[index], rule_list[target] = rule_list[target], rule_list[index]
+        policy = current.policy.with_rule_moved(index, target)
         change = RuleChange("moved", name=name, position=target + 1)
     else:
         return
     try:
-        await _save(
-            deps, current, team_id=team_id, user_id=user_id, based_on=current.version_id, policy=source, change=change
+        await deps.ledger.save_rules(
+            actor.team_id, actor_id=actor.user_id, based_on=current.version_id, policy=policy, change=change
         )
     except (PolicyError, StaleDecision) as exc:
-        text = (
-            t(locale, "rules.stale") if isinstance(exc, StaleDecision) else t(locale, "rules.invalid", error=str(exc))
+        stale = isinstance(exc, StaleDecision)
+        await tell(
+            client, actor, t(actor.locale, "rules.stale") if stale else t(actor.locale, "rules.invalid", error=str(exc))
         )
-        await client.chat_postMessage(channel=user_id, text=text)
         return
-    await publish_home(client, deps, user_id=user_id, team_id=team_id)
+    log.info("approval rules of %s changed by %s: %s", actor.team_id, actor.user_id, change.kind)
+    await publish_home(client, deps, actor)
 
 
 async def handle_rule_submission(
-    ack: AsyncAck, body: dict[str, Any], view: dict[str, Any], client: AsyncWebClient, context: AsyncBoltContext
+    ack: AsyncAck, view: dict[str, Any], actor: Actor, deps: Deps, client: AsyncWebClient
 ) -> None:
-    if (who := await _admin_submitting(ack, body, client, context, field="name")) is None:
-        return
-    deps, team_id, locale = who.deps, who.team_id, who.locale
-    try:
-        rule = parse_rule_modal(view["state"]["values"])
-    except InvalidSubmission as exc:
-        await ack(response_action="errors", errors=field_errors(exc, locale))
-        return
-    current = await deps.ledger.rules(team_id)
-    source = current.source
-    rule_list: list[dict[str, Any]] = source.setdefault("rules", [])
+    rule = parse_rule_modal(view["state"]["values"])
+    current = await deps.ledger.rules(actor.team_id)
     index = parse_meta(view).get("i")
-    if isinstance(index, int) and 0 <= index < len(rule_list):
-        extra_steps = rule_list[index].get("steps", [])[STEP_SLOTS:]  # steps the editor does not show stay
-        rule["steps"] = rule["steps"] + copy.deepcopy(extra_steps)
-        rule_list[index] = rule
-        change = RuleChange("edited", name=rule["name"])
+    if isinstance(index, int) and 0 <= index < len(current.policy.rules):
+        rule = keep_hidden_steps(rule, current.policy.rules[index])
+        policy, change = current.policy.with_rule(rule, at=index), RuleChange("edited", name=rule.name)
     else:
-        rule_list.append(rule)
-        change = RuleChange("added", name=rule["name"])
-    await _save_from_modal(
-        ack,
-        client,
-        who,
-        current,
-        view=view,
-        policy=source,
-        change=change,
-        field="name",
-    )
+        policy, change = current.policy.with_rule(rule), RuleChange("added", name=rule.name)
+    await _save_from_modal(ack, client, deps, actor, view=view, policy=policy, change=change, field="name")
 
 
 async def handle_default_submission(
-    ack: AsyncAck, body: dict[str, Any], view: dict[str, Any], client: AsyncWebClient, context: AsyncBoltContext
+    ack: AsyncAck, view: dict[str, Any], actor: Actor, deps: Deps, client: AsyncWebClient
 ) -> None:
-    if (who := await _admin_submitting(ack, body, client, context, field="step0_name")) is None:
-        return
-    deps, team_id, locale = who.deps, who.team_id, who.locale
-    try:
-        steps, fallback = parse_default_modal(view["state"]["values"])
-    except InvalidSubmission as exc:
-        await ack(response_action="errors", errors=field_errors(exc, locale))
-        return
-    current = await deps.ledger.rules(team_id)
-    source = current.source
-    source["default"] = {"steps": steps}
-    groups = [r for r in source.get("fallback", []) if str(r).startswith("S")]  # groups set in the file stay
-    source["fallback"] = fallback + groups
-    change = RuleChange("default")
+    steps, fallback = parse_default_modal(view["state"]["values"])
+    current = await deps.ledger.rules(actor.team_id)
+    policy = replace(current.policy, default=steps, fallback=keep_fallback_groups(fallback, current.policy))
     await _save_from_modal(
-        ack,
-        client,
-        who,
-        current,
-        view=view,
-        policy=source,
-        change=change,
-        field="step0_name",
+        ack, client, deps, actor, view=view, policy=policy, change=RuleChange("default"), field="step0_name"
     )
 
 
 async def handle_times_submission(
-    ack: AsyncAck, body: dict[str, Any], view: dict[str, Any], client: AsyncWebClient, context: AsyncBoltContext
+    ack: AsyncAck, view: dict[str, Any], actor: Actor, deps: Deps, client: AsyncWebClient
 ) -> None:
-    if (who := await _admin_submitting(ack, body, client, context, field="remind")) is None:
-        return
-    deps, team_id, locale = who.deps, who.team_id, who.locale
+    remind, escalate = parse_times_modal(view["state"]["values"])
     try:
-        remind, escalate = parse_times_modal(view["state"]["values"])
         rules.check_times(remind, escalate)
-    except InvalidSubmission as exc:
-        await ack(response_action="errors", errors=field_errors(exc, locale))
-        return
     except PolicyError as exc:
         field = "remind" if exc.params.get("field") == "remind_after_hours" else "escalate"
-        await ack(response_action="errors", errors={field: t(locale, "rules.invalid", error=str(exc))})
+        await ack(response_action="errors", errors={field: t(actor.locale, "rules.invalid", error=str(exc))})
         return
-    current = await deps.ledger.rules(team_id)
+    current = await deps.ledger.rules(actor.team_id)
     await _save_from_modal(
         ack,
         client,
-        who,
-        current,
+        deps,
+        actor,
         view=view,
-        policy=current.source,
+        policy=current.policy,
         change=RuleChange("times", remind=remind, escalate=escalate),
         field="remind",
         times=(remind, escalate),
@@ -295,80 +181,45 @@ async def handle_times_submission(
 
 
 async def handle_delegation_submission(
-    ack: AsyncAck, body: dict[str, Any], view: dict[str, Any], client: AsyncWebClient, context: AsyncBoltContext
+    ack: AsyncAck, view: dict[str, Any], actor: Actor, deps: Deps, client: AsyncWebClient
 ) -> None:
-    if (who := await _admin_submitting(ack, body, client, context, field="approver")) is None:
-        return
-    deps, user_id, team_id, locale = who.deps, who.user_id, who.team_id, who.locale
+    approver, delegate, starts_on, ends_on = parse_delegation_modal(view["state"]["values"])
     try:
-        approver, delegate, starts_on, ends_on = parse_delegation_modal(view["state"]["values"])
-        await rules.add_delegation(
-            deps.session_factory,
-            clock=deps.clock,
-            team_id=team_id,
-            actor_id=user_id,
+        await deps.ledger.add_delegation(
+            actor.team_id,
+            actor_id=actor.user_id,
             approver_id=approver,
             delegate_id=delegate,
             starts_on=starts_on,
             ends_on=ends_on,
         )
-    except InvalidSubmission as exc:
-        await ack(response_action="errors", errors=field_errors(exc, locale))
-        return
     except PolicyError as exc:
         field = str(exc.params.get("field") or "ends_on")
-        await ack(response_action="errors", errors={field: t(locale, "rules.invalid", error=str(exc))})
+        await ack(response_action="errors", errors={field: t(actor.locale, "rules.invalid", error=str(exc))})
         return
     await ack()
-    await flows.audit(
-        deps.session_factory,
-        clock=deps.clock,
-        team_id=team_id,
-        actor_id=user_id,
-        action="delegation_added",
-        approver=approver,
-        delegate=delegate,
-        starts_on=starts_on.isoformat(),
-        ends_on=ends_on.isoformat(),
-    )
-    await publish_home(client, deps, user_id=user_id, team_id=team_id)
+    await publish_home(client, deps, actor)
 
 
 async def handle_undelegate(
-    ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], client: AsyncWebClient, context: AsyncBoltContext
+    ack: AsyncAck, action: dict[str, Any], actor: Actor, deps: Deps, client: AsyncWebClient
 ) -> None:
     await ack()
-    deps, user_id, team_id = deps_of(context), body["user"]["id"], team_of(body, context)
-    if await _refuse_non_admin(client, deps, user_id):
-        return
     value = (action.get("selected_option") or {}).get("value") or ""
-    if value.isdigit() and await rules.cancel_delegation(
-        deps.session_factory, clock=deps.clock, team_id=team_id, delegation_id=int(value)
-    ):
-        await flows.audit(
-            deps.session_factory,
-            clock=deps.clock,
-            team_id=team_id,
-            actor_id=user_id,
-            action="delegation_cancelled",
-            id=int(value),
-        )
-    await publish_home(client, deps, user_id=user_id, team_id=team_id)
+    if value.isdigit():
+        await deps.ledger.cancel_delegation(actor.team_id, actor_id=actor.user_id, delegation_id=int(value))
+    await publish_home(client, deps, actor)
 
 
 ModalBuilder = Callable[[Deps, Rules, str, Locale], Awaitable[View]]
 
 
-def _opener(build: ModalBuilder) -> Callable[..., Awaitable[None]]:
-    """A Home-tab button that opens one of the editor's modals, for finance admins only."""
+def _opener(build: ModalBuilder) -> Listener:
+    """A Home-tab button that opens one of the editor's modals."""
 
-    async def handle(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient, context: AsyncBoltContext) -> None:
+    async def handle(ack: AsyncAck, body: dict[str, Any], actor: Actor, deps: Deps, client: AsyncWebClient) -> None:
         await ack()
-        deps, user_id = deps_of(context), body["user"]["id"]
-        if await _refuse_non_admin(client, deps, user_id):
-            return
-        team_id = team_of(body, context)
-        view = await build(deps, await deps.ledger.rules(team_id), team_id, await deps.people.get(client, user_id))
+        view = await build(deps, await deps.ledger.rules(actor.team_id), actor.team_id, actor.locale)
         await client.views_open(trigger_id=body["trigger_id"], view=view)
 
     return handle
@@ -379,7 +230,7 @@ async def _new_rule(deps: Deps, current: Rules, team_id: str, locale: Locale) ->
 
 
 async def _default(deps: Deps, current: Rules, team_id: str, locale: Locale) -> View:
-    return build_default_modal(current.source, version_id=current.version_id, locale=locale)
+    return build_default_modal(current.policy, version_id=current.version_id, locale=locale)
 
 
 async def _times(deps: Deps, current: Rules, team_id: str, locale: Locale) -> View:
@@ -395,15 +246,20 @@ async def _history(deps: Deps, current: Rules, team_id: str, locale: Locale) -> 
     return build_rules_history_modal(versions, locale=locale, tz=deps.settings.timezone)
 
 
-def register(app: AsyncApp, settings: Settings) -> None:
-    app.action(ActionId.RULES_MENU.value)(handle_rules_menu)
-    app.action(ActionId.RULES_ADD.value)(_opener(_new_rule))
-    app.view(CallbackId.RULE_MODAL.value)(handle_rule_submission)
-    app.action(ActionId.RULES_DEFAULT.value)(_opener(_default))
-    app.view(CallbackId.DEFAULT_MODAL.value)(handle_default_submission)
-    app.action(ActionId.RULES_TIMES.value)(_opener(_times))
-    app.view(CallbackId.TIMES_MODAL.value)(handle_times_submission)
-    app.action(ActionId.RULES_DELEGATE.value)(_opener(_absence))
-    app.view(CallbackId.DELEGATION_MODAL.value)(handle_delegation_submission)
-    app.action(ActionId.RULES_UNDELEGATE.value)(handle_undelegate)
-    app.action(ActionId.RULES_HISTORY.value)(_opener(_history))
+def register(app: Listeners, settings: Settings) -> None:
+    admins = [require_finance_admin("rules")]
+
+    def modal(field: str) -> list[Middleware]:
+        return [require_finance_admin("rules", field=field)]
+
+    app.action(ActionId.RULES_MENU.value, middleware=admins)(handle_rules_menu)
+    app.action(ActionId.RULES_ADD.value, middleware=admins)(_opener(_new_rule))
+    app.view(CallbackId.RULE_MODAL.value, middleware=modal("name"))(handle_rule_submission)
+    app.action(ActionId.RULES_DEFAULT.value, middleware=admins)(_opener(_default))
+    app.view(CallbackId.DEFAULT_MODAL.value, middleware=modal("step0_name"))(handle_default_submission)
+    app.action(ActionId.RULES_TIMES.value, middleware=admins)(_opener(_times))
+    app.view(CallbackId.TIMES_MODAL.value, middleware=modal("remind"))(handle_times_submission)
+    app.action(ActionId.RULES_DELEGATE.value, middleware=admins)(_opener(_absence))
+    app.view(CallbackId.DELEGATION_MODAL.value, middleware=modal("approver"))(handle_delegation_submission)
+    app.action(ActionId.RULES_UNDELEGATE.value, middleware=admins)(handle_undelegate)
+    app.action(ActionId.RULES_HISTORY.value, middleware=admins)(_opener(_history))

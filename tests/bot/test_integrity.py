@@ -9,6 +9,7 @@ app, which talks to LocalSlack; the posting worker talks to the Conta Azul sandb
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
@@ -27,7 +28,6 @@ from ledger.domain import RequestStatus, StepStatus
 from ledger.instruments import bank_barcode, barcode_to_line, br_code
 from ledger.models import ContaAzulConnection, PaymentRequest
 from ledger.outbox import PostingStatus, posting_for
-from ledger.policy import parse_policy
 from ledger.posting import PostingWorker
 from ledger.terms import ApprovalTerms
 from tests.harness import (
@@ -262,7 +262,7 @@ async def test_a_step_left_with_nobody_else_goes_to_the_fallback(session_factory
 
 
 async def test_escalation_never_adds_someone_who_holds_another_step(session_factory, clock):
-    policy = parse_policy({**POLICY.source, "fallback": [MANAGER, CFO]})
+    policy = replace(POLICY, fallback=(MANAGER, CFO))
     async with running_aprova(session_factory, clock, policy=policy) as aprova:
         from bot.scheduler import escalate_waiting_steps
 

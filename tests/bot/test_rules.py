@@ -4,16 +4,28 @@ from __future__ import annotations
 
 import json
 from datetime import timedelta
+from decimal import Decimal
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import select
 
-from bot.blocks.rules import describe_change
+from bot.blocks.rules import (
+    CONDITION_EDITORS,
+    build_rule_modal,
+    build_rules_section,
+    describe_change,
+    keep_fallback_groups,
+    keep_hidden_steps,
+    parse_rule_modal,
+)
 from bot.dev import slack_payloads as payloads
 from bot.scheduler import send_reminders
 from ledger import flows, rules
+from ledger.conditions import CONDITIONS, AmountRange, Categories, CostCenters
 from ledger.models import AuditEvent
+from ledger.policy import Policy, Rule, StepRule
 from tests.bot.test_home import act_in_home, buttons, home_of, open_home, shown
 from tests.harness import CFO, DIRECTOR_EN, DIRECTOR_PT, MANAGER, OUTSIDER, Aprova, running_aprova
 
@@ -39,6 +51,73 @@ async def choose(aprova: Aprova, user_id: str, rule_name: str, op: str) -> None:
     [option] = [o for o in menu_of(view, rule_name) if json.loads(o["value"])["op"] == op]
     await act_in_home(aprova, user_id, {"type": "overflow", "action_id": "rules-menu", "selected_option": option}, view)
 
+
+# --------------------------------------------------------------------------- the editor's modals, pure
+
+TZ = ZoneInfo("America/Sao_Paulo")
+EVERY_CONDITION = Rule(
+    name="Eventos grandes",
+    steps=(StepRule("Gestor", ("U0MGR",)), StepRule("Diretoria", ("U0DIR1", "S0DIRETORIA"))),
+    conditions=(
+        AmountRange(Decimal("10000.00"), Decimal("50000.00")),
+        Categories(("Encomendas e Eventos", "Marketing e Publicidade")),
+        CostCenters(("Comercial",)),
+    ),
+)
+
+
+def submitted(modal: dict[str, Any]) -> dict[str, Any]:
+    """``view.state.values`` of a rule modal submitted as it opened: every field as filled in."""
+    values: dict[str, Any] = {}
+    for block in modal["blocks"]:
+        element = block.get("element") or {}
+        if element.get("type") == "multi_users_select":
+            values[block["block_id"]] = {
+                "field": {"type": element["type"], "selected_users": element.get("initial_users", [])}
+            }
+        elif element.get("type") == "plain_text_input":
+            values[block["block_id"]] = {"field": {"type": element["type"], "value": element.get("initial_value")}}
+    return values
+
+
+def test_every_condition_has_an_editor():
+    assert set(CONDITION_EDITORS) == set(CONDITIONS)
+
+
+@pytest.mark.parametrize("locale", ["pt_BR", "en"])
+@pytest.mark.parametrize("kind", CONDITIONS)
+def test_each_condition_reads_back_from_its_fields_as_shown(locale, kind):
+    only = Rule(name="Só uma", steps=EVERY_CONDITION.steps, conditions=(EVERY_CONDITION.condition(kind),))
+    for rule in (only, EVERY_CONDITION):
+        modal = build_rule_modal(rule, index=0, version_id=None, locale=locale).to_dict()
+        assert parse_rule_modal(submitted(modal)) == rule
+
+
+def test_each_condition_is_summed_up_in_the_home_tab():
+    policy = Policy(rules=(EVERY_CONDITION,), default=(StepRule("Financeiro", ("U0FIN",)),))
+    [_, section, *_] = build_rules_section(rules.Rules(policy, 4, 48, None), [], locale="en", tz=TZ)
+    assert section.to_dict()["text"]["text"].startswith(
+        "*1. Eventos grandes* — from R$10,000.00 · below R$50,000.00 · "
+        "categories: Encomendas e Eventos, Marketing e Publicidade · cost centers: Comercial\n"
+        "Gestor: <@U0MGR> → Diretoria: <@U0DIR1>, <!subteam^S0DIRETORIA>"
+    )
+
+
+def test_steps_the_modal_does_not_show_are_kept():
+    many = StepRule("Terceira", ("U0C",)), StepRule("Quarta", ("U0D",)), StepRule("Quinta", ("U0E",))
+    edited = Rule(name="Longa", steps=EVERY_CONDITION.steps + many)
+    modal = build_rule_modal(edited, index=0, version_id=None, locale="pt_BR").to_dict()
+    as_shown = parse_rule_modal(submitted(modal))
+    assert as_shown.steps == edited.steps[:3]
+    assert keep_hidden_steps(as_shown, edited) == edited
+
+
+def test_fallback_groups_the_default_modal_does_not_show_are_kept():
+    policy = Policy(rules=(), default=EVERY_CONDITION.steps, fallback=("U0CFO", "S0FINANCE", "W0OLD"))
+    assert keep_fallback_groups(("U0NEW",), policy) == ("U0NEW", "S0FINANCE")
+
+
+# --------------------------------------------------------------------------- through the app
 
 MARKETING = {
     "name": "Marketing",

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from ledger.conditions import AmountRange
 from ledger.domain import PlannedStep
 from ledger.errors import PolicyError
 from ledger.policy import Policy, load_policy
@@ -64,12 +65,12 @@ class FakeDirectory:
 def test_valid_file_loads_with_exact_decimal_amounts(policy: Policy):
     grandes, marketing, producao = policy.rules
     assert grandes.name == "Grandes"
-    assert grandes.min_amount == Decimal("10000.00")
+    amounts = grandes.condition(AmountRange)
+    assert amounts is not None and amounts.min_amount == Decimal("10000.00")
     # A TOML float is read as an exact Decimal, never through binary floating point.
-    assert grandes.max_amount == Decimal("1000000.10")
-    assert str(grandes.max_amount) == "1000000.10"
-    assert marketing.min_amount == Decimal(500)
-    assert marketing.max_amount is None
+    assert amounts.max_amount == Decimal("1000000.10")
+    assert str(amounts.max_amount) == "1000000.10"
+    assert marketing.condition(AmountRange) == AmountRange(min_amount=Decimal(500))
     assert [(s.name, s.approvers) for s in grandes.steps] == [
         ("Gestor", ("U0GESTOR",)),
         ("Diretoria", ("S0DIRETORIA",)),
