@@ -14,7 +14,7 @@ from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.errors import SlackApiError
-from sqlalchemy import select, text
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot import webhooks
@@ -32,9 +32,8 @@ from ledger.contaazul.connector import ContaAzul
 from ledger.contaazul.crypto import TokenCipher
 from ledger.contaazul.limits import Sleep
 from ledger.contaazul.models import Route
-from ledger.contaazul.oauth import STATUS_ACTIVE, OAuthConfig, consume_state
+from ledger.contaazul.oauth import STATUS_ACTIVE, OAuthConfig, connection_statuses, consume_state
 from ledger.errors import GatewayError, OAuthGrantError, OAuthStateError
-from ledger.models import ContaAzulConnection
 from ledger.outbox import enqueue_posting
 from ledger.policy import Policy
 from ledger.ports import Clock
@@ -137,13 +136,15 @@ async def handle_readyz(request: web.Request) -> web.Response:
     try:
         async with deps.session_factory() as session:
             await session.execute(text("SELECT 1"))
-            rows = (await session.execute(select(ContaAzulConnection.team_id, ContaAzulConnection.status))).all()
+            statuses = await connection_statuses(session)
     except Exception as exc:  # any failure means "not ready"; the reason goes to the operator
         return web.json_response({"status": "unavailable", "database": type(exc).__name__}, status=503)
     if deps.contaazul is None:
         books: str | dict[str, str] = "not_configured"
     else:
-        books = {team: "connected" if status == STATUS_ACTIVE else status for team, status in rows} or "not_connected"
+        books = {
+            team: "connected" if status == STATUS_ACTIVE else status for team, status in statuses.items()
+        } or "not_connected"
     return web.json_response({"status": "ok", "database": "ok", "contaazul": books})
 
 

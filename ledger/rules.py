@@ -22,6 +22,7 @@ from ledger.errors import PolicyError, StaleDecision
 from ledger.models import AuditEvent, Delegation, PolicyVersion
 from ledger.policy import Policy, parse_policy
 from ledger.ports import Clock
+from ledger.read_models import DelegationView, RuleVersionView
 
 SessionFactory = async_sessionmaker[AsyncSession]
 
@@ -158,13 +159,13 @@ async def save_rules(
         return _rules(version)
 
 
-async def rules_history(session_factory: SessionFactory, *, team_id: str, limit: int = 30) -> list[PolicyVersion]:
+async def rules_history(session_factory: SessionFactory, *, team_id: str, limit: int = 30) -> list[RuleVersionView]:
     """Saved versions, newest first."""
     async with session_factory() as session:
         rows = await session.scalars(
             select(PolicyVersion).where(PolicyVersion.team_id == team_id).order_by(PolicyVersion.id.desc()).limit(limit)
         )
-        return list(rows)
+        return [RuleVersionView.from_row(version) for version in rows]
 
 
 async def add_delegation(
@@ -177,7 +178,7 @@ async def add_delegation(
     delegate_id: str,
     starts_on: date,
     ends_on: date,
-) -> Delegation:
+) -> DelegationView:
     """Someone is away: their delegate decides for them from ``starts_on`` to ``ends_on`` (inclusive).
 
     Raises:
@@ -200,7 +201,8 @@ async def add_delegation(
             created_at=clock.now(),
         )
         session.add(delegation)
-    return delegation
+        await session.flush()
+        return DelegationView.from_row(delegation)
 
 
 async def cancel_delegation(session_factory: SessionFactory, *, clock: Clock, team_id: str, delegation_id: int) -> bool:
@@ -215,7 +217,7 @@ async def cancel_delegation(session_factory: SessionFactory, *, clock: Clock, te
         return int(getattr(result, "rowcount", 0) or 0) == 1
 
 
-async def delegations(session_factory: SessionFactory, *, team_id: str, on_or_after: date) -> list[Delegation]:
+async def delegations(session_factory: SessionFactory, *, team_id: str, on_or_after: date) -> list[DelegationView]:
     """Delegations not cancelled that have not ended before ``on_or_after``, soonest first."""
     async with session_factory() as session:
         rows = await session.scalars(
@@ -227,7 +229,7 @@ async def delegations(session_factory: SessionFactory, *, team_id: str, on_or_af
             )
             .order_by(Delegation.starts_on, Delegation.id)
         )
-        return list(rows)
+        return [DelegationView.from_row(delegation) for delegation in rows]
 
 
 async def active_delegates(session_factory: SessionFactory, *, team_id: str, on: date) -> dict[str, str]:

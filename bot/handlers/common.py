@@ -13,7 +13,7 @@ from bot.blocks.notices import explain
 from bot.deps import Deps
 from ledger import flows
 from ledger.errors import LedgerError, RequestNotFound
-from ledger.models import PaymentRequest
+from ledger.read_models import RequestView
 
 log = logging.getLogger(__name__)
 
@@ -33,7 +33,7 @@ async def explain_error(
     client: AsyncWebClient, deps: Deps, error: LedgerError, *, user_id: str, request_id: int | None
 ) -> str:
     """The refusal in the person's language, naming the request when there is one."""
-    request: PaymentRequest | None = None
+    request: RequestView | None = None
     if request_id is not None:
         try:
             request = await flows.get_request(deps.session_factory, request_id=request_id)

@@ -21,12 +21,12 @@ from bot.settings import Settings
 from ledger import flows, queries
 from ledger.access import may_see_without_admin
 from ledger.errors import RequestNotFound
-from ledger.models import PaymentRequest
+from ledger.read_models import RequestView
 
 log = logging.getLogger(__name__)
 
 
-async def may_see(client: AsyncWebClient, deps: Deps, request: PaymentRequest, user_id: str) -> bool:
+async def may_see(client: AsyncWebClient, deps: Deps, request: RequestView, user_id: str) -> bool:
     """The requester, anyone asked to approve it, and the finance admins."""
     return may_see_without_admin(request, user_id) or await is_finance_admin(client, deps, user_id)
 
