@@ -29,9 +29,9 @@ from bot.blocks.request_messages import (
 )
 from bot.deps import Deps
 from ledger import flows
-from ledger.domain import RequestKind
+from ledger.domain import Attachment, RequestKind
 from ledger.flows import Decided, Edited
-from ledger.models import ApprovalStep, PaymentRequest
+from ledger.read_models import RequestView, StepView
 
 log = logging.getLogger(__name__)
 
@@ -44,21 +44,20 @@ class Notifier:
         self.client, self.deps = client, deps
         self._files: dict[str, bytes] = {}  # attachments fetched once per notification, shared with each approver
 
-    async def request_submitted(self, request: PaymentRequest) -> None:
+    async def request_submitted(self, request: RequestView) -> None:
         """Post the tracking message, then ask the first step's approvers."""
         locale = await self.tracking_locale(request)
         channel = self.tracking_channel(request)
         text, blocks = build_tracking_message(request, locale=locale, tz=self.deps.settings.timezone)
         posted = await self._call(request, "chat_postMessage", channel=channel, text=text, blocks=blocks)
         if posted is not None:
-            request.tracking_channel, request.tracking_ts = posted["channel"], posted["ts"]
             await flows.record_tracking_message(
                 self.deps.session_factory, request_id=request.id, channel=posted["channel"], ts=posted["ts"]
             )
         if request.steps:  # a receivable may need no approval
             await self._ask_approvers(request, request.steps[0])
 
-    def tracking_channel(self, request: PaymentRequest) -> str:
+    def tracking_channel(self, request: RequestView) -> str:
         """Payments: the requests channel, else the requester's DM. Receivables: the finance channel first."""
         settings = self.deps.settings
         if request.kind == RequestKind.RECEIVABLE:
@@ -77,7 +76,7 @@ class Notifier:
         if decided.next_step is not None:
             await self._ask_approvers(request, decided.next_step)
 
-    async def request_cancelled(self, request: PaymentRequest) -> None:
+    async def request_cancelled(self, request: RequestView) -> None:
         for step in request.steps:
             if step.messages:
                 await self._refresh_approval_messages(request, step)
@@ -101,7 +100,7 @@ class Notifier:
         else:
             await self._refresh_approval_messages(request, open_step)
 
-    async def remind(self, request: PaymentRequest, step: ApprovalStep, *, hours: int) -> None:
+    async def remind(self, request: RequestView, step: StepView, *, hours: int) -> None:
         """Nudge every approver of the open step once.
 
         The nudge is a reply in the thread of the approver's own approval message, also shown in the DM: the
@@ -126,7 +125,7 @@ class Notifier:
                 text=build_reminder_reply(request, hours=hours, locale=locale),
             )
 
-    async def escalated(self, request: PaymentRequest, step: ApprovalStep, added: list[str], *, hours: int) -> None:
+    async def escalated(self, request: RequestView, step: StepView, added: list[str], *, hours: int) -> None:
         """Ask the approvers just added to the step, and say so on the tracking message and in its thread."""
         tz = self.deps.settings.timezone
         for approver in added:
@@ -137,14 +136,14 @@ class Notifier:
         locale = await self.tracking_locale(request)
         await self.reply_in_thread(request, build_escalation_reply(step, added, hours=hours, locale=locale))
 
-    async def _ask_approvers(self, request: PaymentRequest, step: ApprovalStep) -> None:
+    async def _ask_approvers(self, request: RequestView, step: StepView) -> None:
         for approver in step.approvers:
             locale = await self.deps.people.get(self.client, approver)
             text, blocks = build_approval_message(request, step, locale=locale, tz=self.deps.settings.timezone)
             await self._send_approval(request, step, approver, text, blocks)
 
     async def _send_approval(
-        self, request: PaymentRequest, step: ApprovalStep, approver: str, text: str, blocks: list[Block]
+        self, request: RequestView, step: StepView, approver: str, text: str, blocks: list[Block]
     ) -> None:
         """DM an approval message with buttons, and remember it so the decision can update it."""
         posted = await self._call(request, "chat_postMessage", channel=approver, text=text, blocks=blocks)
@@ -158,19 +157,19 @@ class Notifier:
             )
             await self._share_attachments(request, channel=posted["channel"], thread_ts=posted["ts"])
 
-    async def _share_attachments(self, request: PaymentRequest, *, channel: str, thread_ts: str) -> None:
+    async def _share_attachments(self, request: RequestView, *, channel: str, thread_ts: str) -> None:
         """A copy of each attached file in the thread of the approver's message: a file uploaded in a modal is
         the uploader's alone, so a link would not open for the approver."""
         uploads = []
-        for attachment in request.attachments or []:
+        for attachment in request.attachments:
             content = await self._download(request, attachment)
             if content is not None:
-                uploads.append({"content": content, "filename": attachment["name"], "title": attachment["name"]})
+                uploads.append({"content": content, "filename": attachment.name, "title": attachment.name})
         if uploads:
             await self._call(request, "files_upload_v2", channel=channel, thread_ts=thread_ts, file_uploads=uploads)
 
-    async def _download(self, request: PaymentRequest, attachment: dict[str, Any]) -> bytes | None:
-        url, file_id = attachment.get("download_url"), str(attachment.get("id"))
+    async def _download(self, request: RequestView, attachment: Attachment) -> bytes | None:
+        url, file_id = attachment.download_url, attachment.file_id
         if file_id in self._files:
             return self._files[file_id]
         if not url:
@@ -178,7 +177,7 @@ class Notifier:
         headers = {"Authorization": f"Bearer {self.deps.settings.slack_bot_token}"}
         try:
             async with httpx.AsyncClient(timeout=DOWNLOAD_TIMEOUT, follow_redirects=True) as http:
-                response = await http.get(str(url), headers=headers)
+                response = await http.get(url, headers=headers)
         except httpx.HTTPError as exc:
             log.error("could not fetch attachment %s of %s: %s", file_id, request.reference, type(exc).__name__)
             return None
@@ -188,13 +187,13 @@ class Notifier:
         self._files[file_id] = response.content
         return response.content
 
-    async def _refresh_approval_messages(self, request: PaymentRequest, step: ApprovalStep) -> None:
+    async def _refresh_approval_messages(self, request: RequestView, step: StepView) -> None:
         for message in step.messages:
             locale = await self.deps.people.get(self.client, message.approver_id)
             text, blocks = build_approval_message(request, step, locale=locale, tz=self.deps.settings.timezone)
             await self._call(request, "chat_update", channel=message.channel, ts=message.ts, text=text, blocks=blocks)
 
-    async def refresh_tracking(self, request: PaymentRequest) -> None:
+    async def refresh_tracking(self, request: RequestView) -> None:
         if not (request.tracking_channel and request.tracking_ts):
             return
         locale = await self.tracking_locale(request)
@@ -203,20 +202,20 @@ class Notifier:
             request, "chat_update", channel=request.tracking_channel, ts=request.tracking_ts, text=text, blocks=blocks
         )
 
-    async def reply_in_thread(self, request: PaymentRequest, text: str) -> None:
+    async def reply_in_thread(self, request: RequestView, text: str) -> None:
         if request.tracking_channel and request.tracking_ts:
             await self._call(
                 request, "chat_postMessage", channel=request.tracking_channel, thread_ts=request.tracking_ts, text=text
             )
 
-    async def tracking_locale(self, request: PaymentRequest) -> Locale:
+    async def tracking_locale(self, request: RequestView) -> Locale:
         """A shared channel reads the team's language; a DM reads its reader's."""
         channel = self.tracking_channel(request)
         if not channel or channel[:1] in ("C", "G"):
             return self.deps.default_locale
         return await self.deps.people.get(self.client, channel)
 
-    async def _call(self, request: PaymentRequest, method: str, **kwargs: Any) -> Any:
+    async def _call(self, request: RequestView, method: str, **kwargs: Any) -> Any:
         try:
             return await getattr(self.client, method)(**kwargs)
         except SlackApiError as exc:

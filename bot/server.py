@@ -11,16 +11,15 @@ from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.errors import SlackApiError
-from sqlalchemy import select, text
+from sqlalchemy import text
 
 from bot import webhooks
 from bot.blocks.contaazul import build_callback_page, company_line
 from bot.blocks.i18n import Locale
 from bot.deps import Deps
 from ledger import flows
-from ledger.contaazul.oauth import STATUS_ACTIVE, consume_state
+from ledger.contaazul.oauth import STATUS_ACTIVE, connection_statuses, consume_state
 from ledger.errors import GatewayError, OAuthGrantError, OAuthStateError
-from ledger.models import ContaAzulConnection
 
 log = logging.getLogger(__name__)
 
@@ -119,11 +118,13 @@ async def handle_readyz(request: web.Request) -> web.Response:
     try:
         async with deps.session_factory() as session:
             await session.execute(text("SELECT 1"))
-            rows = (await session.execute(select(ContaAzulConnection.team_id, ContaAzulConnection.status))).all()
+            statuses = await connection_statuses(session)
     except Exception as exc:  # any failure means "not ready"; the reason goes to the operator
         return web.json_response({"status": "unavailable", "database": type(exc).__name__}, status=503)
     if deps.contaazul is None:
         books: str | dict[str, str] = "not_configured"
     else:
-        books = {team: "connected" if status == STATUS_ACTIVE else status for team, status in rows} or "not_connected"
+        books = {
+            team: "connected" if status == STATUS_ACTIVE else status for team, status in statuses.items()
+        } or "not_connected"
     return web.json_response({"status": "ok", "database": "ok", "contaazul": books})

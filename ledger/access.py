@@ -8,17 +8,18 @@ from __future__ import annotations
 from ledger.domain import RequestKind, RequestStatus
 from ledger.errors import NotAllowed, StaleDecision
 from ledger.models import PaymentRequest
+from ledger.read_models import RequestView
 
 EDITABLE_STATUSES = (RequestStatus.PENDING, RequestStatus.REJECTED)
 
 
-def is_editable(request: PaymentRequest) -> bool:
+def is_editable(request: RequestView) -> bool:
     """Whether the request can still be edited by its requester: a pending or rejected payment request."""
     return request.kind == RequestKind.PAYABLE and request.status in EDITABLE_STATUSES
 
 
-def check_may_edit(request: PaymentRequest, actor_id: str) -> None:
-    """Raise unless ``actor_id`` may edit ``request`` now.
+def check_may_edit(request: PaymentRequest | RequestView, actor_id: str) -> None:
+    """Raise unless ``actor_id`` may edit ``request`` now (as the click saw it, or the row the edit changes).
 
     Raises:
         NotAllowed: ``not_the_requester`` (a receivable, from a CRM or an admin, has no requester to edit it).
@@ -30,7 +31,7 @@ def check_may_edit(request: PaymentRequest, actor_id: str) -> None:
         raise StaleDecision("not editable", status=request.status, actor_id=request.decided_by, at=request.decided_at)
 
 
-def may_see_without_admin(request: PaymentRequest, user_id: str) -> bool:
+def may_see_without_admin(request: RequestView, user_id: str) -> bool:
     """Whether ``user_id`` may see the request's history as its requester or one of its approvers (finance admins
     may see every request; that is the caller's check, since who is an admin is Slack's to say)."""
     return user_id == request.requester_id or any(user_id in step.approvers for step in request.steps)

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import enum
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
+from typing import Any
 
 
 class RequestStatus(enum.StrEnum):
@@ -50,6 +52,17 @@ class Attachment:
 
     def as_dict(self) -> dict[str, str | None]:
         return {"id": self.file_id, "name": self.name, "permalink": self.permalink, "download_url": self.download_url}
+
+    @classmethod
+    def from_dict(cls, stored: Mapping[str, Any]) -> Attachment:
+        """The attachment back from what ``as_dict`` stored."""
+        download_url = stored.get("download_url")
+        return cls(
+            file_id=str(stored.get("id")),
+            name=str(stored["name"]),
+            permalink=str(stored.get("permalink") or ""),
+            download_url=str(download_url) if download_url else None,
+        )
 
 
 @dataclass(frozen=True, slots=True)

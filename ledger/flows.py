@@ -31,6 +31,7 @@ from ledger.models import (
 )
 from ledger.payment_code import check_payment_code
 from ledger.ports import Clock
+from ledger.read_models import AuditEntry, RequestView, StepView
 from ledger.terms import MATERIAL_FIELDS, digest_of, short_digest
 
 SessionFactory = async_sessionmaker[AsyncSession]
@@ -43,15 +44,15 @@ RECEIVABLE_PREFIX = "REC"
 
 @dataclass(frozen=True, slots=True)
 class Submitted:
-    request: PaymentRequest
+    request: RequestView
     created: bool  # False when this submission had already been stored (a repeated delivery)
 
 
 @dataclass(frozen=True, slots=True)
 class Decided:
-    request: PaymentRequest
-    step: ApprovalStep  # the step just decided
-    next_step: ApprovalStep | None  # the step now open, if the request goes on
+    request: RequestView
+    step: StepView  # the step just decided
+    next_step: StepView | None  # the step now open, if the request goes on
 
     @property
     def final(self) -> bool:
@@ -89,7 +90,7 @@ async def submit_request(
         async with session_factory.begin() as session:
             existing = await _by_submission(session, team_id, submission_key)
             if existing is not None:
-                return Submitted(existing, created=False)
+                return Submitted(RequestView.from_row(existing), created=False)
             prefix = RECEIVABLE_PREFIX if kind == RequestKind.RECEIVABLE else REFERENCE_PREFIX
             reference = await _next_reference(session, clock.today().year, prefix)
             account_id, account_name = await _default_account(session, team_id)
@@ -159,22 +160,19 @@ async def submit_request(
                 add_audit(session, request, actor, "approved", now, step=None, reason="no approval required")
                 if on_final_approval is not None:
                     await on_final_approval(session, request)
-            return Submitted(request, created=True)
+            return Submitted(RequestView.from_row(request), created=True)
     except IntegrityError:
         # The same submission raced us to the unique key: the other delivery stored it.
         async with session_factory() as session:
             existing = await _by_submission(session, team_id, submission_key)
         if existing is None:
             raise
-        return Submitted(existing, created=False)
+        return Submitted(RequestView.from_row(existing), created=False)
 
 
-async def get_request(session_factory: SessionFactory, *, request_id: int) -> PaymentRequest:
+async def get_request(session_factory: SessionFactory, *, request_id: int) -> RequestView:
     async with session_factory() as session:
-        request = await session.get(PaymentRequest, request_id)
-    if request is None:
-        raise RequestNotFound(f"no payment request {request_id}", request_id=request_id)
-    return request
+        return RequestView.from_row(await _load(session, request_id))
 
 
 async def check_can_decide(
@@ -185,11 +183,12 @@ async def check_can_decide(
     actor_id: str,
     approval_round: int | None = None,
     seen_digest: str | None = None,
-) -> PaymentRequest:
+) -> RequestView:
     """Raise unless ``actor_id`` may decide that step right now (used before opening the reject modal)."""
-    request = await get_request(session_factory, request_id=request_id)
-    _authorise_decision(request, step_position, actor_id, approval_round, seen_digest, approving=False)
-    return request
+    async with session_factory() as session:
+        request = await _load(session, request_id)
+        _authorise_decision(request, step_position, actor_id, approval_round, seen_digest, approving=False)
+        return RequestView.from_row(request)
 
 
 async def decide(
@@ -260,10 +259,15 @@ async def decide(
         )
         if new_status is RequestStatus.APPROVED and on_final_approval is not None:
             await on_final_approval(session, request)
-    return Decided(request=request, step=step, next_step=next_step)
+    decided = RequestView.from_row(request)
+    return Decided(
+        request=decided,
+        step=decided.steps[step.position],
+        next_step=None if next_step is None else decided.steps[next_step.position],
+    )
 
 
-async def cancel(session_factory: SessionFactory, *, clock: Clock, request_id: int, actor_id: str) -> PaymentRequest:
+async def cancel(session_factory: SessionFactory, *, clock: Clock, request_id: int, actor_id: str) -> RequestView:
     """The requester withdraws a pending request."""
     now = clock.now()
     while True:
@@ -287,7 +291,7 @@ async def cancel(session_factory: SessionFactory, *, clock: Clock, request_id: i
                 )
                 _close_waiting_steps(request)
                 add_audit(session, request, actor_id, "cancelled", now)
-            return request
+            return RequestView.from_row(request)
         except StaleDecision as exc:
             # A step approval bumped the version but the request is still pending: try again on the new state.
             if exc.params.get("status") != RequestStatus.PENDING:
@@ -344,12 +348,12 @@ async def audit(
         )
 
 
-async def audit_trail(session_factory: SessionFactory, *, request_id: int) -> list[AuditEvent]:
+async def audit_trail(session_factory: SessionFactory, *, request_id: int) -> list[AuditEntry]:
     async with session_factory() as session:
         rows = await session.scalars(
             select(AuditEvent).where(AuditEvent.request_id == request_id).order_by(AuditEvent.id)
         )
-        return list(rows)
+        return [AuditEntry.from_row(event) for event in rows]
 
 
 def _authorise_decision(
@@ -539,7 +543,7 @@ class Edited:
     """What an edit did: the fields changed (old, new as text), whether approval starts over, and the approval
     messages of the steps it replaced (channel, ts), which no longer decide anything."""
 
-    request: PaymentRequest
+    request: RequestView
     changes: dict[str, tuple[str, str]]
     restarted: bool
     retired: list[tuple[str, str]]
@@ -595,7 +599,7 @@ async def edit_request(
                 ", ".join(a["name"] or "" for a in kept + added),
             )
         if not changes:
-            return Edited(request, {}, restarted=False, retired=[])
+            return Edited(RequestView.from_row(request), {}, restarted=False, retired=[])
         # The fingerprint decides, not a list of names: whatever changes the terms starts approval over.
         new_digest = digest_of({name: new_values.get(name, getattr(request, name)) for name in MATERIAL_FIELDS})
         restart = status is RequestStatus.REJECTED or new_digest != request.terms_digest
@@ -643,8 +647,8 @@ async def edit_request(
         )
         await session.flush()
         session.expire(request)
-        request = await _load(session, request_id)
-    return Edited(request, changes, restarted=restart, retired=retired)
+        edited = RequestView.from_row(await _load(session, request_id))
+    return Edited(edited, changes, restarted=restart, retired=retired)
 
 
 def _shown(value: Any) -> str:

@@ -22,6 +22,7 @@ from ledger.contaazul.oauth import STATUS_ACTIVE
 from ledger.domain import RequestKind, RequestStatus, StepStatus
 from ledger.models import ApprovalStep, AuditEvent, ContaAzulConnection, JobRun, PaymentRequest
 from ledger.ports import Clock
+from ledger.read_models import RequestView, StepView
 
 SessionFactory = async_sessionmaker[AsyncSession]
 
@@ -32,8 +33,8 @@ ZERO = Decimal("0.00")
 class DueStep:
     """An open approval step that has waited long enough for a reminder or an escalation."""
 
-    request: PaymentRequest
-    step: ApprovalStep
+    request: RequestView
+    step: StepView
     waiting: timedelta  # since the step was opened
 
 
@@ -96,7 +97,7 @@ async def due_reminders(
             )
             .order_by(PaymentRequest.id)
         )
-        requests = list(rows)
+        requests = [RequestView.from_row(r) for r in rows]
     to_remind: list[DueStep] = []
     to_escalate: list[DueStep] = []
     for request in requests:

@@ -19,6 +19,7 @@ from ledger.errors import (
 from ledger.flows import add_audit, change_status
 from ledger.models import PaymentRequest, Posting
 from ledger.ports import Clock
+from ledger.read_models import PostingView, RequestView
 
 log = logging.getLogger(__name__)
 
@@ -37,9 +38,14 @@ class PostingStatus(enum.StrEnum):
 class PostingResult:
     """What one attempt did, for the Slack layer to tell people."""
 
-    request: PaymentRequest
-    posting: Posting
+    request: RequestView
+    posting: PostingView
     outcome: Outcome
+
+    @classmethod
+    def from_rows(cls, request: PaymentRequest, posting: Posting, outcome: Outcome) -> PostingResult:
+        """The result as the Slack layer reads it: copies of both rows as they stand now."""
+        return cls(RequestView.from_row(request), PostingView.from_row(posting), outcome)
 
     @property
     def error_code(self) -> str | None:
@@ -65,7 +71,7 @@ async def enqueue_posting(session: AsyncSession, request: PaymentRequest) -> Non
 
 async def retry_posting(
     session_factory: SessionFactory, *, clock: Clock, request_id: int, actor_id: str
-) -> PaymentRequest:
+) -> RequestView:
     """An admin's Retry after fixing the cause: post_failed → posting, and the job is due now.
 
     Raises:
@@ -94,7 +100,7 @@ async def retry_posting(
         posting.announced_at = posting.announce_lease_until = None  # the next outcome is news again
         posting.updated_at = now
         add_audit(session, request, actor_id, "post_retry_requested", now)
-    return request
+    return RequestView.from_row(request)
 
 
 async def claim_announcements(
@@ -131,7 +137,7 @@ async def claim_announcements(
             request = await session.get(PaymentRequest, posting.request_id) if posting else None
         if posting is not None and request is not None:
             outcome: Outcome = "posted" if posting.status == PostingStatus.DONE else "failed"
-            claimed.append(PostingResult(request, posting, outcome))
+            claimed.append(PostingResult.from_rows(request, posting, outcome))
     return claimed
 
 
@@ -146,6 +152,7 @@ async def mark_announced(session_factory: SessionFactory, *, clock: Clock, posti
         )
 
 
-async def posting_for(session_factory: SessionFactory, *, request_id: int) -> Posting | None:
+async def posting_for(session_factory: SessionFactory, *, request_id: int) -> PostingView | None:
     async with session_factory() as session:
-        return await session.scalar(select(Posting).where(Posting.request_id == request_id))
+        posting = await session.scalar(select(Posting).where(Posting.request_id == request_id))
+        return None if posting is None else PostingView.from_row(posting)

@@ -419,7 +419,7 @@ class PostingWorker:
             )
         posting.status, posting.contaazul_id = PostingStatus.DONE.value, contaazul_id
         log.info("posted %s to conta azul as %s (attempt %s)", request.reference, contaazul_id, posting.attempts)
-        return PostingResult(request, posting, "posted")
+        return PostingResult.from_rows(request, posting, "posted")
 
     async def _fail(
         self, posting: Posting, request: PaymentRequest, error: PermanentGatewayError, *, protocol_id: str | None = None
@@ -450,7 +450,7 @@ class PostingWorker:
             add_audit(session, request, None, "post_failed", now, code=code, detail=detail, attempt=posting.attempts)
         posting.status, posting.error_code, posting.error_detail = PostingStatus.FAILED.value, code, detail
         log.warning("posting %s failed for good (%s): %s", request.reference, code, detail)
-        return PostingResult(request, posting, "failed")
+        return PostingResult.from_rows(request, posting, "failed")
 
     async def _retry(
         self,
@@ -483,7 +483,7 @@ class PostingWorker:
         log.info("posting %s will retry at %s: %s", request.reference, when.isoformat(), _detail(error))
         for key, value in values.items():
             setattr(posting, key, value)
-        return PostingResult(request, posting, "retrying")
+        return PostingResult.from_rows(request, posting, "retrying")
 
     async def _finish_cancelled(self, posting: Posting) -> None:
         now = self._clock.now()

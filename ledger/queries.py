@@ -13,13 +13,14 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from ledger.domain import RequestDraft, RequestKind, RequestStatus, StepStatus
 from ledger.models import ApprovalStep, AuditEvent, PaymentRequest
 from ledger.names import name_key
+from ledger.read_models import AuditEntry, RequestView
 
 SessionFactory = async_sessionmaker[AsyncSession]
 
 
 async def recent_requests(
     session_factory: SessionFactory, *, team_id: str, requester_id: str, limit: int = 10
-) -> list[PaymentRequest]:
+) -> list[RequestView]:
     async with session_factory() as session:
         rows = await session.scalars(
             select(PaymentRequest)
@@ -27,12 +28,12 @@ async def recent_requests(
             .order_by(PaymentRequest.id.desc())
             .limit(limit)
         )
-        return list(rows)
+        return [RequestView.from_row(r) for r in rows]
 
 
 async def waiting_for(
     session_factory: SessionFactory, *, team_id: str, approver_id: str, limit: int = 20
-) -> list[PaymentRequest]:
+) -> list[RequestView]:
     """Pending requests whose open step ``approver_id`` may decide, oldest first."""
     async with session_factory() as session:
         rows = await session.scalars(
@@ -45,10 +46,11 @@ async def waiting_for(
             .order_by(PaymentRequest.id)
         )
         # Approver lists are JSON; filtering them in SQL differs per database, and the set is small.
-        return [r for r in rows if approver_id in r.steps[r.current_step or 0].approvers][:limit]
+        mine = [r for r in rows if approver_id in r.steps[r.current_step or 0].approvers][:limit]
+        return [RequestView.from_row(r) for r in mine]
 
 
-async def requests_of_month(session_factory: SessionFactory, *, team_id: str, first_day: date) -> list[PaymentRequest]:
+async def requests_of_month(session_factory: SessionFactory, *, team_id: str, first_day: date) -> list[RequestView]:
     """Payables and receivables whose competence date falls in the month of ``first_day``: the monthly close."""
     next_month = date(first_day.year + first_day.month // 12, first_day.month % 12 + 1, 1)
     async with session_factory() as session:
@@ -61,12 +63,12 @@ async def requests_of_month(session_factory: SessionFactory, *, team_id: str, fi
             )
             .order_by(PaymentRequest.kind, PaymentRequest.reference)
         )
-        return list(rows)
+        return [RequestView.from_row(r) for r in rows]
 
 
-async def audit_trails(session_factory: SessionFactory, *, request_ids: list[int]) -> dict[int, list[AuditEvent]]:
+async def audit_trails(session_factory: SessionFactory, *, request_ids: list[int]) -> dict[int, list[AuditEntry]]:
     """Each request's audit events, oldest first."""
-    trails: dict[int, list[AuditEvent]] = {request_id: [] for request_id in request_ids}
+    trails: dict[int, list[AuditEntry]] = {request_id: [] for request_id in request_ids}
     async with session_factory() as session:
         for start in range(0, len(request_ids), 500):  # keeps the IN list well under every database's limits
             rows = await session.scalars(
@@ -75,7 +77,7 @@ async def audit_trails(session_factory: SessionFactory, *, request_ids: list[int
                 .order_by(AuditEvent.id)
             )
             for event in rows:
-                trails[event.request_id or 0].append(event)
+                trails[event.request_id or 0].append(AuditEntry.from_row(event))
     return trails
 
 
@@ -131,7 +133,7 @@ async def find_duplicates(
 
 async def requests_with_status(
     session_factory: SessionFactory, *, team_id: str, status: RequestStatus, limit: int = 50
-) -> list[PaymentRequest]:
+) -> list[RequestView]:
     """The team's requests in one status, oldest first."""
     async with session_factory() as session:
         rows = await session.scalars(
@@ -140,4 +142,4 @@ async def requests_with_status(
             .order_by(PaymentRequest.id)
             .limit(limit)
         )
-        return list(rows)
+        return [RequestView.from_row(r) for r in rows]

@@ -21,6 +21,7 @@ from ledger.errors import PolicyError, StaleDecision
 from ledger.models import AuditEvent, Delegation, PolicyVersion
 from ledger.policy import Policy, parse_policy
 from ledger.ports import Clock
+from ledger.read_models import DelegationView, RuleVersionView
 
 SessionFactory = async_sessionmaker[AsyncSession]
 
@@ -145,13 +146,13 @@ async def save_rules(
         return _rules(version)
 
 
-async def rules_history(session_factory: SessionFactory, *, team_id: str, limit: int = 30) -> list[PolicyVersion]:
+async def rules_history(session_factory: SessionFactory, *, team_id: str, limit: int = 30) -> list[RuleVersionView]:
     """Saved versions, newest first."""
     async with session_factory() as session:
         rows = await session.scalars(
             select(PolicyVersion).where(PolicyVersion.team_id == team_id).order_by(PolicyVersion.id.desc()).limit(limit)
         )
-        return list(rows)
+        return [RuleVersionView.from_row(version) for version in rows]
 
 
 async def add_delegation(
@@ -164,7 +165,7 @@ async def add_delegation(
     delegate_id: str,
     starts_on: date,
     ends_on: date,
-) -> Delegation:
+) -> DelegationView:
     """Someone is away: their delegate decides for them from ``starts_on`` to ``ends_on`` (inclusive); audited in the
     same transaction.
 
@@ -195,7 +196,8 @@ async def add_delegation(
             "ends_on": ends_on.isoformat(),
         }
         session.add(_team_event(team_id, actor_id, "delegation_added", detail, delegation.created_at))
-    return delegation
+        await session.flush()
+        return DelegationView.from_row(delegation)
 
 
 async def cancel_delegation(
@@ -220,7 +222,7 @@ def _team_event(team_id: str, actor_id: str, action: str, detail: dict[str, Any]
     return AuditEvent(team_id=team_id, request_id=None, actor_id=actor_id, action=action, detail=detail, created_at=at)
 
 
-async def delegations(session_factory: SessionFactory, *, team_id: str, on_or_after: date) -> list[Delegation]:
+async def delegations(session_factory: SessionFactory, *, team_id: str, on_or_after: date) -> list[DelegationView]:
     """Delegations not cancelled that have not ended before ``on_or_after``, soonest first."""
     async with session_factory() as session:
         rows = await session.scalars(
@@ -232,7 +234,7 @@ async def delegations(session_factory: SessionFactory, *, team_id: str, on_or_af
             )
             .order_by(Delegation.starts_on, Delegation.id)
         )
-        return list(rows)
+        return [DelegationView.from_row(delegation) for delegation in rows]
 
 
 async def active_delegates(session_factory: SessionFactory, *, team_id: str, on: date) -> dict[str, str]:

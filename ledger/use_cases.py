@@ -18,9 +18,9 @@ from ledger.contaazul.connector import ContaAzul
 from ledger.domain import PlannedStep, RequestDraft
 from ledger.duplicates import PossibleDuplicate, encode, in_books
 from ledger.flows import Decided, Edited, FinalApprovalHook, Submitted
-from ledger.models import AuditEvent, PaymentRequest, Posting
 from ledger.policy import Policy
 from ledger.ports import Clock, Directory
+from ledger.read_models import AuditEntry, PostingView, RequestView
 from ledger.receivables import ReceivableDraft
 from ledger.rules import RuleChange, Rules, active_delegates, current_rules
 
@@ -161,13 +161,13 @@ class Ledger:
             on_final_approval=self.on_final_approval,
         )
 
-    async def request(self, request_id: int) -> PaymentRequest:
+    async def request(self, request_id: int) -> RequestView:
         """Raises RequestNotFound."""
         return await flows.get_request(self.session_factory, request_id=request_id)
 
     async def check_can_decide(
         self, request_id: int, *, step: int, actor_id: str, approval_round: int | None, seen_digest: str | None
-    ) -> PaymentRequest:
+    ) -> RequestView:
         return await flows.check_can_decide(
             self.session_factory,
             request_id=request_id,
@@ -201,7 +201,7 @@ class Ledger:
             seen_digest=seen_digest,
         )
 
-    async def cancel(self, request_id: int, *, actor_id: str) -> PaymentRequest:
+    async def cancel(self, request_id: int, *, actor_id: str) -> RequestView:
         return await flows.cancel(self.session_factory, clock=self.clock, request_id=request_id, actor_id=actor_id)
 
     async def edit(
@@ -217,17 +217,17 @@ class Ledger:
             steps=steps,
         )
 
-    async def history(self, request_id: int) -> list[AuditEvent]:
+    async def history(self, request_id: int) -> list[AuditEntry]:
         return await flows.audit_trail(self.session_factory, request_id=request_id)
 
     # --- posting
 
-    async def retry_posting(self, request_id: int, *, actor_id: str) -> PaymentRequest:
+    async def retry_posting(self, request_id: int, *, actor_id: str) -> RequestView:
         return await outbox.retry_posting(
             self.session_factory, clock=self.clock, request_id=request_id, actor_id=actor_id
         )
 
-    async def posting(self, request_id: int) -> Posting | None:
+    async def posting(self, request_id: int) -> PostingView | None:
         return await outbox.posting_for(self.session_factory, request_id=request_id)
 
     # --- the Conta Azul connection (the OAuth dance itself is ``books.authorization_url``/``complete``)
@@ -246,7 +246,7 @@ class Ledger:
 
     # --- the month's close
 
-    async def month(self, team_id: str, first_day: date) -> tuple[list[PaymentRequest], dict[int, list[AuditEvent]]]:
+    async def month(self, team_id: str, first_day: date) -> tuple[list[RequestView], dict[int, list[AuditEntry]]]:
         """The month's requests and each one's audit trail, for the export."""
         requests = await queries.requests_of_month(self.session_factory, team_id=team_id, first_day=first_day)
         return requests, await queries.audit_trails(self.session_factory, request_ids=[r.id for r in requests])

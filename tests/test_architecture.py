@@ -1,4 +1,5 @@
-"""Layering rules from DESIGN.md, checked on the source: ledger never reaches Slack; handlers stay glue."""
+"""Layering rules from DESIGN.md, checked on the source: ledger never reaches Slack; handlers stay glue; builders
+and handlers read the ledger's read models, never its rows."""
 
 from __future__ import annotations
 
@@ -51,6 +52,11 @@ def forbidden(modules: set[str], roots: tuple[str, ...]) -> list[str]:
     return sorted(m for m in modules if m.split(".")[0] in roots)
 
 
+def within(modules: set[str], package: str) -> list[str]:
+    """The imports of ``package`` itself or of anything inside it."""
+    return sorted(m for m in modules if m == package or m.startswith(f"{package}."))
+
+
 def python_files(directory: Path) -> list[Path]:
     files = sorted(directory.rglob("*.py"))
     assert files, f"no Python files under {directory}"
@@ -65,6 +71,17 @@ def test_ledger_does_not_depend_on_slack(path: Path):
 @pytest.mark.parametrize("path", python_files(HANDLERS), ids=lambda p: p.name)
 def test_handlers_hold_no_sql_or_http(path: Path):
     assert forbidden(imported_modules(path), ("sqlalchemy", "httpx")) == []
+
+
+@pytest.mark.parametrize("path", python_files(ROOT / "bot" / "blocks"), ids=lambda p: str(p.relative_to(ROOT)))
+def test_no_orm_model_reaches_the_block_builders(path: Path):
+    """Builders read the ledger's read models (``ledger.read_models``), never its rows."""
+    assert within(imported_modules(path), "ledger.models") == []
+
+
+@pytest.mark.parametrize("path", python_files(HANDLERS), ids=lambda p: p.name)
+def test_no_orm_model_reaches_the_handlers(path: Path):
+    assert within(imported_modules(path), "ledger.models") == []
 
 
 @pytest.mark.parametrize(
@@ -111,7 +128,7 @@ DEV_TOOL_DOORS = {ROOT / "bot" / "__main__.py"}
     ids=lambda p: str(p.relative_to(ROOT)),
 )
 def test_the_running_app_never_imports_the_development_tools(path: Path):
-    assert [m for m in imported_modules(path) if m == "bot.dev" or m.startswith("bot.dev.")] == []
+    assert within(imported_modules(path), "bot.dev") == []
 
 
 @pytest.mark.parametrize("path", python_files(ROOT / "bench"), ids=lambda p: str(p.relative_to(ROOT)))

@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 from bot.blocks.fields import is_person
 from bot.blocks.history import describe_event
 from bot.blocks.i18n import Locale, t
-from ledger.models import AuditEvent, PaymentRequest
+from ledger.read_models import AuditEntry, RequestView
 from ledger.validation import parse_document
 
 REQUEST_COLUMNS = (
@@ -83,15 +83,13 @@ def _write(header: tuple[str, ...], rows: list[list[str]]) -> bytes:
     return ("\ufeff" + buffer.getvalue()).encode("utf-8")
 
 
-def _who(user_id: str, names: Mapping[str, str], request: PaymentRequest, locale: Locale) -> str:
+def _who(user_id: str, names: Mapping[str, str], request: RequestView, locale: Locale) -> str:
     if is_person(user_id):
         return names.get(user_id, user_id)
     return t(locale, f"source.{request.source}")
 
 
-def build_requests_csv(
-    requests: list[PaymentRequest], *, names: Mapping[str, str], locale: Locale, tz: ZoneInfo
-) -> bytes:
+def build_requests_csv(requests: list[RequestView], *, names: Mapping[str, str], locale: Locale, tz: ZoneInfo) -> bytes:
     """One row per request of the month, with who approved each step."""
     rows = []
     for request in requests:
@@ -126,8 +124,8 @@ def build_requests_csv(
 
 
 def build_audit_csv(
-    requests: list[PaymentRequest],
-    trails: Mapping[int, list[AuditEvent]],
+    requests: list[RequestView],
+    trails: Mapping[int, list[AuditEntry]],
     *,
     names: Mapping[str, str],
     locale: Locale,

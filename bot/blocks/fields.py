@@ -12,8 +12,8 @@ from ledger.domain import RequestKind
 from ledger.duplicates import PossibleDuplicate
 from ledger.duplicates import decode as decode_duplicates
 from ledger.errors import InvalidValue
-from ledger.models import PaymentRequest
 from ledger.payment_code import PaymentInstrument, read_payment_code
+from ledger.read_models import RequestView
 from ledger.terms import short_digest
 from ledger.validation import parse_document
 
@@ -36,30 +36,30 @@ def is_person(user_id: str) -> bool:
     return user_id[:1] in ("U", "W")
 
 
-def mention(request: PaymentRequest) -> str:
+def mention(request: RequestView) -> str:
     """``<@U…> `` to start a thread reply that pings the requester, or nothing for a CRM deal."""
     return f"<@{request.requester_id}> " if is_person(request.requester_id) else ""
 
 
-def requester(request: PaymentRequest, locale: Locale) -> str:
+def requester(request: RequestView, locale: Locale) -> str:
     """Who asked: the person, or the CRM the deal came from."""
     if is_person(request.requester_id):
         return f"<@{request.requester_id}>"
     return t(locale, f"source.{request.source}")
 
 
-def counterparty_key(request: PaymentRequest) -> str:
+def counterparty_key(request: RequestView) -> str:
     """The label of the other party: the vendor of a payable, the customer of a receivable."""
     return "field.customer_name" if request.kind == RequestKind.RECEIVABLE else "field.vendor_name"
 
 
-def vendor_label(request: PaymentRequest) -> str:
+def vendor_label(request: RequestView) -> str:
     if not request.vendor_document:
         return escape(request.vendor_name)
     return f"{escape(request.vendor_name)} ({parse_document(request.vendor_document).formatted})"
 
 
-def request_fields(request: PaymentRequest, locale: Locale) -> list[SectionBlock]:
+def request_fields(request: RequestView, locale: Locale) -> list[SectionBlock]:
     """Description, then every field formatted for ``locale`` (R$ 1.234,56, dd/mm/aaaa)."""
     pairs = [
         (counterparty_key(request), vendor_label(request)),
@@ -91,8 +91,7 @@ def request_fields(request: PaymentRequest, locale: Locale) -> list[SectionBlock
     ]
     if request.attachments:
         links = ", ".join(
-            f"<{a['permalink']}|{escape(str(a['name']))}>" if a.get("permalink") else escape(str(a["name"]))
-            for a in request.attachments
+            f"<{a.permalink}|{escape(a.name)}>" if a.permalink else escape(a.name) for a in request.attachments
         )
         blocks.append(
             SectionBlock(
@@ -157,7 +156,7 @@ def describe_duplicates(found: list[PossibleDuplicate], locale: Locale) -> str:
     return ", ".join(parts)
 
 
-def payment_code_text(request: PaymentRequest, locale: Locale) -> str:
+def payment_code_text(request: RequestView, locale: Locale) -> str:
     """The code and, first, what it says (bank, amount, due date; PIX receiver and key): approvers see the
     decoded values, not just digits."""
     code = request.payment_code or ""
@@ -169,12 +168,12 @@ def payment_code_text(request: PaymentRequest, locale: Locale) -> str:
     return f"`{escape(code)}`" if summary == "—" else f"{escape(summary)}\n`{escape(code)}`"
 
 
-def fingerprint_line(request: PaymentRequest, locale: Locale) -> str:
+def fingerprint_line(request: RequestView, locale: Locale) -> str:
     """The approval fingerprint in short form, for people to compare what they approve."""
     return t(locale, "approval.fingerprint", code=short_digest(request.terms_digest))
 
 
-def decision_value(request: PaymentRequest, position: int) -> str:
+def decision_value(request: RequestView, position: int) -> str:
     """What an Approve/Reject button carries: the step, the approval round and the fingerprint it was drawn with."""
     digest = short_digest(request.terms_digest) if request.terms_digest else None
     return StepRef(request.id, position, request.approval_round, digest).encode()

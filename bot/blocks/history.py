@@ -10,12 +10,12 @@ from slack_sdk.models.views import View
 from bot.blocks.fields import SECTION_TEXT_LIMIT, clip, escape, request_fields
 from bot.blocks.i18n import Locale, moment, t
 from bot.blocks.request_messages import describe_changes
-from ledger.models import AuditEvent, PaymentRequest
+from ledger.read_models import AuditEntry, RequestView
 
 MAX_EVENTS = 80  # a modal holds 100 blocks; the header and fields take the rest
 
 
-def describe_event(event: AuditEvent, *, locale: Locale, mention: bool = True) -> str:
+def describe_event(event: AuditEntry, *, locale: Locale, mention: bool = True) -> str:
     """One event in plain words: who did what (Slack mentions in Slack, ids in a file)."""
     detail = event.detail or {}
     actor = event.actor_id or ""
@@ -41,7 +41,7 @@ def describe_event(event: AuditEvent, *, locale: Locale, mention: bool = True) -
     return text if text != key else t(locale, "history.other", action=escape(event.action), who=who)
 
 
-def build_history_modal(request: PaymentRequest, events: list[AuditEvent], *, locale: Locale, tz: ZoneInfo) -> View:
+def build_history_modal(request: RequestView, events: list[AuditEntry], *, locale: Locale, tz: ZoneInfo) -> View:
     """The request's fields and every audit event, oldest first (the latest ones when there are very many)."""
     shown = events[-MAX_EVENTS:]
     blocks: list[Block] = [

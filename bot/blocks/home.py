@@ -31,7 +31,7 @@ from bot.blocks.rules import build_rules_section
 from bot.ids import ActionId
 from ledger.contaazul.oauth import ConnectionInfo
 from ledger.domain import RequestStatus, StepStatus
-from ledger.models import Delegation, PaymentRequest
+from ledger.read_models import DelegationView, RequestView
 from ledger.rules import Rules
 
 MAX_LISTED = 10  # my requests; with the rest, kept under Slack's 100-block limit
@@ -46,13 +46,13 @@ class AdminPanel:
 
     connection: ConnectionInfo | None
     contaazul_configured: bool
-    failed: list[tuple[PaymentRequest, str]] = field(default_factory=list)  # request, reason in words
+    failed: list[tuple[RequestView, str]] = field(default_factory=list)  # request, reason in words
     month: date | None = None
     by_category: list[tuple[str, int, Decimal]] = field(default_factory=list)
     by_cost_center: list[tuple[str, int, Decimal]] = field(default_factory=list)
     receivables: tuple[int, Decimal] = (0, Decimal("0.00"))
     rules: Rules | None = None
-    delegations: list[Delegation] = field(default_factory=list)
+    delegations: list[DelegationView] = field(default_factory=list)
 
 
 def page_value(page: int) -> str:
@@ -67,7 +67,7 @@ def parse_page(value: str | None) -> int:
     return page if isinstance(page, int) and 0 <= page < 10_000 else 0
 
 
-def _line(request: PaymentRequest, locale: Locale) -> str:
+def _line(request: RequestView, locale: Locale) -> str:
     text = (
         f"*{request.reference}* · {escape(request.vendor_name)} · {money(request.amount, locale)} · "
         f"{day(request.due_date, locale)}\n{t(locale, f'status.{request.status}')}"
@@ -80,7 +80,7 @@ def _line(request: PaymentRequest, locale: Locale) -> str:
     return clip(text, 3000)
 
 
-def _waiting(requests: list[PaymentRequest], page: int, locale: Locale) -> list[Block]:
+def _waiting(requests: list[RequestView], page: int, locale: Locale) -> list[Block]:
     pages = max(1, -(-len(requests) // PAGE_SIZE))
     page = min(page, pages - 1)
     blocks: list[Block] = []
@@ -188,8 +188,8 @@ def _admin(panel: AdminPanel, locale: Locale, tz: ZoneInfo) -> list[Block]:
 
 def build_home(
     *,
-    mine: list[PaymentRequest],
-    waiting: list[PaymentRequest],
+    mine: list[RequestView],
+    waiting: list[RequestView],
     command: str,
     locale: Locale,
     tz: ZoneInfo,

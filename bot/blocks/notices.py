@@ -8,10 +8,10 @@ from zoneinfo import ZoneInfo
 from bot.blocks.i18n import Locale, moment, t
 from ledger.clock import BRAZIL
 from ledger.errors import LedgerError, NotAllowed, PolicyError, RequestNotFound, StaleDecision
-from ledger.models import PaymentRequest
+from ledger.read_models import RequestView
 
 
-def explain(error: LedgerError, *, request: PaymentRequest | None, locale: Locale, tz: ZoneInfo = BRAZIL) -> str:
+def explain(error: LedgerError, *, request: RequestView | None, locale: Locale, tz: ZoneInfo = BRAZIL) -> str:
     """The sentence a person reads when their click or submission was refused."""
     reference = request.reference if request else "—"
     if isinstance(error, RequestNotFound):

@@ -11,20 +11,20 @@ from bot.blocks.fields import SECTION_TEXT_LIMIT, StepRef, clip, escape, mention
 from bot.blocks.i18n import MESSAGES, Locale, day, moment, money, t
 from bot.ids import ActionId
 from ledger.domain import RequestKind
-from ledger.models import PaymentRequest, Posting
+from ledger.read_models import PostingView, RequestView
 
 # No per-entry link exists in Conta Azul's web app; the payables list is the closest honest target.
 PAYABLES_URL = "https://pro.contaazul.com/#/ca/financeiro/contas-a-pagar"
 RECEIVABLES_URL = "https://app.contaazul.com/#/ca/financeiro/contas-a-receber"  # seen in use (reference §7)
 
 
-def failure_reason(request: PaymentRequest, posting: Posting, *, locale: Locale) -> str:
+def failure_reason(request: RequestView, posting: PostingView, *, locale: Locale) -> str:
     code = posting.error_code if f"reason.{posting.error_code}" in MESSAGES else "rejected"
     detail = escape((posting.error_detail or "")[:300])
     return t(locale, f"reason.{code}", category=escape(request.category), detail=detail)
 
 
-def build_posted_reply(request: PaymentRequest, *, locale: Locale) -> str:
+def build_posted_reply(request: RequestView, *, locale: Locale) -> str:
     receivable = request.kind == RequestKind.RECEIVABLE
     return t(
         locale,
@@ -41,14 +41,14 @@ def build_posted_reply(request: PaymentRequest, *, locale: Locale) -> str:
     )
 
 
-def build_failed_reply(request: PaymentRequest, posting: Posting, *, locale: Locale) -> str:
+def build_failed_reply(request: RequestView, posting: PostingView, *, locale: Locale) -> str:
     reason = failure_reason(request, posting, locale=locale)
     return clip(t(locale, "thread.post_failed", mention=mention(request), reason=reason), SECTION_TEXT_LIMIT)
 
 
 def build_finance_failure(
-    request: PaymentRequest,
-    posting: Posting,
+    request: RequestView,
+    posting: PostingView,
     *,
     locale: Locale,
     retried_by: str | None = None,

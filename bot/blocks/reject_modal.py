@@ -11,13 +11,13 @@ from bot.blocks.fields import StepRef, escape
 from bot.blocks.i18n import Locale, money, t
 from bot.ids import ActionId, CallbackId, RejectField
 from ledger.errors import InvalidSubmission
-from ledger.models import PaymentRequest
+from ledger.read_models import RequestView
 
 REASON_MAX_LENGTH = 1000
 
 
 def build_reject_modal(
-    request: PaymentRequest,
+    request: RequestView,
     step: int,
     *,
     locale: Locale,

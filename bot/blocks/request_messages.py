@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date
 from decimal import Decimal
 from zoneinfo import ZoneInfo
@@ -35,16 +36,16 @@ from bot.ids import ActionId
 from ledger.access import is_editable
 from ledger.domain import RequestKind, RequestStatus, StepStatus
 from ledger.flows import Decided, Edited
-from ledger.models import ApprovalStep, PaymentRequest
+from ledger.read_models import RequestView, StepView
 
 Message = tuple[str, list[Block]]  # (notification text, blocks)
 
 
-def mentions(user_ids: list[str]) -> str:
+def mentions(user_ids: Sequence[str]) -> str:
     return ", ".join(f"<@{u}>" for u in user_ids)
 
 
-def build_approval_message(request: PaymentRequest, step: ApprovalStep, *, locale: Locale, tz: ZoneInfo) -> Message:
+def build_approval_message(request: RequestView, step: StepView, *, locale: Locale, tz: ZoneInfo) -> Message:
     """What an approver of ``step`` sees: the request, and buttons while the step is open."""
     text = t(
         locale,
@@ -91,11 +92,11 @@ def build_approval_message(request: PaymentRequest, step: ApprovalStep, *, local
     return text, blocks
 
 
-def _header_key(request: PaymentRequest) -> str:
+def _header_key(request: RequestView) -> str:
     return "approval.header_receivable" if request.kind == RequestKind.RECEIVABLE else "approval.header"
 
 
-def step_outcome(request: PaymentRequest, step: ApprovalStep, *, locale: Locale, tz: ZoneInfo) -> str:
+def step_outcome(request: RequestView, step: StepView, *, locale: Locale, tz: ZoneInfo) -> str:
     """Who decided this step and when, or why it closed undecided."""
     if step.status in (StepStatus.APPROVED, StepStatus.REJECTED) and step.decided_by and step.decided_at:
         line = t(locale, f"outcome.{step.status}", actor=step.decided_by, when=moment(step.decided_at, locale, tz))
@@ -107,7 +108,7 @@ def step_outcome(request: PaymentRequest, step: ApprovalStep, *, locale: Locale,
     return t(locale, "outcome.closed", status=t(locale, f"status.{request.status}"))
 
 
-def build_tracking_message(request: PaymentRequest, *, locale: Locale, tz: ZoneInfo) -> Message:
+def build_tracking_message(request: RequestView, *, locale: Locale, tz: ZoneInfo) -> Message:
     """The request's own message: status, fields, every step, and Cancel while pending."""
     status = t(locale, f"status.{request.status}")
     text = t(
@@ -241,31 +242,31 @@ def build_edit_reply(edited: Edited, *, locale: Locale) -> str:
     return clip(text, SECTION_TEXT_LIMIT)
 
 
-def build_cancel_reply(request: PaymentRequest, *, locale: Locale) -> str:
+def build_cancel_reply(request: RequestView, *, locale: Locale) -> str:
     return t(locale, "thread.cancelled", mention=mention(request))
 
 
-def build_reminder_reply(request: PaymentRequest, *, hours: int, locale: Locale) -> str:
+def build_reminder_reply(request: RequestView, *, hours: int, locale: Locale) -> str:
     """The nudge posted in the thread of an approver's own approval message (which keeps the buttons)."""
     return t(locale, "reminder.text", reference=request.reference, hours=hours)
 
 
 def build_reminder_message(
-    request: PaymentRequest, step: ApprovalStep, *, hours: int, locale: Locale, tz: ZoneInfo
+    request: RequestView, step: StepView, *, hours: int, locale: Locale, tz: ZoneInfo
 ) -> Message:
     """The approval message with the reminder line above, for an approver whose first message never arrived."""
     return _with_line_above(build_reminder_reply(request, hours=hours, locale=locale), request, step, locale, tz)
 
 
 def build_escalation_message(
-    request: PaymentRequest, step: ApprovalStep, *, hours: int, locale: Locale, tz: ZoneInfo
+    request: RequestView, step: StepView, *, hours: int, locale: Locale, tz: ZoneInfo
 ) -> Message:
     """What a fallback approver receives when a step is escalated to them: why, then the approval message."""
     line = t(locale, "escalation.text", reference=request.reference, hours=hours, step=escape(step.name))
     return _with_line_above(line, request, step, locale, tz)
 
 
-def build_escalation_reply(step: ApprovalStep, added: list[str], *, hours: int, locale: Locale) -> str:
+def build_escalation_reply(step: StepView, added: list[str], *, hours: int, locale: Locale) -> str:
     """The tracking thread's note that the step now also waits for the fallback approvers."""
     return clip(
         t(locale, "thread.escalated", hours=hours, step=escape(step.name), approvers=mentions(added)),
@@ -273,12 +274,12 @@ def build_escalation_reply(step: ApprovalStep, added: list[str], *, hours: int, 
     )
 
 
-def _with_line_above(line: str, request: PaymentRequest, step: ApprovalStep, locale: Locale, tz: ZoneInfo) -> Message:
+def _with_line_above(line: str, request: RequestView, step: StepView, locale: Locale, tz: ZoneInfo) -> Message:
     _, blocks = build_approval_message(request, step, locale=locale, tz=tz)
     return line, [SectionBlock(text=MarkdownTextObject(text=clip(line, SECTION_TEXT_LIMIT))), *blocks]
 
 
-def _submitted_context(request: PaymentRequest, locale: Locale, tz: ZoneInfo) -> ContextBlock:
+def _submitted_context(request: RequestView, locale: Locale, tz: ZoneInfo) -> ContextBlock:
     return ContextBlock(
         elements=[
             MarkdownTextObject(

@@ -36,8 +36,8 @@ from bot.ids import ActionId, CallbackId, RequestField
 from ledger.domain import Attachment, PaymentMethod, RequestDraft
 from ledger.errors import InvalidSubmission, InvalidValue
 from ledger.instruments import BR_CODE_MAX_LENGTH
-from ledger.models import PaymentRequest
 from ledger.payment_code import PaymentInstrument, conflicts, read_payment_code
+from ledger.read_models import RequestView
 from ledger.validation import parse_brl_amount, parse_document, parse_invoice_number
 
 MAX_LENGTHS: dict[str, int] = {
@@ -398,7 +398,7 @@ def prefill(view: dict[str, Any], values: dict[str, Any]) -> dict[str, Any]:
     return view
 
 
-def request_state(request: PaymentRequest, locale: Locale) -> dict[str, Any]:
+def request_state(request: RequestView, locale: Locale) -> dict[str, Any]:
     """A stored request as Slack's ``state.values``, to prefill the edit modal with ``prefill``."""
 
     def typed(value: str | None) -> dict[str, Any]:

@@ -39,8 +39,8 @@ from bot.blocks.request_modal import input_value
 from bot.ids import ActionId, CallbackId
 from ledger.conditions import CONDITIONS, AmountRange, Categories, Condition, CostCenters, Names
 from ledger.errors import InvalidSubmission, InvalidValue
-from ledger.models import Delegation, PolicyVersion
 from ledger.policy import GROUP_ID, USER_ID, Policy, Rule, StepRule
+from ledger.read_models import DelegationView, RuleVersionView
 from ledger.rules import RuleChange, Rules
 from ledger.validation import parse_brl_amount
 
@@ -66,7 +66,9 @@ def menu_value(op: str, index: int) -> str:
     return json.dumps({"op": op, "i": index})
 
 
-def build_rules_section(rules: Rules, delegations: list[Delegation], *, locale: Locale, tz: ZoneInfo) -> list[Block]:
+def build_rules_section(
+    rules: Rules, delegations: list[DelegationView], *, locale: Locale, tz: ZoneInfo
+) -> list[Block]:
     """The rules in force, each with its menu (edit, move, delete), then the default step, times and delegations."""
     policy = rules.policy
     origin = (
@@ -398,7 +400,7 @@ def describe_change(summary: str, locale: Locale) -> str:
     return t(locale, f"rules.summary.{change.kind}", **params, remind=change.remind, escalate=change.escalate)
 
 
-def build_rules_history_modal(versions: list[PolicyVersion], *, locale: Locale, tz: ZoneInfo) -> View:
+def build_rules_history_modal(versions: list[RuleVersionView], *, locale: Locale, tz: ZoneInfo) -> View:
     lines = [
         f"*{moment(v.changed_at, locale, tz)}* · <@{v.changed_by}> · {describe_change(v.summary, locale)}"
         for v in versions

@@ -22,7 +22,7 @@ from bot.middleware import Actor
 from bot.settings import Settings
 from ledger import queries, rules
 from ledger.domain import RequestKind, RequestStatus
-from ledger.models import PaymentRequest
+from ledger.read_models import RequestView
 
 log = logging.getLogger(__name__)
 ENDED = (RequestStatus.REJECTED, RequestStatus.CANCELLED)
@@ -78,7 +78,7 @@ async def admin_panel(deps: Deps, team_id: str, locale: Locale) -> AdminPanel:
     )
 
 
-def _totals(requests: list[PaymentRequest], key: Any) -> list[tuple[str, int, Decimal]]:
+def _totals(requests: list[RequestView], key: Any) -> list[tuple[str, int, Decimal]]:
     """(name, count, total) per key, largest total first."""
     sums: dict[str, list[Any]] = defaultdict(lambda: [0, Decimal("0.00")])
     for request in requests:

@@ -386,6 +386,12 @@ async def set_default_account(
     return info
 
 
+async def connection_statuses(session: AsyncSession) -> dict[str, str]:
+    """Every team's connection status (``active`` or ``needs_reconnect``), read in the caller's session."""
+    rows = await session.execute(select(ContaAzulConnection.team_id, ContaAzulConnection.status))
+    return {team_id: status for team_id, status in rows.all()}
+
+
 async def lock_connection_row(session: AsyncSession, team_id: str) -> ContaAzulConnection | None:
     """The team's connection row, locked until the transaction ends."""
     # FOR UPDATE on PostgreSQL; SQLite ignores it, its BEGIN IMMEDIATE already serialises writers.

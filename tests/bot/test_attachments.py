@@ -7,6 +7,7 @@ import json
 import pytest
 
 from ledger import flows
+from ledger.domain import Attachment
 from tests.harness import DIRECTOR_EN, DIRECTOR_PT, MANAGER, REQUESTER, running_aprova
 
 pytestmark = pytest.mark.anyio
@@ -19,14 +20,14 @@ async def test_attached_invoice_reaches_every_approver_and_the_audit_trail(sessi
         invoice = aprova.slack.add_user_file(REQUESTER, "nf-4521.pdf", PDF)
         await aprova.file_request(amount="R$ 15.000,00", attachments=[invoice])
         request = await flows.get_request(session_factory, request_id=1)
-        assert request.attachments == [
-            {
-                "id": invoice["id"],
-                "name": "nf-4521.pdf",
-                "permalink": invoice["permalink"],
-                "download_url": invoice["url_private_download"],
-            }
-        ]
+        assert request.attachments == (
+            Attachment(
+                file_id=invoice["id"],
+                name="nf-4521.pdf",
+                permalink=invoice["permalink"],
+                download_url=invoice["url_private_download"],
+            ),
+        )
         [message] = aprova.approval_messages(MANAGER)
         shown = json.dumps(message["blocks"], ensure_ascii=False)
         assert f"📎 *Anexos (NF, boleto)*: <{invoice['permalink']}|nf-4521.pdf>" in shown

@@ -34,6 +34,7 @@ from ledger.errors import InvalidSubmission, LedgerError, NotAllowed, PolicyErro
 from ledger.flows import Decided
 from ledger.instruments import bank_barcode, barcode_to_line, br_code
 from ledger.models import ApprovalStep, PaymentRequest
+from ledger.read_models import RequestView
 
 LOCALES: list[Locale] = ["pt_BR", "en"]
 TZ = ZoneInfo("America/Sao_Paulo")
@@ -61,8 +62,9 @@ def make_request(
     extreme: bool = False,
     request_id: int = 42,
     number: int = 1,
-) -> PaymentRequest:
-    """A request as the database would hold it, built in memory; ``extreme`` fills every field to its limit."""
+) -> RequestView:
+    """A request as the ledger would hand it over, read from a row built in memory; ``extreme`` fills every field
+    to its limit."""
     n_steps, per_step = (5, 10) if extreme else (2, 2)
     reason = fill(HOSTILE, 1000) if extreme else "Falta a NF <urgente>"
     request = PaymentRequest(
@@ -119,7 +121,7 @@ def make_request(
         request.decided_by, request.decided_at = REQUESTER, DECIDED
     else:
         request.decided_by, request.decided_at = steps[-1].decided_by, DECIDED
-    return request
+    return RequestView.from_row(request)
 
 
 # --------------------------------------------------------------------------- limits

@@ -104,7 +104,7 @@ async def test_outsider_and_requester_cannot_decide(session_factory, clock):
     async with running_aprova(session_factory, clock) as aprova:
         await aprova.file_request(user_id=MANAGER)  # the manager files; policy's only approver is the manager
         request = await flows.get_request(session_factory, request_id=1)
-        assert request.steps[0].approvers == ["U0CFO"]  # the requester was replaced by the fallback
+        assert request.steps[0].approvers == ("U0CFO",)  # the requester was replaced by the fallback
         [to_cfo] = aprova.approval_messages("U0CFO")
         await aprova.click(to_cfo, "payment-approve", user_id=MANAGER)
         await aprova.click(to_cfo, "payment-approve", user_id=OUTSIDER)

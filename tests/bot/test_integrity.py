@@ -29,6 +29,7 @@ from ledger.instruments import bank_barcode, barcode_to_line, br_code
 from ledger.models import ContaAzulConnection, PaymentRequest
 from ledger.outbox import PostingStatus, posting_for
 from ledger.posting import PostingWorker
+from ledger.read_models import RequestView
 from ledger.terms import ApprovalTerms
 from tests.harness import (
     CFO,
@@ -61,7 +62,7 @@ def text_of(message: dict[str, Any]) -> str:
     return json.dumps(message.get("blocks") or [], ensure_ascii=False)
 
 
-async def request_no(aprova: Aprova, number: int = 1) -> PaymentRequest:
+async def request_no(aprova: Aprova, number: int = 1) -> RequestView:
     return await flows.get_request(aprova.deps.session_factory, request_id=number)
 
 
@@ -221,7 +222,7 @@ async def test_one_person_in_two_steps_decides_only_one(session_factory, clock):
         aprova.slack.add_usergroup("S0DIRETORIA", [MANAGER, DIRECTOR_EN])  # the manager is also a director
         await aprova.file_request(amount="R$ 15.000,00")
         request = await request_no(aprova)
-        assert [s.approvers for s in request.steps] == [[MANAGER], [DIRECTOR_EN]]
+        assert [s.approvers for s in request.steps] == [(MANAGER,), (DIRECTOR_EN,)]
         await click_approve(aprova, MANAGER)
         # Even with the director's message in hand, the manager cannot decide the second step.
         [director_message] = aprova.approval_messages(DIRECTOR_EN)
@@ -250,7 +251,7 @@ async def test_a_delegation_never_hands_someone_a_second_step(session_factory, c
         )
         await aprova.file_request(amount="R$ 15.000,00")
         request = await request_no(aprova)
-        assert [s.approvers for s in request.steps] == [[MANAGER], [DIRECTOR_PT]]
+        assert [s.approvers for s in request.steps] == [(MANAGER,), (DIRECTOR_PT,)]
 
 
 async def test_a_step_left_with_nobody_else_goes_to_the_fallback(session_factory, clock):
@@ -258,7 +259,7 @@ async def test_a_step_left_with_nobody_else_goes_to_the_fallback(session_factory
         aprova.slack.add_usergroup("S0DIRETORIA", [MANAGER])
         await aprova.file_request(amount="R$ 15.000,00")
         request = await request_no(aprova)
-        assert [s.approvers for s in request.steps] == [[MANAGER], [CFO]]
+        assert [s.approvers for s in request.steps] == [(MANAGER,), (CFO,)]
 
 
 async def test_escalation_never_adds_someone_who_holds_another_step(session_factory, clock):
@@ -273,7 +274,7 @@ async def test_escalation_never_adds_someone_who_holds_another_step(session_fact
         assert await escalate_waiting_steps(aprova.deps, aprova.poster.client) == 1
         await aprova.settle()
         request = await request_no(aprova)
-        assert request.steps[1].approvers == [DIRECTOR_EN, DIRECTOR_PT, CFO]  # the manager was not added
+        assert request.steps[1].approvers == (DIRECTOR_EN, DIRECTOR_PT, CFO)  # the manager was not added
 
 
 # ------------------------------------------------------------------------------ 4. a retry adopting another's entry

@@ -49,6 +49,7 @@ from ledger.db import create_engine, create_session_factory, upgrade
 from ledger.domain import PaymentMethod, PlannedStep, RequestDraft, RequestStatus
 from ledger.models import AuditEvent, PaymentRequest, Posting
 from ledger.outbox import PostingResult, PostingStatus, enqueue_posting, posting_for
+from ledger.read_models import PostingView, RequestView
 from tests.harness import (
     CFO,
     ENCRYPTION_KEY,
@@ -101,11 +102,11 @@ async def approve(aprova: Aprova, **overrides: Any) -> dict[str, Any]:
     return tracking
 
 
-async def request_no(aprova: Aprova, number: int = 1) -> PaymentRequest:
+async def request_no(aprova: Aprova, number: int = 1) -> RequestView:
     return await flows.get_request(aprova.deps.session_factory, request_id=number)
 
 
-async def posting_no(aprova: Aprova, number: int = 1) -> Posting:
+async def posting_no(aprova: Aprova, number: int = 1) -> PostingView:
     posting = await posting_for(aprova.deps.session_factory, request_id=number)
     assert posting is not None
     return posting

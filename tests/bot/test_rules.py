@@ -160,8 +160,8 @@ async def test_an_admin_adds_moves_and_deletes_rules_and_requests_follow(session
         assert [
             r.steps[0].approvers for r in [await flows.get_request(session_factory, request_id=i) for i in (1, 2)]
         ] == [
-            [DIRECTOR_PT],
-            [MANAGER],
+            (DIRECTOR_PT,),
+            (MANAGER,),
         ]
 
         await choose(aprova, CFO, "Marketing", "up")
@@ -224,7 +224,7 @@ async def test_default_step_fallback_and_reminder_times(session_factory, clock):
 
         await aprova.file_request()
         request = await flows.get_request(session_factory, request_id=1)
-        assert (request.steps[0].name, request.steps[0].approvers) == ("Controladoria", [DIRECTOR_EN])
+        assert (request.steps[0].name, request.steps[0].approvers) == ("Controladoria", (DIRECTOR_EN,))
         clock.advance(timedelta(hours=2, minutes=1))  # the new times apply to the jobs
         assert await send_reminders(aprova.deps, aprova.poster.client) == 1  # type: ignore[union-attr]
 
@@ -244,7 +244,7 @@ async def test_an_absence_hands_approvals_to_the_delegate_until_cancelled(sessio
         assert "🏖️ <@U0MGR> ausente de 25/11/2026 a 30/11/2026: decide <@U0DIR1>" in shown(home_of(aprova, CFO))
 
         await aprova.file_request(invoice_number="NF 10")
-        assert (await flows.get_request(session_factory, request_id=1)).steps[0].approvers == [DIRECTOR_EN]
+        assert (await flows.get_request(session_factory, request_id=1)).steps[0].approvers == (DIRECTOR_EN,)
         assert aprova.approval_messages(DIRECTOR_EN) and not aprova.approval_messages(MANAGER)
 
         view = home_of(aprova, CFO)
@@ -258,7 +258,7 @@ async def test_an_absence_hands_approvals_to_the_delegate_until_cancelled(sessio
             aprova, CFO, {"type": "overflow", "action_id": "rules-undelegate", "selected_option": option}, view
         )
         await aprova.file_request(invoice_number="NF 11")
-        assert (await flows.get_request(session_factory, request_id=2)).steps[0].approvers == [MANAGER]
+        assert (await flows.get_request(session_factory, request_id=2)).steps[0].approvers == (MANAGER,)
 
 
 async def test_only_finance_admins_change_rules(session_factory, clock):

@@ -92,7 +92,7 @@ async def test_a_step_waiting_too_long_escalates_to_the_fallback_once(session_fa
         await aprova.settle()
 
         request = await flows.get_request(session_factory, request_id=1)
-        assert request.steps[0].approvers == [MANAGER, CFO]
+        assert request.steps[0].approvers == (MANAGER, CFO)
         [asked] = aprova.approval_messages(CFO)
         assert asked["text"].startswith("⏫ PAG-2026-000001 está sem decisão há 73 h na etapa *Financeiro*")
         assert APPROVE in json.dumps(asked["blocks"])
@@ -120,7 +120,7 @@ async def test_escalation_never_adds_the_requester(session_factory, clock):
         clock.advance(timedelta(days=4))
         assert await escalate_waiting_steps(aprova.deps, client(aprova)) == 0
         request = await flows.get_request(session_factory, request_id=1)
-        assert request.steps[0].approvers == [MANAGER] and request.steps[0].escalated_at is not None
+        assert request.steps[0].approvers == (MANAGER,) and request.steps[0].escalated_at is not None
         assert aprova.approval_messages(REQUESTER) == []
         assert await escalate_waiting_steps(aprova.deps, client(aprova)) == 0
 

@@ -16,6 +16,7 @@ from ledger.domain import PaymentMethod, PlannedStep, RequestDraft, RequestKind,
 from ledger.errors import NotAllowed, StaleDecision
 from ledger.models import AuditEvent, Base, PaymentRequest
 from ledger.ports import Clock
+from ledger.read_models import RequestView
 from ledger.terms import ApprovalTerms
 
 pytestmark = pytest.mark.anyio
@@ -121,8 +122,8 @@ async def test_submit_stores_request_steps_and_audit(session_factory, clock):
     )
     assert stored.created_at == stored.updated_at == clock.now()
     assert [(s.position, s.name, s.approvers, s.status) for s in stored.steps] == [
-        (0, "Gestor", [MANAGER, MANAGER_2], StepStatus.OPEN),
-        (1, "Diretoria", [DIRECTOR], StepStatus.WAITING),
+        (0, "Gestor", (MANAGER, MANAGER_2), StepStatus.OPEN),
+        (1, "Diretoria", (DIRECTOR,), StepStatus.WAITING),
     ]
     [event] = await flows.audit_trail(session_factory, request_id=stored.id)
     assert (event.action, event.actor_id, event.team_id) == ("submitted", REQUESTER, TEAM)
@@ -417,7 +418,7 @@ async def test_cancel_racing_a_step_approval_still_cancels(session_factory, cloc
             flows.cancel(session_factory, clock=clock, request_id=request.id, actor_id=REQUESTER),
             return_exceptions=True,
         )
-        assert isinstance(cancelled, PaymentRequest), cancelled
+        assert isinstance(cancelled, RequestView), cancelled
         stored = await flows.get_request(session_factory, request_id=request.id)
         assert stored.status == RequestStatus.CANCELLED
         if isinstance(approval, flows.Decided):  # approved first: that step keeps its decision

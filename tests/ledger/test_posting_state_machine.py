@@ -48,6 +48,7 @@ from ledger.errors import NotAllowed, StaleDecision
 from ledger.models import ApprovalStep, AuditEvent, Base, ContaAzulConnection, PaymentRequest, Posting
 from ledger.outbox import PostingResult, PostingStatus, enqueue_posting, retry_posting
 from ledger.posting import PostingWorker
+from ledger.read_models import RequestView
 from ledger.terms import ApprovalTerms
 
 T = TypeVar("T")
@@ -179,7 +180,7 @@ class PostingMachine(RuleBasedStateMachine):
             self.loop.close()
             shutil.rmtree(self.tmp, ignore_errors=True)
 
-    async def _load(self, request_id: int) -> PaymentRequest:
+    async def _load(self, request_id: int) -> RequestView:
         return await flows.get_request(self.sessions, request_id=request_id)
 
     async def _snapshot(self, request_id: int) -> tuple[Any, ...]:
@@ -221,7 +222,7 @@ class PostingMachine(RuleBasedStateMachine):
             on_final_approval=enqueue_posting,
         )
 
-    def _valid_approvers(self, request: PaymentRequest) -> list[str]:
+    def _valid_approvers(self, request: RequestView) -> list[str]:
         assert request.current_step is not None
         step = request.steps[request.current_step]
         return [a for a in step.approvers if a != request.requester_id]
@@ -483,7 +484,7 @@ class PostingMachine(RuleBasedStateMachine):
         pool = failed if failed and data.draw(st.booleans(), label="pick a failed one") else self._ids()
         request_id = data.draw(st.sampled_from(pool), label="request")
 
-        def retry() -> Coroutine[Any, Any, PaymentRequest]:
+        def retry() -> Coroutine[Any, Any, RequestView]:
             return retry_posting(self.sessions, clock=self.clock, request_id=request_id, actor_id=ADMIN)
 
         if self.tracked[request_id].status != RequestStatus.POST_FAILED:
@@ -493,11 +494,11 @@ class PostingMachine(RuleBasedStateMachine):
             assert self.run(retry()).status == RequestStatus.POSTING
         else:  # two admins press Retry together
 
-            async def both() -> list[PaymentRequest | BaseException]:
+            async def both() -> list[RequestView | BaseException]:
                 return await asyncio.gather(retry(), retry(), return_exceptions=True)
 
             outcomes = self.run(both())
-            assert sum(isinstance(o, PaymentRequest) for o in outcomes) == 1, outcomes
+            assert sum(isinstance(o, RequestView) for o in outcomes) == 1, outcomes
             assert sum(isinstance(o, StaleDecision) for o in outcomes) == 1, outcomes
         posting = self.run(self._posting(request_id))
         assert posting is not None and posting.status == PostingStatus.PENDING and posting.attempts == 0
