@@ -31,7 +31,7 @@ def check_may_edit(request: PaymentRequest | RequestView, actor_id: str) -> None
         raise StaleDecision("not editable", status=request.status, actor_id=request.decided_by, at=request.decided_at)
 
 
-def may_see_without_admin(request: RequestView, user_id: str) -> bool:
-    """Whether ``user_id`` may see the request's history as its requester or one of its approvers (finance admins
-    may see every request; that is the caller's check, since who is an admin is Slack's to say)."""
-    return user_id == request.requester_id or any(user_id in step.approvers for step in request.steps)
+def may_see(request: RequestView, user_id: str, *, is_finance_admin: bool) -> bool:
+    """Whether ``user_id`` may see the request's history: its requester, anyone asked to approve it, and the finance
+    admins (who is one is the caller's to say: Slack knows the workspace admins)."""
+    return is_finance_admin or user_id == request.requester_id or any(user_id in s.approvers for s in request.steps)

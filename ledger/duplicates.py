@@ -37,7 +37,7 @@ class PossibleDuplicate:
     text: str | None = None
 
 
-def encode(found: list[PossibleDuplicate]) -> str | None:
+def encode_duplicates(found: list[PossibleDuplicate]) -> str | None:
     """The column's value: a JSON list (amounts as text, dates ISO), or None when there is nothing to flag."""
     if not found:
         return None
@@ -48,7 +48,7 @@ def encode(found: list[PossibleDuplicate]) -> str | None:
     return json.dumps([{k: v for k, v in item.items() if v is not None} for item in items], ensure_ascii=False)
 
 
-def decode(stored: str | None) -> list[PossibleDuplicate]:
+def decode_duplicates(stored: str | None) -> list[PossibleDuplicate]:
     """Back from the column (or a modal's metadata); a sentence stored by an older version is kept whole."""
     if not stored:
         return []

@@ -15,12 +15,13 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from ledger import flows, outbox, queries, receivables, rules
 from ledger.contaazul.connector import ContaAzul
-from ledger.domain import PlannedStep, RequestDraft
-from ledger.duplicates import PossibleDuplicate, encode, in_books
+from ledger.domain import PlannedStep, RequestDraft, RequestStatus
+from ledger.duplicates import PossibleDuplicate, encode_duplicates, in_books
 from ledger.flows import Decided, Edited, FinalApprovalHook, Submitted
 from ledger.policy import Policy
 from ledger.ports import Clock, Directory
-from ledger.read_models import AuditEntry, PostingView, RequestView
+from ledger.queries import MonthTotals
+from ledger.read_models import AuditEntry, DelegationView, PostingView, RequestView, RuleVersionView
 from ledger.receivables import ReceivableDraft
 from ledger.rules import RuleChange, Rules, active_delegates, current_rules
 
@@ -145,7 +146,7 @@ class Ledger:
             submission_key=submission_key,
             draft=draft,
             steps=steps,
-            possible_duplicates=encode(possible_duplicates),
+            possible_duplicates=encode_duplicates(possible_duplicates),
         )
 
     async def submit_receivable(
@@ -243,6 +244,36 @@ class Ledger:
         await self.audit(
             team_id, actor_id=actor_id, action="contaazul_account_set", account_id=account_id, account_name=account_name
         )
+
+    # --- what people look at
+
+    async def requests_of(self, team_id: str, requester_id: str, *, limit: int = 10) -> list[RequestView]:
+        """A person's latest requests, newest first."""
+        return await queries.recent_requests(
+            self.session_factory, team_id=team_id, requester_id=requester_id, limit=limit
+        )
+
+    async def waiting_for(self, team_id: str, approver_id: str, *, limit: int = 200) -> list[RequestView]:
+        """Pending requests whose open step ``approver_id`` may decide, oldest first."""
+        return await queries.waiting_for(self.session_factory, team_id=team_id, approver_id=approver_id, limit=limit)
+
+    async def failed_postings(self, team_id: str) -> list[tuple[RequestView, PostingView]]:
+        """Requests whose posting failed, with the posting that says why, oldest first."""
+        failed = await queries.requests_with_status(
+            self.session_factory, team_id=team_id, status=RequestStatus.POST_FAILED
+        )
+        found = [(request, await self.posting(request.id)) for request in failed]
+        return [(request, posting) for request, posting in found if posting is not None]
+
+    async def month_totals(self, team_id: str, first_day: date) -> MonthTotals:
+        return await queries.month_totals(self.session_factory, team_id=team_id, first_day=first_day)
+
+    async def delegations(self, team_id: str) -> list[DelegationView]:
+        """Absences in force or to come."""
+        return await rules.delegations(self.session_factory, team_id=team_id, on_or_after=self.clock.today())
+
+    async def rules_history(self, team_id: str) -> list[RuleVersionView]:
+        return await rules.rules_history(self.session_factory, team_id=team_id)
 
     # --- the month's close
 

@@ -134,3 +134,38 @@ def test_the_running_app_never_imports_the_development_tools(path: Path):
 @pytest.mark.parametrize("path", python_files(ROOT / "bench"), ids=lambda p: str(p.relative_to(ROOT)))
 def test_the_benchmark_does_not_import_the_tests(path: Path):
     assert forbidden(imported_modules(path), ("tests",)) == []
+
+
+# --------------------------------------------------------------------------- the ledger's public surface
+
+
+def test_the_ledger_exports_a_public_surface_that_resolves():
+    import ledger
+
+    assert ledger.__all__ == sorted(ledger.__all__, key=lambda n: (n[0].islower(), n)), "keep __all__ sorted"
+    assert len(set(ledger.__all__)) == len(ledger.__all__)
+    missing = [name for name in ledger.__all__ if not hasattr(ledger, name)]
+    assert missing == []
+
+
+def test_everything_public_in_the_ledger_package_is_in_all():
+    """In the manner of httpx: a name reachable as ``ledger.X`` is either a submodule or listed in ``__all__``."""
+    import types
+
+    import ledger
+
+    public = {
+        name
+        for name, value in vars(ledger).items()
+        if not name.startswith("_") and not isinstance(value, types.ModuleType)
+    }
+    assert public == set(ledger.__all__)
+
+
+@pytest.mark.parametrize("path", python_files(HANDLERS), ids=lambda p: p.name)
+def test_handlers_use_only_the_ledgers_public_surface(path: Path):
+    """Listeners reach the ledger through ``ledger`` (its ``__all__``), never its modules or the Conta Azul client."""
+    reached = sorted(m for m in imported_modules(path) if m.split(".")[0] == "ledger" and m.count(".") >= 1)
+    import ledger
+
+    assert [m for m in reached if m.split(".", 1)[1] not in ledger.__all__] == []

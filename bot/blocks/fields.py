@@ -9,8 +9,7 @@ from slack_sdk.models.blocks import MarkdownTextObject, SectionBlock
 
 from bot.blocks.i18n import Locale, day, money, t
 from ledger.domain import RequestKind
-from ledger.duplicates import PossibleDuplicate
-from ledger.duplicates import decode as decode_duplicates
+from ledger.duplicates import PossibleDuplicate, decode_duplicates
 from ledger.errors import InvalidValue
 from ledger.payment_code import PaymentInstrument, read_payment_code
 from ledger.read_models import RequestView

@@ -24,8 +24,7 @@ from bot.ids import CallbackId
 from bot.middleware import Actor, require_finance_admin, tell
 from bot.notifier import alert_needs_reconnect
 from bot.settings import Settings
-from ledger.contaazul.connector import PAYABLE_REFUSED_TYPES, ContaAzul
-from ledger.errors import ConnectionNeedsReconnect, GatewayError, InvalidSubmission, NotAllowed
+from ledger import ConnectionNeedsReconnect, GatewayError, InvalidSubmission, NotAllowed
 
 log = logging.getLogger(__name__)
 SUBCOMMANDS = ("connect", "status", "account", "disconnect", "receivable")
@@ -49,7 +48,7 @@ async def handle_contaazul_command(
         url = await books.authorization_url(team_id=actor.team_id, user_id=actor.user_id)
         await tell(client, actor, *build_connect_message(url, locale=actor.locale))
     elif action == "status":
-        await tell(client, actor, *await _status(client, deps, books, actor))
+        await tell(client, actor, *await _status(client, deps, actor))
     elif action == "disconnect":
         await deps.ledger.disconnect(actor.team_id, actor_id=actor.user_id)
         log.info("team %s disconnected conta azul (by %s)", actor.team_id, actor.user_id)
@@ -58,10 +57,12 @@ async def handle_contaazul_command(
         if refusal := await open_receivable_modal(client, deps, actor, body["trigger_id"]):
             await tell(client, actor, refusal)
     else:
-        await _open_account_picker(client, deps, books, actor, body["trigger_id"])
+        await _open_account_picker(client, deps, actor, body["trigger_id"])
 
 
-async def _status(client: AsyncWebClient, deps: Deps, books: ContaAzul, actor: Actor) -> tuple[str, list[Any]]:
+async def _status(client: AsyncWebClient, deps: Deps, actor: Actor) -> tuple[str, list[Any]]:
+    books = deps.contaazul
+    assert books is not None
     info = await books.connection(actor.team_id)
     access, error = "ok", ""
     if info is not None:
@@ -76,10 +77,10 @@ async def _status(client: AsyncWebClient, deps: Deps, books: ContaAzul, actor: A
     return build_status_message(info, access=access, error=error, locale=actor.locale, tz=deps.settings.timezone)  # type: ignore[arg-type]
 
 
-async def _open_account_picker(
-    client: AsyncWebClient, deps: Deps, books: ContaAzul, actor: Actor, trigger_id: str
-) -> None:
+async def _open_account_picker(client: AsyncWebClient, deps: Deps, actor: Actor, trigger_id: str) -> None:
     """Open a modal at once, then fill it from Conta Azul: the trigger id would expire while we wait."""
+    books = deps.contaazul
+    assert books is not None
     locale = actor.locale
     opened = await client.views_open(trigger_id=trigger_id, view=build_account_loading_modal(locale=locale))
     view_id = opened["view"]["id"]
@@ -91,7 +92,7 @@ async def _open_account_picker(
         )
         return
     try:
-        accounts = await books.client(actor.team_id).financial_accounts()
+        accounts = await books.payable_accounts(actor.team_id)
     except GatewayError as exc:
         if isinstance(exc, ConnectionNeedsReconnect):
             await alert_needs_reconnect(client, deps, actor.team_id)
@@ -100,10 +101,9 @@ async def _open_account_picker(
             view_id=view_id, view=build_account_modal([], current_id=None, locale=locale, notice=notice)
         )
         return
-    payable_accounts = [a for a in accounts if a.type not in PAYABLE_REFUSED_TYPES]
     await client.views_update(
         view_id=view_id,
-        view=build_account_modal(payable_accounts, current_id=info.default_account_id, locale=locale),
+        view=build_account_modal(accounts, current_id=info.default_account_id, locale=locale),
     )
 
 

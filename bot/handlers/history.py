@@ -18,7 +18,7 @@ from bot.errors import Listeners
 from bot.ids import ActionId
 from bot.middleware import Actor, tell, with_request_ref
 from bot.settings import Settings
-from ledger.access import may_see_without_admin
+from ledger import may_see
 
 log = logging.getLogger(__name__)
 
@@ -29,7 +29,7 @@ async def handle_history(
     """Open the audit trail in a modal right away (the trigger id is good for 3 seconds)."""
     await ack()
     request = await deps.ledger.request(ref.request_id)
-    if request.team_id != actor.team_id or not (may_see_without_admin(request, actor.user_id) or actor.is_admin):
+    if request.team_id != actor.team_id or not may_see(request, actor.user_id, is_finance_admin=actor.is_admin):
         log.info("refused the history of %s to %s", request.reference, actor.user_id)
         await tell(client, actor, t(actor.locale, "notice.history_not_allowed", reference=request.reference))
         return

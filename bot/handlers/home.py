@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections import defaultdict
 from datetime import date
-from decimal import Decimal
 from typing import Any
 
 from slack_bolt.async_app import AsyncAck
@@ -13,79 +11,52 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.blocks.home import AdminPanel, build_home, parse_page
-from bot.blocks.i18n import Locale, t
+from bot.blocks.i18n import t
 from bot.blocks.posting_messages import failure_reason
 from bot.deps import Deps
 from bot.errors import Listeners
 from bot.ids import ActionId
 from bot.middleware import Actor
 from bot.settings import Settings
-from ledger import queries, rules
-from ledger.domain import RequestKind, RequestStatus
-from ledger.read_models import RequestView
 
 log = logging.getLogger(__name__)
-ENDED = (RequestStatus.REJECTED, RequestStatus.CANCELLED)
 
 
 async def publish_home(client: AsyncWebClient, deps: Deps, actor: Actor, *, page: int = 0) -> None:
     """Render the person's Home tab afresh (after opening it, paging, or deciding from it)."""
-    team_id, user_id = actor.team_id, actor.user_id
-    admin = await admin_panel(deps, team_id, actor.locale) if actor.is_admin else None
     view = build_home(
-        mine=await queries.recent_requests(deps.session_factory, team_id=team_id, requester_id=user_id),
-        waiting=await queries.waiting_for(deps.session_factory, team_id=team_id, approver_id=user_id, limit=200),
+        mine=await deps.ledger.requests_of(actor.team_id, actor.user_id),
+        waiting=await deps.ledger.waiting_for(actor.team_id, actor.user_id),
         command=deps.settings.payment_commands[0],
         locale=actor.locale,
         tz=deps.settings.timezone,
-        admin=admin,
+        admin=await admin_panel(deps, actor) if actor.is_admin else None,
         page=page,
     )
     try:
-        await client.views_publish(user_id=user_id, view=view)
+        await client.views_publish(user_id=actor.user_id, view=view)
     except SlackApiError as exc:
-        log.warning("could not publish the home tab of %s: %s", user_id, exc.response.get("error"))
+        log.warning("could not publish the home tab of %s: %s", actor.user_id, exc.response.get("error"))
 
 
-async def admin_panel(deps: Deps, team_id: str, locale: Locale) -> AdminPanel:
-    connection = await deps.contaazul.connection(team_id) if deps.contaazul is not None else None
-    failed = []
-    for request in await queries.requests_with_status(
-        deps.session_factory, team_id=team_id, status=RequestStatus.POST_FAILED
-    ):
-        posting = await deps.ledger.posting(request.id)
-        if posting is not None:
-            failed.append((request, failure_reason(request, posting, locale=locale)))
+async def admin_panel(deps: Deps, actor: Actor) -> AdminPanel:
     today = deps.clock.today()
-    month = date(today.year, today.month, 1)
-    live = [
-        r
-        for r in await queries.requests_of_month(deps.session_factory, team_id=team_id, first_day=month)
-        if r.status not in ENDED
-    ]
-    payables = [r for r in live if r.kind == RequestKind.PAYABLE]
-    receivables = [r for r in live if r.kind == RequestKind.RECEIVABLE]
+    totals = await deps.ledger.month_totals(actor.team_id, date(today.year, today.month, 1))
+    no_cost_center = t(actor.locale, "home.no_cost_center")
     return AdminPanel(
-        connection=connection,
+        connection=await deps.contaazul.connection(actor.team_id) if deps.contaazul is not None else None,
         contaazul_configured=deps.contaazul is not None,
-        failed=failed,
-        month=month,
-        by_category=_totals(payables, lambda r: r.category),
-        by_cost_center=_totals(payables, lambda r: r.cost_center or t(locale, "home.no_cost_center")),
-        receivables=(len(receivables), sum((r.amount for r in receivables), Decimal("0.00"))),
-        rules=await deps.ledger.rules(team_id),
-        delegations=await rules.delegations(deps.session_factory, team_id=team_id, on_or_after=today),
+        failed=[
+            (request, failure_reason(request, posting, locale=actor.locale))
+            for request, posting in await deps.ledger.failed_postings(actor.team_id)
+        ],
+        month=totals.month,
+        by_category=[(name or "", n, total) for name, n, total in totals.by_category],
+        by_cost_center=[(name or no_cost_center, n, total) for name, n, total in totals.by_cost_center],
+        receivables=totals.receivables,
+        rules=await deps.ledger.rules(actor.team_id),
+        delegations=await deps.ledger.delegations(actor.team_id),
     )
-
-
-def _totals(requests: list[RequestView], key: Any) -> list[tuple[str, int, Decimal]]:
-    """(name, count, total) per key, largest total first."""
-    sums: dict[str, list[Any]] = defaultdict(lambda: [0, Decimal("0.00")])
-    for request in requests:
-        entry = sums[key(request)]
-        entry[0] += 1
-        entry[1] += request.amount
-    return sorted(((name, n, total) for name, (n, total) in sums.items()), key=lambda item: (-item[2], item[0]))
 
 
 async def handle_home_opened(event: dict[str, Any], actor: Actor, deps: Deps, client: AsyncWebClient) -> None:

@@ -19,8 +19,7 @@ from bot.ids import ActionId
 from bot.middleware import Actor
 from bot.notifier import alert_needs_reconnect
 from bot.settings import Settings
-from ledger.errors import ConnectionNeedsReconnect, GatewayError
-from ledger.ports import Books
+from ledger import Books, ConnectionNeedsReconnect, GatewayError
 
 log = logging.getLogger(__name__)
 

@@ -29,11 +29,16 @@ from bot.middleware import Actor, with_request_ref
 from bot.notifier import Notifier
 from bot.people import SlackDirectory
 from bot.settings import Settings
-from ledger.access import check_may_edit
-from ledger.domain import PaymentMethod
-from ledger.duplicates import PossibleDuplicate, decode, encode
-from ledger.errors import NotAllowed
-from ledger.payment_code import detect_payment_method, read_payment_code
+from ledger import (
+    NotAllowed,
+    PaymentMethod,
+    PossibleDuplicate,
+    check_may_edit,
+    decode_duplicates,
+    detect_payment_method,
+    encode_duplicates,
+    read_payment_code,
+)
 
 log = logging.getLogger(__name__)
 
@@ -74,7 +79,7 @@ async def handle_request_submission(
                 locale=actor.locale,
                 today=deps.clock.today(),
                 live=live,
-                private_metadata=json.dumps({"duplicates": encode(duplicates)})[:3000],
+                private_metadata=json.dumps({"duplicates": encode_duplicates(duplicates)})[:3000],
                 duplicate_warning=t(
                     actor.locale, "duplicate.warning", found=describe_duplicates(duplicates, actor.locale)
                 ),
@@ -179,7 +184,7 @@ def _carried_duplicates(view: dict[str, Any]) -> list[PossibleDuplicate]:
         carried = json.loads(view.get("private_metadata") or "{}").get("duplicates")
     except (ValueError, AttributeError):
         return []
-    return decode(carried) if isinstance(carried, str) else []
+    return decode_duplicates(carried) if isinstance(carried, str) else []
 
 
 def register(app: Listeners, settings: Settings) -> None:

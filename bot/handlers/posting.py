@@ -19,7 +19,7 @@ from bot.ids import ActionId
 from bot.middleware import Actor, require_finance_admin, tell, with_request_ref
 from bot.notifier import Notifier
 from bot.settings import Settings
-from ledger.errors import StaleDecision
+from ledger import StaleDecision
 
 log = logging.getLogger(__name__)
 

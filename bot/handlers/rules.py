@@ -37,10 +37,7 @@ from bot.handlers.home import publish_home
 from bot.ids import ActionId, CallbackId
 from bot.middleware import Actor, Middleware, require_finance_admin, tell
 from bot.settings import Settings
-from ledger import rules
-from ledger.errors import PolicyError, StaleDecision
-from ledger.policy import Policy
-from ledger.rules import RuleChange, Rules
+from ledger import Policy, PolicyError, RuleChange, Rules, StaleDecision, check_times
 
 log = logging.getLogger(__name__)
 
@@ -122,10 +119,7 @@ async def handle_rules_menu(
             actor.team_id, actor_id=actor.user_id, based_on=current.version_id, policy=policy, change=change
         )
     except (PolicyError, StaleDecision) as exc:
-        stale = isinstance(exc, StaleDecision)
-        await tell(
-            client, actor, t(actor.locale, "rules.stale") if stale else t(actor.locale, "rules.invalid", error=str(exc))
-        )
+        await tell(client, actor, _refusal(exc, actor.locale))
         return
     log.info("approval rules of %s changed by %s: %s", actor.team_id, actor.user_id, change.kind)
     await publish_home(client, deps, actor)
@@ -161,7 +155,7 @@ async def handle_times_submission(
 ) -> None:
     remind, escalate = parse_times_modal(view["state"]["values"])
     try:
-        rules.check_times(remind, escalate)
+        check_times(remind, escalate)
     except PolicyError as exc:
         field = "remind" if exc.params.get("field") == "remind_after_hours" else "escalate"
         await ack(response_action="errors", errors={field: t(actor.locale, "rules.invalid", error=str(exc))})
@@ -242,7 +236,7 @@ async def _absence(deps: Deps, current: Rules, team_id: str, locale: Locale) -> 
 
 
 async def _history(deps: Deps, current: Rules, team_id: str, locale: Locale) -> View:
-    versions = await rules.rules_history(deps.session_factory, team_id=team_id)
+    versions = await deps.ledger.rules_history(team_id)
     return build_rules_history_modal(versions, locale=locale, tz=deps.settings.timezone)
 
 

@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from ledger.contaazul.client import ContaAzulClient
 from ledger.contaazul.crypto import TokenCipher
 from ledger.contaazul.limits import LookupCache, RateLimiter, Sleep
-from ledger.contaazul.models import Route
+from ledger.contaazul.models import FinancialAccount, Route
 from ledger.contaazul.oauth import (
     ConnectionInfo,
     OAuthConfig,
@@ -106,9 +106,7 @@ class ContaAzul:
         self.tokens.forget(info.team_id)
         self.forget_lookups(info.team_id)
         if info.default_account_id is None:
-            accounts = [
-                a for a in await self.client(info.team_id).financial_accounts() if a.type not in PAYABLE_REFUSED_TYPES
-            ]
+            accounts = await self.payable_accounts(info.team_id)
             chosen = next((a for a in accounts if a.default), accounts[0] if len(accounts) == 1 else None)
             if chosen is not None:
                 info = await self.set_default_account(
@@ -129,6 +127,10 @@ class ContaAzul:
         return await set_default_account(
             self.session_factory, clock=self.clock, team_id=team_id, account_id=account_id, account_name=account_name
         )
+
+    async def payable_accounts(self, team_id: str) -> list[FinancialAccount]:
+        """The company's active accounts a payable may be paid from (card receivables accounts cannot)."""
+        return [a for a in await self.client(team_id).financial_accounts() if a.type not in PAYABLE_REFUSED_TYPES]
 
     async def aclose(self) -> None:
         await self.http.aclose()

@@ -14,7 +14,7 @@ from bot.blocks.fields import describe_duplicates
 from ledger import flows
 from ledger.contaazul.models import EntryDraft
 from ledger.contaazul.sandbox.seed import ACCOUNT_IDS, ACCOUNT_ITAU, CATEGORY_IDS, PERSON_IDS
-from ledger.duplicates import PossibleDuplicate, decode
+from ledger.duplicates import PossibleDuplicate, decode_duplicates
 from ledger.models import PaymentRequest
 from tests.harness import MANAGER, REQUESTER, VALID_ANSWERS, Aprova, running_aprova, with_matching_boleto
 
@@ -63,11 +63,13 @@ async def test_same_vendor_amount_and_due_date_warns_then_confirmed_goes_on_flag
         assert confirmed.text == "" and await count(aprova) == 2
         await aprova.settle()
         request = await flows.get_request(session_factory, request_id=2)
-        assert decode(request.possible_duplicates) == [PossibleDuplicate(reference="PAG-2026-000001")]
+        assert decode_duplicates(request.possible_duplicates) == [PossibleDuplicate(reference="PAG-2026-000001")]
         flag = "⚠️ *Possível duplicata* de PAG-2026-000001 — o solicitante confirmou que é outro pagamento."
         assert flag in text_of(aprova.approval_messages(MANAGER)[-1])  # the approver sees it
         [submitted] = [e for e in await flows.audit_trail(session_factory, request_id=2) if e.action == "submitted"]
-        assert decode(submitted.detail["possible_duplicates"]) == [PossibleDuplicate(reference="PAG-2026-000001")]
+        assert decode_duplicates(submitted.detail["possible_duplicates"]) == [
+            PossibleDuplicate(reference="PAG-2026-000001")
+        ]
 
 
 async def test_same_invoice_number_from_the_same_vendor_warns(session_factory, clock):
@@ -120,7 +122,7 @@ async def test_an_open_payable_in_conta_azul_warns(session_factory, clock):
         response = await aprova.submit(confirmed, **(VALID_ANSWERS | {"duplicate_confirm": ["yes"]}))
         assert response.text == ""
         await aprova.settle()
-        [stored] = decode((await flows.get_request(session_factory, request_id=1)).possible_duplicates)
+        [stored] = decode_duplicates((await flows.get_request(session_factory, request_id=1)).possible_duplicates)
         assert (stored.amount, stored.due) == (Decimal("1234.56"), date(2026, 12, 10))
         assert describe_duplicates([stored], "en") == (
             "in Conta Azul: Boleto moinho novembro [MANUAL-1] (R$1,234.56, due Dec 10, 2026)"
