@@ -30,7 +30,8 @@ from bot.blocks.request_messages import (
 from bot.deps import Deps
 from ledger import flows
 from ledger.domain import Attachment, RequestKind
-from ledger.flows import Decided, Edited
+from ledger.editing import Edited
+from ledger.flows import Decided
 from ledger.read_models import RequestView, StepView
 
 log = logging.getLogger(__name__)

@@ -8,16 +8,15 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from ledger.access import check_may_edit
 from ledger.domain import PlannedStep, RequestDraft, RequestKind, RequestStatus, StepStatus
 from ledger.errors import NotAllowed, RequestNotFound, StaleDecision
 from ledger.models import (
@@ -32,7 +31,7 @@ from ledger.models import (
 from ledger.payment_code import check_payment_code
 from ledger.ports import Clock
 from ledger.read_models import AuditEntry, RequestView, StepView
-from ledger.terms import MATERIAL_FIELDS, digest_of, short_digest
+from ledger.terms import digest_of, short_digest
 
 SessionFactory = async_sessionmaker[AsyncSession]
 # Called inside the final-approval transaction; the posting outbox hooks in here.
@@ -172,7 +171,7 @@ async def submit_request(
 
 async def get_request(session_factory: SessionFactory, *, request_id: int) -> RequestView:
     async with session_factory() as session:
-        return RequestView.from_row(await _load(session, request_id))
+        return RequestView.from_row(await load_request(session, request_id))
 
 
 async def check_can_decide(
@@ -186,7 +185,7 @@ async def check_can_decide(
 ) -> RequestView:
     """Raise unless ``actor_id`` may decide that step right now (used before opening the reject modal)."""
     async with session_factory() as session:
-        request = await _load(session, request_id)
+        request = await load_request(session, request_id)
         _authorise_decision(request, step_position, actor_id, approval_round, seen_digest, approving=False)
         return RequestView.from_row(request)
 
@@ -213,7 +212,7 @@ async def decide(
     """
     now = clock.now()
     async with session_factory.begin() as session:
-        request = await _load(session, request_id)
+        request = await load_request(session, request_id)
         step = _authorise_decision(request, step_position, actor_id, approval_round, seen_digest, approving=approve)
         next_step = request.steps[step_position + 1] if approve and step_position + 1 < len(request.steps) else None
         if not approve:
@@ -273,11 +272,11 @@ async def cancel(session_factory: SessionFactory, *, clock: Clock, request_id: i
     while True:
         try:
             async with session_factory.begin() as session:
-                request = await _load(session, request_id)
+                request = await load_request(session, request_id)
                 if actor_id != request.requester_id:
                     raise NotAllowed("not_the_requester", request_id=request_id)
                 if request.status != RequestStatus.PENDING:
-                    raise _stale(request)
+                    raise stale_error(request)
                 await _compare_and_set(
                     session,
                     request,
@@ -366,7 +365,7 @@ def _authorise_decision(
     approving: bool = True,
 ) -> ApprovalStep:
     if request.status != RequestStatus.PENDING or request.current_step != step_position:
-        raise _stale(request, step_position)
+        raise stale_error(request, step_position)
     step = request.steps[step_position]
     if approval_round is not None and request.approval_round != approval_round:
         raise StaleDecision("the request was edited since", scope="edited", status=request.status)
@@ -386,7 +385,7 @@ def _authorise_decision(
     return step
 
 
-def _stale(request: PaymentRequest, step_position: int | None = None) -> StaleDecision:
+def stale_error(request: PaymentRequest, step_position: int | None = None) -> StaleDecision:
     """Describe what already happened, for the person whose click lost."""
     step = (
         request.steps[step_position] if step_position is not None and 0 <= step_position < len(request.steps) else None
@@ -431,7 +430,7 @@ async def _compare_and_set(
         for step in request.steps:
             await session.refresh(step)
         # Describe the step this caller tried to decide (not the one now open), so the loser learns who won.
-        raise _stale(request, request.current_step if step_position is None else step_position)
+        raise stale_error(request, request.current_step if step_position is None else step_position)
 
 
 async def change_status(
@@ -468,7 +467,7 @@ def _close_waiting_steps(request: PaymentRequest) -> None:
             step.status = StepStatus.CLOSED.value
 
 
-async def _load(session: AsyncSession, request_id: int) -> PaymentRequest:
+async def load_request(session: AsyncSession, request_id: int) -> PaymentRequest:
     request = await session.get(PaymentRequest, request_id, populate_existing=True)
     if request is None:
         raise RequestNotFound(f"no payment request {request_id}", request_id=request_id)
@@ -519,142 +518,3 @@ def add_audit(
             created_at=now,
         )
     )
-
-
-# What the edit modal can change; which of them are material (restart approval) is ledger.terms' one list.
-EDITABLE_FIELDS = (
-    "description",
-    "vendor_name",
-    "vendor_document",
-    "amount",
-    "competence_date",
-    "due_date",
-    "category",
-    "cost_center",
-    "payment_method",
-    "payment_code",
-    "invoice_number",
-    "notes",
-)
-
-
-@dataclass(frozen=True, slots=True)
-class Edited:
-    """What an edit did: the fields changed (old, new as text), whether approval starts over, and the approval
-    messages of the steps it replaced (channel, ts), which no longer decide anything."""
-
-    request: RequestView
-    changes: dict[str, tuple[str, str]]
-    restarted: bool
-    retired: list[tuple[str, str]]
-
-
-async def edit_request(
-    session_factory: SessionFactory,
-    *,
-    clock: Clock,
-    request_id: int,
-    actor_id: str,
-    expected_version: int,
-    draft: RequestDraft,
-    steps: list[PlannedStep],
-) -> Edited:
-    """The requester changes a pending or rejected request.
-
-    A rejected request, or any change to the approval terms (``ledger.terms``: counterparty, amount, dates,
-    category, cost center, payment method and code, NF…), starts approval over with ``steps`` (planned for the
-    new values): earlier approvals no longer count. Other changes (description, notes…) keep the approvals given.
-    Compare-and-set on the version the modal was opened with: an edit racing a decision loses and is told.
-
-    Raises:
-        NotAllowed: ``not_the_requester``.
-        StaleDecision: The request was decided, posted or changed since the modal opened.
-        InvalidSubmission: The payment code contradicts the amount or due date.
-    """
-    check_payment_code(
-        draft.payment_method, draft.payment_code, amount=draft.amount, due_date=draft.due_date, today=clock.today()
-    )
-    now = clock.now()
-    async with session_factory.begin() as session:
-        request = await _load(session, request_id)
-        check_may_edit(request, actor_id)
-        status = RequestStatus(request.status)
-        if request.version != expected_version:
-            raise _stale(request)
-        new_values: dict[str, Any] = {
-            name: (getattr(draft, name).value if name == "payment_method" else getattr(draft, name))
-            for name in EDITABLE_FIELDS
-        }
-        changes = {
-            name: (_shown(getattr(request, name)), _shown(value))
-            for name, value in new_values.items()
-            if getattr(request, name) != value
-        }
-        kept = list(request.attachments or [])
-        added = [a.as_dict() for a in draft.attachments if a.file_id not in {k.get("id") for k in kept}]
-        if added:
-            new_values["attachments"] = kept + added
-            changes["attachments"] = (
-                ", ".join(k["name"] for k in kept),
-                ", ".join(a["name"] or "" for a in kept + added),
-            )
-        if not changes:
-            return Edited(RequestView.from_row(request), {}, restarted=False, retired=[])
-        # The fingerprint decides, not a list of names: whatever changes the terms starts approval over.
-        new_digest = digest_of({name: new_values.get(name, getattr(request, name)) for name in MATERIAL_FIELDS})
-        restart = status is RequestStatus.REJECTED or new_digest != request.terms_digest
-        if restart and not steps:
-            raise ValueError("a restarted approval needs at least one step")
-        retired = [(m.channel, m.ts) for step in request.steps for m in step.messages] if restart else []
-        extra: dict[str, Any] = {}
-        if restart:
-            extra = {
-                "terms_digest": new_digest,
-                "current_step": 0,
-                "decided_by": None,
-                "decided_at": None,
-                "decision_reason": None,
-                "approval_round": request.approval_round + 1,
-            }
-        if not await change_status(
-            session, request, expected=status, new=RequestStatus.PENDING, now=now, **new_values, **extra
-        ):
-            raise _stale(request)
-        if restart:
-            step_ids = [step.id for step in request.steps]
-            await session.execute(delete(ApprovalMessage).where(ApprovalMessage.step_id.in_(step_ids)))
-            await session.execute(delete(ApprovalStep).where(ApprovalStep.request_id == request.id))
-            for position, planned in enumerate(steps):
-                session.add(
-                    ApprovalStep(
-                        request_id=request.id,
-                        position=position,
-                        name=planned.name,
-                        approvers=list(planned.approvers),
-                        status=(StepStatus.OPEN if position == 0 else StepStatus.WAITING).value,
-                        opened_at=now if position == 0 else None,
-                    )
-                )
-        add_audit(
-            session,
-            request,
-            actor_id,
-            "edited",
-            now,
-            changes={name: list(pair) for name, pair in changes.items()},
-            restarted=restart,
-            fingerprint=extra.get("terms_digest"),
-        )
-        await session.flush()
-        session.expire(request)
-        edited = RequestView.from_row(await _load(session, request_id))
-    return Edited(edited, changes, restarted=restart, retired=retired)
-
-
-def _shown(value: Any) -> str:
-    """A field's value as text for the audit trail and the thread (dates ISO, money with cents)."""
-    if value is None:
-        return ""
-    if isinstance(value, date):
-        return value.isoformat()
-    return str(value)

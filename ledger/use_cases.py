@@ -17,7 +17,8 @@ from ledger import flows, outbox, queries, receivables, rules
 from ledger.contaazul.connector import ContaAzul
 from ledger.domain import PlannedStep, RequestDraft, RequestStatus
 from ledger.duplicates import PossibleDuplicate, encode_duplicates, in_books
-from ledger.flows import Decided, Edited, FinalApprovalHook, Submitted
+from ledger.editing import Edited, edit_request
+from ledger.flows import Decided, FinalApprovalHook, Submitted
 from ledger.policy import Policy
 from ledger.ports import Clock, Directory
 from ledger.queries import MonthTotals
@@ -208,7 +209,7 @@ class Ledger:
     async def edit(
         self, request_id: int, *, actor_id: str, expected_version: int, draft: RequestDraft, steps: list[PlannedStep]
     ) -> Edited:
-        return await flows.edit_request(
+        return await edit_request(
             self.session_factory,
             clock=self.clock,
             request_id=request_id,

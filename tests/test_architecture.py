@@ -169,3 +169,9 @@ def test_handlers_use_only_the_ledgers_public_surface(path: Path):
     import ledger
 
     assert [m for m in reached if m.split(".", 1)[1] not in ledger.__all__] == []
+
+
+@pytest.mark.parametrize("path", [p for p in python_files(HANDLERS) if p.name != "__init__.py"], ids=lambda p: p.name)
+def test_handler_modules_do_not_import_each_other(path: Path):
+    """What two listeners share lives outside ``bot/handlers`` (``bot/home_tab.py``, ``bot/middleware.py``…)."""
+    assert [m for m in imported_modules(path) if m.startswith("bot.handlers")] == []

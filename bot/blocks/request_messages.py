@@ -35,7 +35,8 @@ from bot.blocks.i18n import Locale, day, moment, money, t
 from bot.ids import ActionId
 from ledger.access import is_editable
 from ledger.domain import RequestKind, RequestStatus, StepStatus
-from ledger.flows import Decided, Edited
+from ledger.editing import Edited
+from ledger.flows import Decided
 from ledger.read_models import RequestView, StepView
 
 Message = tuple[str, list[Block]]  # (notification text, blocks)

@@ -12,7 +12,7 @@ from bot.blocks.fields import StepRef
 from bot.blocks.reject_modal import build_reject_modal, parse_reject_modal
 from bot.deps import Deps
 from bot.errors import Listeners
-from bot.handlers.home import publish_home
+from bot.home_tab import publish_home
 from bot.ids import ActionId, CallbackId
 from bot.middleware import Actor, with_request_ref
 from bot.notifier import Notifier

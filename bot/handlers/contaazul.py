@@ -17,9 +17,9 @@ from bot.blocks.contaazul import (
     parse_account_modal,
 )
 from bot.blocks.i18n import t
+from bot.blocks.receivable_modal import build_receivable_modal
 from bot.deps import Deps
 from bot.errors import Listeners
-from bot.handlers.receivables import open_receivable_modal
 from bot.ids import CallbackId
 from bot.middleware import Actor, require_finance_admin, tell
 from bot.notifier import alert_needs_reconnect
@@ -105,6 +105,18 @@ async def _open_account_picker(client: AsyncWebClient, deps: Deps, actor: Actor,
         view_id=view_id,
         view=build_account_modal(accounts, current_id=info.default_account_id, locale=locale),
     )
+
+
+async def open_receivable_modal(client: AsyncWebClient, deps: Deps, actor: Actor, trigger_id: str) -> str | None:
+    """Open the modal, or say why not (the caller has checked the person is a finance admin)."""
+    assert deps.contaazul is not None
+    connection = await deps.contaazul.connection(actor.team_id)
+    if connection is None or connection.needs_reconnect:
+        return t(actor.locale, "notice.receivable_not_connected")
+    await client.views_open(
+        trigger_id=trigger_id, view=build_receivable_modal(locale=actor.locale, today=deps.clock.today())
+    )
+    return None
 
 
 async def handle_account_submission(

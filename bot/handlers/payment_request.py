@@ -23,9 +23,9 @@ from bot.blocks.request_modal import (
 )
 from bot.deps import Deps
 from bot.errors import Listeners
-from bot.handlers.history import export_month
 from bot.ids import ActionId, CallbackId, RequestField
 from bot.middleware import Actor, with_request_ref
+from bot.month_export import export_month
 from bot.notifier import Notifier
 from bot.people import SlackDirectory
 from bot.settings import Settings

@@ -14,7 +14,7 @@ from bot.blocks.i18n import t
 from bot.blocks.posting_messages import build_finance_failure
 from bot.deps import Deps
 from bot.errors import Listeners
-from bot.handlers.home import publish_home
+from bot.home_tab import publish_home
 from bot.ids import ActionId
 from bot.middleware import Actor, require_finance_admin, tell, with_request_ref
 from bot.notifier import Notifier

@@ -9,7 +9,7 @@ from slack_bolt.async_app import AsyncAck
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.blocks.i18n import t
-from bot.blocks.receivable_modal import build_receivable_modal, parse_receivable_modal
+from bot.blocks.receivable_modal import parse_receivable_modal
 from bot.blocks.reject_modal import build_notice_modal
 from bot.deps import Deps
 from bot.errors import Listeners
@@ -20,18 +20,6 @@ from bot.people import SlackDirectory
 from bot.settings import Settings
 
 log = logging.getLogger(__name__)
-
-
-async def open_receivable_modal(client: AsyncWebClient, deps: Deps, actor: Actor, trigger_id: str) -> str | None:
-    """Open the modal, or say why not (the caller has checked the person is a finance admin)."""
-    assert deps.contaazul is not None
-    connection = await deps.contaazul.connection(actor.team_id)
-    if connection is None or connection.needs_reconnect:
-        return t(actor.locale, "notice.receivable_not_connected")
-    await client.views_open(
-        trigger_id=trigger_id, view=build_receivable_modal(locale=actor.locale, today=deps.clock.today())
-    )
-    return None
 
 
 async def handle_receivable_submission(

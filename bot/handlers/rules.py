@@ -33,7 +33,7 @@ from bot.blocks.rules import (
 )
 from bot.deps import Deps
 from bot.errors import Listener, Listeners
-from bot.handlers.home import publish_home
+from bot.home_tab import publish_home
 from bot.ids import ActionId, CallbackId
 from bot.middleware import Actor, Middleware, require_finance_admin, tell
 from bot.settings import Settings

@@ -10,7 +10,7 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import func, select
 
-from ledger import flows, queries
+from ledger import editing, flows, queries
 from ledger.access import is_editable
 from ledger.domain import PaymentMethod, PlannedStep, RequestDraft, RequestKind, RequestStatus, StepStatus
 from ledger.errors import NotAllowed, StaleDecision
@@ -491,7 +491,7 @@ async def test_a_receivable_is_never_edited_as_a_payment_request(session_factory
     request = submitted.request
     assert not is_editable(request)
     with pytest.raises(NotAllowed) as caught:
-        await flows.edit_request(
+        await editing.edit_request(
             session_factory,
             clock=clock,
             request_id=request.id,
