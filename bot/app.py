@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -14,7 +13,7 @@ from slack_bolt.response import BoltResponse
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.deps import Deps
-from bot.errors import handle_bolt_error
+from bot.errors import Listeners, handle_bolt_error
 from bot.handlers import register_handlers
 from bot.middleware import provide_actor
 from ledger import flows
@@ -22,8 +21,9 @@ from ledger import flows
 log = logging.getLogger(__name__)
 
 
-def build_bolt_app(deps: Deps, *, http: aiohttp.ClientSession | None = None) -> AsyncApp:
-    """The Bolt app. ``http``: one connection pool for every Slack Web API call (without it, each call opens one)."""
+def build_bolt_app(deps: Deps, *, http: aiohttp.ClientSession | None = None) -> tuple[AsyncApp, Listeners]:
+    """The Bolt app, and its listeners (to wait for them). ``http``: one connection pool for every Slack Web API
+    call (without it, each call opens one)."""
     settings = deps.settings
     client = AsyncWebClient(token=settings.slack_bot_token, base_url=settings.slack_api_url, session=http)
     app = AsyncApp(
@@ -55,24 +55,7 @@ def build_bolt_app(deps: Deps, *, http: aiohttp.ClientSession | None = None) -> 
         return None
 
     app.middleware(provide_actor)
-    register_handlers(app, settings)
+    listeners = Listeners(app)
+    register_handlers(listeners, settings)
     app.error(handle_bolt_error)
-    return app
-
-
-async def settle_listeners(timeout: float) -> bool:
-    """Wait for the listeners Bolt still runs after their acks (detached from the request); False on timeout.
-
-    For drivers of an in-process app (the tests, the benchmark) that must not look before the work is done.
-    """
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while pending := [
-        task
-        for task in asyncio.all_tasks()
-        if not task.done() and "run_ack_function_asynchronously" in repr(task.get_coro())
-    ]:
-        if (remaining := deadline - loop.time()) <= 0:
-            return False
-        await asyncio.wait(pending, timeout=remaining)
-    return True
+    return app, listeners

@@ -13,6 +13,7 @@ rather than in Bolt's error handler, matters: Bolt forgets an ack made just befo
 
 from __future__ import annotations
 
+import asyncio
 import inspect
 import logging
 import uuid
@@ -37,12 +38,16 @@ log = logging.getLogger(__name__)
 Listener = Callable[..., Awaitable[None]]
 
 
-def guarded(listener: Listener) -> Callable[[AsyncArgs], Awaitable[None]]:
-    """``listener`` with its arguments injected as Bolt would, and whatever it raises answered to the person."""
+def guarded(listener: Listener, running: set[asyncio.Task[Any]]) -> Callable[[AsyncArgs], Awaitable[None]]:
+    """``listener`` with its arguments injected as Bolt would, and whatever it raises answered to the person;
+    its task is in ``running`` while it runs (Bolt runs it on after the ack)."""
     names = inspect.getfullargspec(listener).args
 
     async def run(args: AsyncArgs) -> None:
         kwargs = {name: getattr(args, name) if hasattr(args, name) else args.context.get(name) for name in names}
+        task = asyncio.current_task()
+        if task is not None:
+            running.add(task)
         try:
             await listener(**kwargs)
         except LedgerError as error:
@@ -56,6 +61,8 @@ def guarded(listener: Listener) -> Callable[[AsyncArgs], Awaitable[None]]:
             actor = args.context.get("actor")
             if isinstance(actor, Actor):
                 await tell(args.client, actor, t(actor.locale, "notice.unexpected", error_id=error_id))
+        finally:
+            running.discard(task)
 
     # Named like the listener for Bolt's logs; no __wrapped__, or Bolt would inject the listener's arguments.
     run.__name__, run.__qualname__ = listener.__name__, listener.__qualname__
@@ -122,6 +129,18 @@ class Listeners:
 
     def __init__(self, app: AsyncApp) -> None:
         self.app = app
+        self.running: set[asyncio.Task[Any]] = set()
+
+    async def settle(self, timeout: float) -> bool:
+        """Wait for the listeners still running after their acks; False on timeout. For drivers of an in-process
+        app (the tests, the benchmark) that must not look before the work is done."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while pending := [task for task in self.running if not task.done()]:
+            if (remaining := deadline - loop.time()) <= 0:
+                return False
+            await asyncio.wait(pending, timeout=remaining)
+        return True
 
     def action(self, action_id: str, *, middleware: Sequence[Callable[..., Any]] = ()) -> Callable[[Listener], Any]:
         return self._guard(self.app.action(action_id, middleware=list(middleware)))
@@ -138,6 +157,5 @@ class Listeners:
     def event(self, event_type: str) -> Callable[[Listener], Any]:
         return self._guard(self.app.event(event_type))
 
-    @staticmethod
-    def _guard(register: Callable[..., Any]) -> Callable[[Listener], Any]:
-        return lambda listener: register(guarded(listener))
+    def _guard(self, register: Callable[..., Any]) -> Callable[[Listener], Any]:
+        return lambda listener: register(guarded(listener, self.running))

@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.app import build_bolt_app
 from bot.deps import Deps
+from bot.errors import Listeners
 from bot.people import People
 from bot.posting import PostingLoop
 from bot.scheduler import Scheduler
@@ -87,6 +88,7 @@ class Assembly:
 
     deps: Deps
     bolt_app: AsyncApp
+    listeners: Listeners  # to wait for the work listeners do after their acks
     web_app: web.Application
     poster: PostingLoop
     scheduler: Scheduler
@@ -135,11 +137,11 @@ async def assemble(
     )
     slack_http = aiohttp.ClientSession(timeout=SLACK_TIMEOUT)
     stack.push_async_callback(slack_http.close)
-    bolt_app = build_bolt_app(deps, http=slack_http)
+    bolt_app, listeners = build_bolt_app(deps, http=slack_http)
     poster = PostingLoop(deps, bolt_app.client, owner=worker_owner)
     deps.wake_poster = poster.wake
     web_app = create_web_app(deps, bolt_app, slack_events=settings.slack_app_token is None)
-    return Assembly(deps, bolt_app, web_app, poster, Scheduler(deps, bolt_app.client))
+    return Assembly(deps, bolt_app, listeners, web_app, poster, Scheduler(deps, bolt_app.client))
 
 
 @dataclass

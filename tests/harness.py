@@ -14,10 +14,10 @@ import httpx
 from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.app import settle_listeners
 from bot.deps import Deps
 from bot.dev import slack_payloads as payloads
 from bot.dev.localslack import LocalSlack
+from bot.errors import Listeners
 from bot.posting import PostingLoop
 from bot.settings import Settings
 from bot.wiring import assemble
@@ -77,6 +77,7 @@ class Aprova:
     http: httpx.AsyncClient
     sandbox: Sandbox | None = None
     poster: PostingLoop | None = None
+    listeners: Listeners | None = None
 
     async def post(self) -> list[PostingResult]:
         """Run the posting worker until nothing is due, telling Slack as the app would."""
@@ -164,7 +165,7 @@ class Aprova:
 
     async def settle(self) -> None:
         """Wait for every listener Bolt is still running after its ack."""
-        if not await settle_listeners(timeout=1000):
+        if self.listeners is not None and not await self.listeners.settle(timeout=1000):
             raise AssertionError("listeners did not finish")
 
 
@@ -252,7 +253,14 @@ async def running_aprova(
         await web.SockSite(runner, listener).start()
         http = await stack.enter_async_context(httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=10))
         # The tests drive the worker themselves (aprova.post()), so every step is deterministic.
-        aprova = Aprova(slack=slack, deps=assembly.deps, http=http, sandbox=sandbox, poster=assembly.poster)
+        aprova = Aprova(
+            slack=slack,
+            deps=assembly.deps,
+            http=http,
+            sandbox=sandbox,
+            poster=assembly.poster,
+            listeners=assembly.listeners,
+        )
         try:
             yield aprova
         finally:

@@ -1,8 +1,6 @@
-"""Slack listeners: thin glue that acks, parses with ``bot.blocks``, calls ``ledger.flows`` and notifies."""
+"""Slack listeners: thin glue that acks, parses with ``bot.blocks``, calls a ``Ledger`` use case and notifies."""
 
 from __future__ import annotations
-
-from slack_bolt.async_app import AsyncApp
 
 from bot.errors import Listeners
 from bot.handlers import (
@@ -19,8 +17,7 @@ from bot.handlers import (
 from bot.settings import Settings
 
 
-def register_handlers(bolt_app: AsyncApp, settings: Settings) -> None:
-    app = Listeners(bolt_app)
+def register_handlers(app: Listeners, settings: Settings) -> None:
     payment_request.register(app, settings)
     approvals.register(app, settings)
     home.register(app, settings)
