@@ -20,7 +20,7 @@ from ledger import flows
 from ledger.crm import SOURCES
 from ledger.crm.fields import MAX_BODY_BYTES, load_json
 from ledger.crm.source import Delivery, Ignored
-from ledger.errors import InvalidSubmission, PolicyError, WebhookRefused
+from ledger.errors import InvalidSubmission, NoApprover, WebhookRefused
 from ledger.receivables import ReceivableRules, WonDeal, plan_receivable, record_receivable
 
 log = logging.getLogger(__name__)
@@ -84,7 +84,7 @@ async def _record(deal: WonDeal, rules: ReceivableRules, deps: Deps, bolt_app: A
             steps = await deps.ledger.plan(
                 team_id, draft=draft, requester_id="", directory=SlackDirectory(bolt_app.client)
             )
-        except PolicyError as exc:
+        except NoApprover as exc:
             log.error("no approver for the receivable of %s deal %s: %s", deal.source, deal.deal_id, exc)
             return _answer(503, error="the approval policy names no approver for this receivable")
     submitted = await record_receivable(

@@ -6,7 +6,8 @@
       ├── NotAllowed               the person may not do this (not an approver, not the requester, not an admin)
       ├── StaleDecision            someone else changed the request first (compare-and-set lost)
       ├── InvalidSubmission        user input that fails validation, keyed by form field
-      ├── PolicyError              the approval policy file is invalid or yields no eligible approver
+      ├── PolicyError              approval rules (the file, the editor, an absence, the times) are invalid
+      ├── NoApprover               a request's step is left with nobody who may approve it (``step``)
       ├── OAuthStateError          the OAuth callback's state is unknown, expired or used
       ├── WebhookRefused           a CRM webhook delivery cannot be taken (``status`` is the HTTP answer)
       └── GatewayError             talking to the books (Conta Azul) failed
@@ -66,7 +67,15 @@ class InvalidSubmission(LedgerError):
 
 
 class PolicyError(LedgerError):
+    """``field`` names the rule key or form field at fault when there is one."""
+
     code = "policy_error"
+
+
+class NoApprover(LedgerError):
+    """Planning found a step with nobody who is neither the requester nor on another step (``step``: its name)."""
+
+    code = "no_approver"
 
 
 class GatewayError(LedgerError):

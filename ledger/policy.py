@@ -31,7 +31,7 @@ from typing import Any, TypeVar
 
 from ledger.conditions import CONDITIONS, Condition
 from ledger.domain import PlannedStep
-from ledger.errors import PolicyError
+from ledger.errors import NoApprover, PolicyError
 from ledger.ports import Directory
 
 USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
@@ -123,7 +123,7 @@ class Policy:
 
         Segregation of duties: a person holds at most one step, the first that names them (directly, through a
         group or as a delegate), so nobody can approve a request twice. A step left empty goes to the fallback
-        approvers not already holding a step; with nobody left at all, it is a PolicyError.
+        approvers not already holding a step; with nobody left at all, it is NoApprover.
         ``delegates`` maps an approver who is away to who decides instead.
         """
         delegates = delegates or {}
@@ -136,7 +136,7 @@ class Policy:
             if not people:
                 people = [p for p in await _resolve(self.fallback, directory) if p not in holding]
             if not people:
-                raise PolicyError(
+                raise NoApprover(
                     f"step {step.name!r} has no approver who is neither the requester nor on another step",
                     step=step.name,
                 )

@@ -56,7 +56,7 @@ class Ledger:
         """The approval steps for a draft under the team's rules, with today's delegations applied.
 
         Raises:
-            PolicyError: A step is left with nobody who may approve it.
+            NoApprover: A step is left with nobody who may approve it.
         """
         rules = await self.rules(team_id)
         delegates = await active_delegates(self.session_factory, team_id=team_id, on=self.clock.today())

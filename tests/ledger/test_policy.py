@@ -10,7 +10,7 @@ import pytest
 
 from ledger.conditions import AmountRange
 from ledger.domain import PlannedStep
-from ledger.errors import PolicyError
+from ledger.errors import NoApprover, PolicyError
 from ledger.policy import Policy, load_policy
 
 pytestmark = pytest.mark.anyio
@@ -181,7 +181,7 @@ async def test_plan_fallback_may_be_a_group_and_excludes_the_requester(tmp_path:
     assert steps == [PlannedStep(name="Dono", approvers=("U0FIN1", "U0FIN2"))]
 
 
-async def test_plan_with_nobody_left_is_a_policy_error(tmp_path: Path):
+async def test_plan_with_nobody_left_is_no_approver(tmp_path: Path):
     policy = load_policy(
         write(
             tmp_path,
@@ -192,7 +192,7 @@ async def test_plan_with_nobody_left_is_a_policy_error(tmp_path: Path):
             """,
         )
     )
-    with pytest.raises(PolicyError, match="'Dono' has no approver who is neither the requester") as caught:
+    with pytest.raises(NoApprover, match="'Dono' has no approver who is neither the requester") as caught:
         await policy.plan(
             amount=Decimal("10"), category="x", cost_center=None, requester_id="U0OWNER", directory=FakeDirectory({})
         )
