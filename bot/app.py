@@ -10,6 +10,10 @@ import aiohttp
 from slack_bolt.async_app import AsyncApp, AsyncBoltContext
 from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_bolt.response import BoltResponse
+from slack_sdk.http_retry.builtin_async_handlers import (
+    AsyncConnectionErrorRetryHandler,
+    AsyncRateLimitErrorRetryHandler,
+)
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.deps import Deps
@@ -25,7 +29,12 @@ def build_bolt_app(deps: Deps, *, http: aiohttp.ClientSession | None = None) -> 
     """The Bolt app, and its listeners (to wait for them). ``http``: one connection pool for every Slack Web API
     call (without it, each call opens one)."""
     settings = deps.settings
-    client = AsyncWebClient(token=settings.slack_bot_token, base_url=settings.slack_api_url, session=http)
+    # Listeners call Slack before they answer (users.info, usergroups.users.list, views.open): one retry on a dropped
+    # connection, and one after Slack's Retry-After, rather than a failed click.
+    retries = [AsyncConnectionErrorRetryHandler(max_retry_count=1), AsyncRateLimitErrorRetryHandler(max_retry_count=1)]
+    client = AsyncWebClient(
+        token=settings.slack_bot_token, base_url=settings.slack_api_url, session=http, retry_handlers=retries
+    )
     app = AsyncApp(
         client=client,
         signing_secret=settings.slack_signing_secret,

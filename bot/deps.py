@@ -23,6 +23,8 @@ class Deps:
     people: People
     # Nudges the posting worker so a final approval is posted at once rather than at its next poll.
     wake_poster: Callable[[], None] = field(default=lambda: None)
+    # Nudges the delivery worker so what a change must tell goes out at once rather than at its next poll.
+    wake_deliveries: Callable[[], None] = field(default=lambda: None)
     # How won deals become receivables (APROVA_RECEIVABLES_FILE); None turns the deal webhooks off.
     receivables: ReceivableRules | None = None
     team_id: str | None = None  # the workspace this Aprova serves, once Slack has said it (auth.test)

@@ -1,14 +1,19 @@
-"""Slack side effects after a flow: the tracking message, approvers' messages, thread replies.
+"""The Slack messages that tell people what happened: the tracking message, approvers' messages, thread replies.
 
-A failed Slack call is logged and audited, never raised: the decision is already stored, and one
-unreachable DM must not hide the outcome from everyone else.
+Two ways to run. Sending a notification event (``tell``, from ``bot.deliveries``): every message has a key, is
+remembered once sent, and a failure that may pass (rate limit, Slack unavailable, a dropped connection) stops the
+event with ``RetryLater`` — the next attempt sends only what is missing, and looks for a post whose answer was lost
+(by the key in its metadata) instead of posting it twice. A failure that will not pass (the channel is gone…) is
+audited, told to finance, and the event goes on. Direct (no event): a failed call is logged and audited, never
+raised.
 """
 
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import Any, Protocol
 
+import aiohttp
 import httpx
 from slack_sdk.errors import SlackApiError
 from slack_sdk.models.blocks import Block
@@ -29,9 +34,10 @@ from bot.blocks.request_messages import (
 )
 from bot.deps import Deps
 from ledger import flows
-from ledger.domain import Attachment, RequestKind
+from ledger.domain import Attachment, RequestKind, RequestStatus, StepStatus
 from ledger.editing import Edited
-from ledger.flows import Decided
+from ledger.flows import DecisionNote
+from ledger.notifications import NotificationEvent, NotificationView
 from ledger.read_models import RequestView, StepView
 
 log = logging.getLogger(__name__)
@@ -40,22 +46,84 @@ DOWNLOAD_TIMEOUT = httpx.Timeout(20.0, connect=5.0)
 MAX_ATTACHMENT_BYTES = 10 * 1024 * 1024  # Slack's own limit for a file input
 
 
+class RetryLater(Exception):
+    """Stop sending this event now; it is tried again ``after`` seconds from now (Retry-After, or a backoff)."""
+
+    def __init__(self, after: float, reason: str) -> None:
+        super().__init__(reason)
+        self.after, self.reason = after, reason
+
+
+# Slack errors that no retry will fix: the message is given up (audited, finance told), the event goes on.
+PERMANENT_ERRORS = frozenset(
+    {
+        "channel_not_found",
+        "not_in_channel",
+        "is_archived",
+        "user_not_found",
+        "user_disabled",
+        "account_inactive",
+        "cannot_dm_bot",
+        "message_not_found",
+        "cant_update_message",
+        "edit_window_closed",
+        "restricted_action",
+        "msg_too_long",
+        "no_text",
+        "invalid_blocks",
+        "invalid_blocks_format",
+        "invalid_arguments",
+        "thread_not_found",
+    }
+)
+METADATA_EVENT = "aprova_message"
+
+
+class Delivery(Protocol):
+    """One notification event being sent (``bot.deliveries``): what is sent already, and how to remember more."""
+
+    notification: NotificationView
+
+    async def remember(self, key: str, value: dict[str, Any]) -> None: ...
+
+    def pace(self, channel: str) -> None:
+        """Raise RetryLater when ``channel`` has had its share of messages for now."""
+        ...
+
+    def slowed(self, channel: str, seconds: float) -> None:
+        """Slack asked to wait before the next message to ``channel``."""
+        ...
+
+
 class Notifier:
-    def __init__(self, client: AsyncWebClient, deps: Deps) -> None:
-        self.client, self.deps = client, deps
+    def __init__(self, client: AsyncWebClient, deps: Deps, delivery: Delivery | None = None) -> None:
+        self.client, self.deps, self.delivery = client, deps, delivery
         self._files: dict[str, bytes] = {}  # attachments fetched once per notification, shared with each approver
+
+    async def tell(self, event: NotificationEvent, request: RequestView, payload: dict[str, Any]) -> None:
+        """Send the messages of one notification event, as the request is now."""
+        if event is NotificationEvent.SUBMITTED:
+            await self.request_submitted(request)
+        elif event is NotificationEvent.DECIDED:
+            await self.request_decided(request, DecisionNote(**payload))
+        elif event is NotificationEvent.CANCELLED:
+            await self.request_cancelled(request)
+        elif event is NotificationEvent.EDITED:
+            retired = [(str(c), str(ts)) for c, ts in payload.get("retired", [])]
+            changes = {name: (str(old), str(new)) for name, (old, new) in payload.get("changes", {}).items()}
+            await self.request_edited(Edited(request, changes, bool(payload.get("restarted")), retired))
+        elif event is NotificationEvent.REMINDED:
+            await self.remind(request, request.steps[int(payload["step"])], hours=int(payload["hours"]))
+        elif event is NotificationEvent.ESCALATED:
+            step = request.steps[int(payload["step"])]
+            await self.escalated(request, step, list(payload["added"]), hours=int(payload["hours"]))
+        elif event is NotificationEvent.TRACKING:
+            await self.refresh_tracking(request)
 
     async def request_submitted(self, request: RequestView) -> None:
         """Post the tracking message, then ask the first step's approvers."""
-        locale = await self.tracking_locale(request)
-        channel = self.tracking_channel(request)
-        text, blocks = build_tracking_message(request, locale=locale, tz=self.deps.settings.timezone)
-        posted = await self._call(request, "chat_postMessage", channel=channel, text=text, blocks=blocks)
-        if posted is not None:
-            await flows.record_tracking_message(
-                self.deps.session_factory, request_id=request.id, channel=posted["channel"], ts=posted["ts"]
-            )
-        if request.steps:  # a receivable may need no approval
+        await self.refresh_tracking(request)
+        if request.steps and request.status == RequestStatus.PENDING:  # a receivable may need no approval
             await self._ask_approvers(request, request.steps[0])
 
     def tracking_channel(self, request: RequestView) -> str:
@@ -68,14 +136,14 @@ class Notifier:
         choices.append(request.requester_id if is_person(request.requester_id) else None)
         return next((c for c in choices if c), "")
 
-    async def request_decided(self, decided: Decided) -> None:
-        request = decided.request
-        await self._refresh_approval_messages(request, decided.step)
+    async def request_decided(self, request: RequestView, decision: DecisionNote) -> None:
+        step = request.steps[decision.step_position]
+        await self._refresh_approval_messages(request, step)
         await self.refresh_tracking(request)
         locale = await self.tracking_locale(request)
-        await self.reply_in_thread(request, build_decision_reply(decided, locale=locale))
-        if decided.next_step is not None:
-            await self._ask_approvers(request, decided.next_step)
+        await self.reply_in_thread(request, build_decision_reply(request, decision, locale=locale))
+        if decision.next_position is not None and request.status == RequestStatus.PENDING:
+            await self._ask_approvers(request, request.steps[decision.next_position])
 
     async def request_cancelled(self, request: RequestView) -> None:
         for step in request.steps:
@@ -90,11 +158,13 @@ class Notifier:
         locale = await self.tracking_locale(request)
         for channel, ts in edited.retired:
             text = t(locale, "approval.retired", reference=request.reference)
-            await self._call(request, "chat_update", channel=channel, ts=ts, text=text, blocks=[])
+            await self._call(
+                request, f"retire:{channel}:{ts}", "chat_update", channel=channel, ts=ts, text=text, blocks=[]
+            )
         await self.refresh_tracking(request)
         await self.reply_in_thread(request, build_edit_reply(edited, locale=locale))
         open_step = request.steps[request.current_step or 0] if request.steps else None
-        if open_step is None:
+        if open_step is None or request.status != RequestStatus.PENDING:
             return
         if edited.restarted:
             await self._ask_approvers(request, open_step)
@@ -108,6 +178,8 @@ class Notifier:
         buttons stay in that one message, which the decision later updates. Someone whose approval message
         never arrived gets it now, reminder line on top, and it is recorded like the first one.
         """
+        if step.status != StepStatus.OPEN or request.status != RequestStatus.PENDING:
+            return  # decided since: nothing to nudge
         sent = {message.approver_id: message for message in step.messages}
         tz = self.deps.settings.timezone
         for approver in step.approvers:
@@ -119,6 +191,7 @@ class Notifier:
                 continue
             await self._call(
                 request,
+                f"remind:{approver}",
                 "chat_postMessage",
                 channel=message.channel,
                 thread_ts=message.ts,
@@ -129,16 +202,23 @@ class Notifier:
     async def escalated(self, request: RequestView, step: StepView, added: list[str], *, hours: int) -> None:
         """Ask the approvers just added to the step, and say so on the tracking message and in its thread."""
         tz = self.deps.settings.timezone
-        for approver in added:
-            locale = await self.deps.people.get(self.client, approver)
-            text, blocks = build_escalation_message(request, step, hours=hours, locale=locale, tz=tz)
-            await self._send_approval(request, step, approver, text, blocks)
+        sent = {message.approver_id for message in step.messages}
+        if step.status == StepStatus.OPEN and request.status == RequestStatus.PENDING:
+            for approver in added:
+                if approver in sent:
+                    continue
+                locale = await self.deps.people.get(self.client, approver)
+                text, blocks = build_escalation_message(request, step, hours=hours, locale=locale, tz=tz)
+                await self._send_approval(request, step, approver, text, blocks)
         await self.refresh_tracking(request)
         locale = await self.tracking_locale(request)
         await self.reply_in_thread(request, build_escalation_reply(step, added, hours=hours, locale=locale))
 
     async def _ask_approvers(self, request: RequestView, step: StepView) -> None:
+        sent = {message.approver_id for message in step.messages}
         for approver in step.approvers:
+            if approver in sent:  # asked already (a retry of this event, or an earlier one)
+                continue
             locale = await self.deps.people.get(self.client, approver)
             text, blocks = build_approval_message(request, step, locale=locale, tz=self.deps.settings.timezone)
             await self._send_approval(request, step, approver, text, blocks)
@@ -147,7 +227,8 @@ class Notifier:
         self, request: RequestView, step: StepView, approver: str, text: str, blocks: list[Block]
     ) -> None:
         """DM an approval message with buttons, and remember it so the decision can update it."""
-        posted = await self._call(request, "chat_postMessage", channel=approver, text=text, blocks=blocks)
+        key = f"ask:{step.id}:{approver}"
+        posted = await self._call(request, key, "chat_postMessage", channel=approver, text=text, blocks=blocks)
         if posted is not None:
             await flows.record_approval_message(
                 self.deps.session_factory,
@@ -156,9 +237,9 @@ class Notifier:
                 channel=posted["channel"],
                 ts=posted["ts"],
             )
-            await self._share_attachments(request, channel=posted["channel"], thread_ts=posted["ts"])
+            await self._share_attachments(request, key, channel=posted["channel"], thread_ts=posted["ts"])
 
-    async def _share_attachments(self, request: RequestView, *, channel: str, thread_ts: str) -> None:
+    async def _share_attachments(self, request: RequestView, key: str, *, channel: str, thread_ts: str) -> None:
         """A copy of each attached file in the thread of the approver's message: a file uploaded in a modal is
         the uploader's alone, so a link would not open for the approver."""
         uploads = []
@@ -167,7 +248,9 @@ class Notifier:
             if content is not None:
                 uploads.append({"content": content, "filename": attachment.name, "title": attachment.name})
         if uploads:
-            await self._call(request, "files_upload_v2", channel=channel, thread_ts=thread_ts, file_uploads=uploads)
+            await self._call(
+                request, f"files:{key}", "files_upload_v2", channel=channel, thread_ts=thread_ts, file_uploads=uploads
+            )
 
     async def _download(self, request: RequestView, attachment: Attachment) -> bytes | None:
         url, file_id = attachment.download_url, attachment.file_id
@@ -192,21 +275,49 @@ class Notifier:
         for message in step.messages:
             locale = await self.deps.people.get(self.client, message.approver_id)
             text, blocks = build_approval_message(request, step, locale=locale, tz=self.deps.settings.timezone)
-            await self._call(request, "chat_update", channel=message.channel, ts=message.ts, text=text, blocks=blocks)
+            await self._call(
+                request,
+                f"refresh:{message.channel}:{message.ts}",
+                "chat_update",
+                channel=message.channel,
+                ts=message.ts,
+                text=text,
+                blocks=blocks,
+            )
 
     async def refresh_tracking(self, request: RequestView) -> None:
-        if not (request.tracking_channel and request.tracking_ts):
-            return
+        """Draw the tracking message as the request is now: posted the first time, updated after."""
         locale = await self.tracking_locale(request)
         text, blocks = build_tracking_message(request, locale=locale, tz=self.deps.settings.timezone)
-        await self._call(
-            request, "chat_update", channel=request.tracking_channel, ts=request.tracking_ts, text=text, blocks=blocks
-        )
+        if request.tracking_channel and request.tracking_ts:
+            await self._call(
+                request,
+                "tracking",
+                "chat_update",
+                channel=request.tracking_channel,
+                ts=request.tracking_ts,
+                text=text,
+                blocks=blocks,
+            )
+            return
+        channel = self.tracking_channel(request)
+        if not channel:
+            return
+        posted = await self._call(request, "tracking", "chat_postMessage", channel=channel, text=text, blocks=blocks)
+        if posted is not None:
+            await flows.record_tracking_message(
+                self.deps.session_factory, request_id=request.id, channel=posted["channel"], ts=posted["ts"]
+            )
 
     async def reply_in_thread(self, request: RequestView, text: str) -> None:
         if request.tracking_channel and request.tracking_ts:
             await self._call(
-                request, "chat_postMessage", channel=request.tracking_channel, thread_ts=request.tracking_ts, text=text
+                request,
+                "thread",
+                "chat_postMessage",
+                channel=request.tracking_channel,
+                thread_ts=request.tracking_ts,
+                text=text,
             )
 
     async def tracking_locale(self, request: RequestView) -> Locale:
@@ -216,23 +327,119 @@ class Notifier:
             return self.deps.default_locale
         return await self.deps.people.get(self.client, channel)
 
-    async def _call(self, request: RequestView, method: str, **kwargs: Any) -> Any:
+    async def _call(self, request: RequestView, key: str, method: str, **kwargs: Any) -> Any:
+        if self.delivery is None:
+            return await self._call_directly(request, method, **kwargs)
+        return await self._deliver(self.delivery, request, key, method, **kwargs)
+
+    async def _call_directly(self, request: RequestView, method: str, **kwargs: Any) -> Any:
         try:
             return await getattr(self.client, method)(**kwargs)
         except SlackApiError as exc:
-            error = exc.response.get("error")
+            error = str(exc.response.get("error"))
             log.error("slack %s failed for %s: %s", method, request.reference, error)
-            await flows.audit(
-                self.deps.session_factory,
-                clock=self.deps.clock,
-                team_id=request.team_id,
-                actor_id=None,
-                action="slack_call_failed",
-                request_id=request.id,
-                method=method,
-                error=str(error),
-            )
+            await self._audit_failure(request, method, kwargs.get("channel"), error)
             return None
+
+    async def _deliver(self, delivery: Delivery, request: RequestView, key: str, method: str, **kwargs: Any) -> Any:
+        """One message of an event, exactly once: remembered when sent, looked for when its answer was lost."""
+        done = delivery.notification.progress.get(key)
+        if done is not None and ("ts" in done or "failed" in done):
+            return done if "ts" in done else None
+        channel = str(kwargs.get("channel") or "")
+        posting = method in ("chat_postMessage", "files_upload_v2")
+        if posting and done is not None and "sending" in done:
+            found = await self._find_sent(delivery, key, channel, kwargs.get("thread_ts"), float(done["sending"]))
+            if found is not None:
+                await delivery.remember(key, found)
+                return found
+        if method == "chat_postMessage":  # Slack's one-message-a-second-per-channel limit is on posting
+            delivery.pace(channel)
+        if posting:
+            # Said before sending: if the answer is lost, the next attempt looks for the message first.
+            await delivery.remember(key, {"sending": self.deps.clock.now().timestamp(), "channel": channel})
+        if method == "chat_postMessage":
+            kwargs["metadata"] = {"event_type": METADATA_EVENT, "event_payload": {"key": _metadata_key(delivery, key)}}
+        try:
+            response = await getattr(self.client, method)(**kwargs)
+        except SlackApiError as exc:
+            error = str(exc.response.get("error") or exc.response.status_code)
+            if exc.response.status_code == 429 or error == "ratelimited":
+                after = float(exc.response.headers.get("Retry-After", 1) or 1)
+                delivery.slowed(channel, after)
+                raise RetryLater(after, f"{method} rate limited") from None
+            if error in PERMANENT_ERRORS:
+                log.error("slack %s refused for %s for good: %s", method, request.reference, error)
+                await delivery.remember(key, {"failed": error})
+                await self._audit_failure(request, method, channel, error)
+                await self._tell_finance_undelivered(request, channel, error)
+                return None
+            raise RetryLater(0, f"{method}: {error}") from None
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            raise RetryLater(0, f"{method}: {type(exc).__name__}") from None
+        sent = {"channel": str(response.get("channel") or channel), "ts": str(response.get("ts") or "")}
+        if method == "files_upload_v2":
+            sent = {"channel": channel, "ts": "files"}
+        await delivery.remember(key, sent)
+        return response
+
+    async def _find_sent(
+        self, delivery: Delivery, key: str, channel: str, thread_ts: str | None, since: float
+    ) -> dict[str, str] | None:
+        """The message an earlier attempt posted without hearing back, by the key in its metadata."""
+        wanted = _metadata_key(delivery, key)
+        try:
+            if channel[:1] in ("U", "W"):  # a DM: history wants the conversation's id
+                channel = (await self.client.conversations_open(users=channel))["channel"]["id"]
+            if thread_ts:
+                page = await self.client.conversations_replies(
+                    channel=channel, ts=thread_ts, include_all_metadata=True, limit=200
+                )
+            else:
+                page = await self.client.conversations_history(
+                    channel=channel, oldest=f"{since - 60:.6f}", include_all_metadata=True, limit=200
+                )
+        except (SlackApiError, aiohttp.ClientError, TimeoutError) as exc:
+            # Without history access the message cannot be confirmed: send again (twice is better than never).
+            log.warning("could not look for an unconfirmed message in %s: %s", channel, type(exc).__name__)
+            return None
+        for message in page.get("messages") or []:
+            payload = (message.get("metadata") or {}).get("event_payload") or {}
+            if payload.get("key") == wanted:
+                return {"channel": channel, "ts": str(message["ts"])}
+        return None
+
+    async def _audit_failure(self, request: RequestView, method: str, channel: Any, error: str) -> None:
+        await flows.audit(
+            self.deps.session_factory,
+            clock=self.deps.clock,
+            team_id=request.team_id,
+            actor_id=None,
+            action="slack_call_failed",
+            request_id=request.id,
+            method=method,
+            channel=str(channel or ""),
+            error=error,
+        )
+
+    async def _tell_finance_undelivered(self, request: RequestView, channel: str, error: str) -> None:
+        """A message Slack will never take: the finance team hears of it (once, from the event that failed)."""
+        settings = self.deps.settings
+        targets = [settings.finance_channel] if settings.finance_channel else list(settings.finance_admins)
+        for target in targets:
+            if target == channel:
+                continue
+            is_channel = target == settings.finance_channel
+            locale = self.deps.default_locale if is_channel else await self.deps.people.get(self.client, target)
+            text = t(locale, "delivery.failed", reference=request.reference, target=channel, error=error)
+            try:
+                await self.client.chat_postMessage(channel=target, text=text)
+            except SlackApiError as exc:
+                log.error("could not tell %s about an undelivered message: %s", target, exc.response.get("error"))
+
+
+def _metadata_key(delivery: Delivery, key: str) -> str:
+    return f"{delivery.notification.id}:{key}"
 
 
 async def alert_needs_reconnect(client: AsyncWebClient, deps: Deps, team_id: str) -> None:

@@ -59,6 +59,9 @@ class People:
         return (await self.profile(client, user_id)).name or user_id
 
 
+GONE_GROUP_ERRORS = frozenset({"no_such_subteam", "subteam_not_found", "invalid_usergroup"})
+
+
 class SlackDirectory:
     """``ledger.ports.Directory`` backed by Slack user groups."""
 
@@ -69,7 +72,12 @@ class SlackDirectory:
         try:
             response = await self._client.usergroups_users_list(usergroup=group_id)
         except SlackApiError as exc:
-            log.error("cannot list user group %s: %s", group_id, exc.response.get("error"))
+            error = exc.response.get("error")
+            if error not in GONE_GROUP_ERRORS:
+                # Slack busy or failing: the request must not be planned as if the group were empty (its step would
+                # fall to the fallback approvers); the submission fails and the person tries again.
+                raise
+            log.error("user group %s is gone: %s", group_id, error)
             return []
         users: list[Any] = response.get("users") or []
         return [str(user) for user in users]

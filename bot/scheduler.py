@@ -27,9 +27,9 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.blocks.digest import build_digest
 from bot.deps import Deps
-from bot.notifier import Notifier, alert_needs_reconnect
+from bot.notifier import alert_needs_reconnect
 from bot.people import SlackDirectory
-from ledger import flows, jobs
+from ledger import jobs
 from ledger.errors import ConnectionNeedsReconnect, GatewayError, NotConnected
 
 log = logging.getLogger(__name__)
@@ -91,9 +91,10 @@ async def send_reminders(deps: Deps, client: AsyncWebClient) -> int:
         to_remind += found
     reminded = 0
     for due in to_remind:
-        if not await jobs.mark_reminded(deps.session_factory, clock=deps.clock, step_id=due.step.id):
+        hours = _hours(due.waiting)
+        if not await jobs.mark_reminded(deps.session_factory, clock=deps.clock, step_id=due.step.id, hours=hours):
             continue
-        await Notifier(client, deps).remind(due.request, due.step, hours=_hours(due.waiting))
+        deps.wake_deliveries()
         reminded += 1
     return reminded
 
@@ -125,13 +126,13 @@ async def _escalate(
 ) -> int:
     escalated = 0
     for due in to_escalate:
-        added = await jobs.escalate(deps.session_factory, clock=deps.clock, step_id=due.step.id, fallback=fallback)
+        added = await jobs.escalate(
+            deps.session_factory, clock=deps.clock, step_id=due.step.id, fallback=fallback, hours=_hours(due.waiting)
+        )
         if added is None:
             continue
         log.info("request %s escalated to %s", due.request.reference, ", ".join(added))
-        request = await flows.get_request(deps.session_factory, request_id=due.request.id)
-        step = request.steps[due.step.position]
-        await Notifier(client, deps).escalated(request, step, added, hours=_hours(due.waiting))
+        deps.wake_deliveries()
         escalated += 1
     return escalated
 

@@ -56,6 +56,8 @@ class Settings:
     contaazul_timeout_seconds: int = 20  # the longest one Conta Azul call may take
     # How long a posting worker holds a payable; it must outlast a create call, or two instances could post it.
     posting_lease_seconds: int = 300
+    # Messages sent to one Slack channel at once before pacing to Slack's ~1 a second per channel.
+    slack_channel_burst: int = 4
     encryption_key: str | None = None
     log_level: str = "INFO"
     log_format: str = "json"  # one JSON object per line; "text" for a terminal
@@ -117,6 +119,7 @@ class Settings:
         timeout = _whole_number(
             get("CONTAAZUL_TIMEOUT_SECONDS"), "CONTAAZUL_TIMEOUT_SECONDS", 20, lowest=1, highest=120
         )
+        burst = _whole_number(get("APROVA_SLACK_CHANNEL_BURST"), "APROVA_SLACK_CHANNEL_BURST", 4, lowest=1)
         lease = _whole_number(get("APROVA_POSTING_LEASE_SECONDS"), "APROVA_POSTING_LEASE_SECONDS", 300, lowest=3)
         if lease < 3 * timeout:
             raise SettingsError(
@@ -149,6 +152,7 @@ class Settings:
             contaazul_rate_per_minute=per_minute,
             contaazul_timeout_seconds=timeout,
             posting_lease_seconds=lease,
+            slack_channel_burst=burst,
             encryption_key=get("APROVA_ENCRYPTION_KEY"),
             log_level=(get("LOG_LEVEL") or "INFO").upper(),
             log_format=log_format,

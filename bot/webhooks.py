@@ -14,7 +14,6 @@ from aiohttp import web
 from slack_bolt.async_app import AsyncApp
 
 from bot.deps import Deps
-from bot.notifier import Notifier
 from bot.people import SlackDirectory
 from ledger import flows
 from ledger.crm import SOURCES
@@ -101,7 +100,7 @@ async def _record(deal: WonDeal, rules: ReceivableRules, deps: Deps, bolt_app: A
         log.info("%s deal %s delivered again: already %s", deal.source, deal.deal_id, request.reference)
         return _answer(200, status="duplicate", reference=request.reference)
     log.info("%s deal %s is receivable %s", deal.source, deal.deal_id, request.reference)
-    await Notifier(bolt_app.client, deps).request_submitted(request)
+    deps.wake_deliveries()
     deps.wake_poster()
     return _answer(202, status="accepted", reference=request.reference)
 

@@ -13,9 +13,11 @@ from dataclasses import dataclass
 import aiohttp
 from aiohttp import web
 from slack_bolt.async_app import AsyncApp
+from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.app import build_bolt_app
+from bot.deliveries import DeliveryWorker
 from bot.deps import Deps
 from bot.errors import Listeners
 from bot.people import People
@@ -91,6 +93,7 @@ class Assembly:
     listeners: Listeners  # to wait for the work listeners do after their acks
     web_app: web.Application
     poster: PostingLoop
+    deliveries: DeliveryWorker
     scheduler: Scheduler
 
 
@@ -140,8 +143,15 @@ async def assemble(
     bolt_app, listeners = build_bolt_app(deps, http=slack_http)
     poster = PostingLoop(deps, bolt_app.client, owner=worker_owner)
     deps.wake_poster = poster.wake
+    # Its own client, retrying nothing itself: a delivery waits for Retry-After by rescheduling, and a post whose
+    # answer was lost is looked for before it is sent again (slack_sdk's default would resend it at once).
+    slack = AsyncWebClient(
+        token=settings.slack_bot_token, base_url=settings.slack_api_url, session=slack_http, retry_handlers=[]
+    )
+    deliveries = DeliveryWorker(deps, slack, owner=worker_owner)
+    deps.wake_deliveries = deliveries.wake
     web_app = create_web_app(deps, bolt_app, slack_events=settings.slack_app_token is None)
-    return Assembly(deps, bolt_app, listeners, web_app, poster, Scheduler(deps, bolt_app.client))
+    return Assembly(deps, bolt_app, listeners, web_app, poster, deliveries, Scheduler(deps, bolt_app.client))
 
 
 @dataclass
@@ -200,7 +210,6 @@ async def run_aprova(
         url = f"http://{'127.0.0.1' if settings.host in ('0.0.0.0', '::', '') else settings.host}:{port}"
         if settings.slack_app_token is not None:
             from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
-            from slack_sdk.web.async_client import AsyncWebClient
 
             handler = AsyncSocketModeHandler(
                 aprova.bolt_app,
@@ -212,6 +221,8 @@ async def run_aprova(
             log.info("connected to Slack in Socket Mode; health checks on port %s", port)
         else:
             log.info("listening for Slack on %s/slack/events", url)
+        aprova.deliveries.start()  # also sends whatever a previous run left unsent
+        stack.push_async_callback(aprova.deliveries.stop)
         if aprova.deps.contaazul is not None:
             aprova.poster.start()  # also picks up whatever a previous run left behind
             stack.push_async_callback(aprova.poster.stop)

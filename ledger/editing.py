@@ -13,6 +13,7 @@ from ledger.access import check_may_edit
 from ledger.domain import PlannedStep, RequestDraft, RequestStatus, StepStatus
 from ledger.flows import SessionFactory, add_audit, change_status, load_request, stale_error
 from ledger.models import ApprovalMessage, ApprovalStep
+from ledger.notifications import NotificationEvent, notify
 from ledger.payment_code import check_payment_code
 from ledger.ports import Clock
 from ledger.read_models import RequestView
@@ -132,6 +133,16 @@ async def edit_request(
                         opened_at=now if position == 0 else None,
                     )
                 )
+        notify(
+            session,
+            team_id=request.team_id,
+            request_id=request.id,
+            event=NotificationEvent.EDITED,
+            now=now,
+            changes={name: list(pair) for name, pair in changes.items()},
+            restarted=restart,
+            retired=[list(pair) for pair in retired],
+        )
         add_audit(
             session,
             request,

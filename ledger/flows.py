@@ -7,7 +7,7 @@ one wins, and the other gets ``StaleDecision`` describing what won.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any
 
@@ -28,6 +28,7 @@ from ledger.models import (
     ProcessedDelivery,
     ReferenceCounter,
 )
+from ledger.notifications import NotificationEvent, notify
 from ledger.payment_code import check_payment_code
 from ledger.ports import Clock
 from ledger.read_models import AuditEntry, RequestView, StepView
@@ -48,6 +49,19 @@ class Submitted:
 
 
 @dataclass(frozen=True, slots=True)
+class DecisionNote:
+    """A decision as it is told afterwards (stored with its notification: later changes do not rewrite it)."""
+
+    step_position: int
+    step: str
+    approved: bool
+    actor: str
+    reason: str | None
+    next_position: int | None  # the step now open, if the request goes on
+    next_step: str | None
+
+
+@dataclass(frozen=True, slots=True)
 class Decided:
     request: RequestView
     step: StepView  # the step just decided
@@ -56,6 +70,18 @@ class Decided:
     @property
     def final(self) -> bool:
         return self.next_step is None
+
+    @property
+    def note(self) -> DecisionNote:
+        return DecisionNote(
+            step_position=self.step.position,
+            step=self.step.name,
+            approved=self.step.status == StepStatus.APPROVED,
+            actor=self.step.decided_by or "",
+            reason=self.step.reason,
+            next_position=None if self.next_step is None else self.next_step.position,
+            next_step=None if self.next_step is None else self.next_step.name,
+        )
 
 
 async def submit_request(
@@ -159,6 +185,7 @@ async def submit_request(
                 add_audit(session, request, actor, "approved", now, step=None, reason="no approval required")
                 if on_final_approval is not None:
                     await on_final_approval(session, request)
+            notify(session, team_id=team_id, request_id=request.id, event=NotificationEvent.SUBMITTED, now=now)
             return Submitted(RequestView.from_row(request), created=True)
     except IntegrityError:
         # The same submission raced us to the unique key: the other delivery stored it.
@@ -258,6 +285,24 @@ async def decide(
         )
         if new_status is RequestStatus.APPROVED and on_final_approval is not None:
             await on_final_approval(session, request)
+        notify(
+            session,
+            team_id=request.team_id,
+            request_id=request.id,
+            event=NotificationEvent.DECIDED,
+            now=now,
+            **asdict(
+                DecisionNote(
+                    step_position=step.position,
+                    step=step.name,
+                    approved=approve,
+                    actor=actor_id,
+                    reason=reason,
+                    next_position=None if next_step is None else next_step.position,
+                    next_step=None if next_step is None else next_step.name,
+                )
+            ),
+        )
     decided = RequestView.from_row(request)
     return Decided(
         request=decided,
@@ -290,6 +335,9 @@ async def cancel(session_factory: SessionFactory, *, clock: Clock, request_id: i
                 )
                 _close_waiting_steps(request)
                 add_audit(session, request, actor_id, "cancelled", now)
+                notify(
+                    session, team_id=request.team_id, request_id=request.id, event=NotificationEvent.CANCELLED, now=now
+                )
             return RequestView.from_row(request)
         except StaleDecision as exc:
             # A step approval bumped the version but the request is still pending: try again on the new state.

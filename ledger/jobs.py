@@ -21,6 +21,7 @@ from ledger.clock import BRAZIL
 from ledger.contaazul.oauth import STATUS_ACTIVE
 from ledger.domain import RequestKind, RequestStatus, StepStatus
 from ledger.models import ApprovalStep, AuditEvent, ContaAzulConnection, JobRun, PaymentRequest
+from ledger.notifications import NotificationEvent, notify
 from ledger.ports import Clock
 from ledger.read_models import RequestView, StepView
 
@@ -111,7 +112,7 @@ async def due_reminders(
     return to_remind, to_escalate
 
 
-async def mark_reminded(session_factory: SessionFactory, *, clock: Clock, step_id: int) -> bool:
+async def mark_reminded(session_factory: SessionFactory, *, clock: Clock, step_id: int, hours: int) -> bool:
     """Compare-and-set ``reminded_at``; True for the one caller that should send the reminder."""
     now = clock.now()
     async with session_factory.begin() as session:
@@ -127,12 +128,12 @@ async def mark_reminded(session_factory: SessionFactory, *, clock: Clock, step_i
         )
         if _rowcount(result) != 1:
             return False
-        await _audit_step(session, step_id, "reminded", now)
+        await _audit_and_notify(session, step_id, "reminded", now, hours=hours)
     return True
 
 
 async def escalate(
-    session_factory: SessionFactory, *, clock: Clock, step_id: int, fallback: tuple[str, ...]
+    session_factory: SessionFactory, *, clock: Clock, step_id: int, fallback: tuple[str, ...], hours: int
 ) -> list[str] | None:
     """Add the fallback approvers to an open step, once (compare-and-set on ``escalated_at``).
 
@@ -178,7 +179,8 @@ async def escalate(
         )
         if _rowcount(result) != 1:
             return None
-        await _audit_step(session, step_id, "escalated", now, added=added)
+        # Nobody left to add: audited, and nobody to tell.
+        await _audit_and_notify(session, step_id, "escalated", now, hours=hours, tell=bool(added), added=added)
     return added or None
 
 
@@ -263,10 +265,13 @@ async def _count_and_total(session: AsyncSession, *conditions: Any) -> tuple[int
     return int(count), ZERO if total is None else Decimal(total).quantize(ZERO)
 
 
-async def _audit_step(session: AsyncSession, step_id: int, action: str, now: datetime, **detail: Any) -> None:
+async def _audit_and_notify(
+    session: AsyncSession, step_id: int, action: str, now: datetime, *, hours: int, tell: bool = True, **detail: Any
+) -> None:
+    """The step's audit event and the notification that tells people, in the step change's transaction."""
     found = (
         await session.execute(
-            select(PaymentRequest.id, PaymentRequest.team_id, ApprovalStep.name)
+            select(PaymentRequest.id, PaymentRequest.team_id, ApprovalStep.name, ApprovalStep.position)
             .join(ApprovalStep, ApprovalStep.request_id == PaymentRequest.id)
             .where(ApprovalStep.id == step_id)
         )
@@ -280,6 +285,19 @@ async def _audit_step(session: AsyncSession, step_id: int, action: str, now: dat
             detail={"step": found.name, **detail},
             created_at=now,
         )
+    )
+    if not tell:
+        return
+    event = NotificationEvent.REMINDED if action == "reminded" else NotificationEvent.ESCALATED
+    notify(
+        session,
+        team_id=found.team_id,
+        request_id=found.id,
+        event=event,
+        now=now,
+        step=found.position,
+        hours=hours,
+        **detail,
     )
 
 

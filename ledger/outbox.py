@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Literal
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import and_, exists, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from ledger.domain import RequestStatus
@@ -17,7 +17,8 @@ from ledger.errors import (
     StaleDecision,
 )
 from ledger.flows import add_audit, change_status
-from ledger.models import PaymentRequest, Posting
+from ledger.models import Notification, PaymentRequest, Posting
+from ledger.notifications import NotificationEvent, NotificationStatus, notify
 from ledger.ports import Clock
 from ledger.read_models import PostingView, RequestView
 
@@ -100,6 +101,7 @@ async def retry_posting(
         posting.announced_at = posting.announce_lease_until = None  # the next outcome is news again
         posting.updated_at = now
         add_audit(session, request, actor_id, "post_retry_requested", now)
+        notify(session, team_id=request.team_id, request_id=request.id, event=NotificationEvent.TRACKING, now=now)
     return RequestView.from_row(request)
 
 
@@ -110,13 +112,17 @@ async def claim_announcements(
 
     A claim is a compare-and-set on ``announce_lease_until``, so two instances never tell the same outcome; a
     caller that dies before :func:`mark_announced` lets the lease run out and someone else tells it (at least
-    once, then).
+    once, then). An outcome waits for the request's notifications still unsent: "posted" comes after "approved".
     """
     now = clock.now()
     unannounced = and_(
         Posting.status.in_([PostingStatus.DONE.value, PostingStatus.FAILED.value]),
         Posting.announced_at.is_(None),
         or_(Posting.announce_lease_until.is_(None), Posting.announce_lease_until <= now),
+        ~exists().where(
+            Notification.request_id == Posting.request_id,
+            Notification.status == NotificationStatus.PENDING.value,
+        ),
     )
     async with session_factory() as session:
         candidates = list(

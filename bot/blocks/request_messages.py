@@ -36,7 +36,7 @@ from bot.ids import ActionId
 from ledger.access import is_editable
 from ledger.domain import RequestKind, RequestStatus, StepStatus
 from ledger.editing import Edited
-from ledger.flows import Decided
+from ledger.flows import DecisionNote
 from ledger.read_models import RequestView, StepView
 
 Message = tuple[str, list[Block]]  # (notification text, blocks)
@@ -173,14 +173,13 @@ def build_tracking_message(request: RequestView, *, locale: Locale, tz: ZoneInfo
     return text, blocks
 
 
-def build_decision_reply(decided: Decided, *, locale: Locale) -> str:
+def build_decision_reply(request: RequestView, decision: DecisionNote, *, locale: Locale) -> str:
     """The thread reply after a decision, mentioning the requester."""
-    request, step = decided.request, decided.step
-    common = {"mention": mention(request), "actor": step.decided_by, "step": escape(step.name)}
-    if step.status == StepStatus.REJECTED:
-        return clip(t(locale, "thread.rejected", reason=escape(step.reason or ""), **common), SECTION_TEXT_LIMIT)
-    if decided.next_step is not None:
-        return t(locale, "thread.step_approved", next_step=escape(decided.next_step.name), **common)
+    common = {"mention": mention(request), "actor": decision.actor, "step": escape(decision.step)}
+    if not decision.approved:
+        return clip(t(locale, "thread.rejected", reason=escape(decision.reason or ""), **common), SECTION_TEXT_LIMIT)
+    if decision.next_step is not None:
+        return t(locale, "thread.step_approved", next_step=escape(decision.next_step), **common)
     return t(locale, "thread.approved", **common)
 
 

@@ -49,6 +49,10 @@ class _User:
     is_bot: bool = False
 
 
+class _DropConnection(Exception):
+    pass
+
+
 @dataclass(frozen=True)
 class _Failure:
     error: str
@@ -88,6 +92,8 @@ class LocalSlack:
             "files.getUploadURLExternal": self._files.get_upload_url,
             "files.completeUploadExternal": self._files.complete_upload,
             "reactions.add": self._chat.add_reaction,
+            "conversations.history": self._chat.history,
+            "conversations.replies": self._chat.replies,
         }
         self.add_user(bot_user_id, name="aprova", real_name="Aprova")
         self._users[bot_user_id].is_bot = True
@@ -166,10 +172,17 @@ class LocalSlack:
     def fail_next(
         self, method: str, error: str = "ratelimited", status: int | None = None, retry_after: int = 1
     ) -> None:
-        """Make the next call of method fail once; status defaults to 429 for ratelimited, else 200."""
+        """Make the next call of method fail once; status defaults to 429 for ratelimited, else 200.
+
+        ``error="connection_dropped"`` drops the connection without doing anything; ``"answer_lost"`` does the
+        call, then drops the connection before answering (the caller cannot know it worked)."""
         if status is None:
             status = 429 if error == "ratelimited" else 200
         self._failures.setdefault(method, deque()).append(_Failure(error, status, retry_after))
+
+    def clear_failures(self) -> None:
+        """Forget the failures queued by fail_next that have not happened yet."""
+        self._failures.clear()
 
     def new_trigger_id(self) -> str:
         """A fresh, unused trigger id."""
@@ -245,10 +258,17 @@ class LocalSlack:
         except SlackError as exc:
             return web.json_response(exc.body())
         token = args.pop("token", None) or request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
-        response = self._answer(method, token, args)
+        try:
+            response = self._answer(method, token, args)
+        except _DropConnection:
+            response = None
         async with self._changed:
             self.calls.append(SlackCall(method, args))
             self._changed.notify_all()
+        if response is None:  # the caller never learns whether it worked
+            if request.transport is not None:
+                request.transport.abort()
+            return web.Response(status=500)
         return response
 
     def _answer(self, method: str, token: str, args: JSONDict) -> web.Response:
@@ -262,6 +282,13 @@ class LocalSlack:
         queued = self._failures.get(method)
         if queued:
             failure = queued.popleft()
+            if failure.error in ("connection_dropped", "answer_lost"):
+                if failure.error == "answer_lost":  # done, then the connection drops before the answer
+                    try:
+                        handler(args)
+                    except SlackError:
+                        pass
+                raise _DropConnection
             headers = {"Retry-After": str(failure.retry_after)} if failure.status == 429 else None
             return web.json_response({"ok": False, "error": failure.error}, status=failure.status, headers=headers)
         try:

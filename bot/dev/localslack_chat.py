@@ -1,4 +1,5 @@
-"""LocalSlack's messages: chat.postMessage, chat.update, chat.postEphemeral and reactions.add."""
+"""LocalSlack's messages: chat.postMessage, chat.update, chat.postEphemeral, reactions.add, and reading them back
+with conversations.history and conversations.replies (message metadata included when asked)."""
 
 from __future__ import annotations
 
@@ -56,6 +57,8 @@ class Chat:
         }
         if thread_ts and flag(args.get("reply_broadcast")):
             message["subtype"] = "thread_broadcast"
+        if isinstance(args.get("metadata"), dict):
+            message["metadata"] = args["metadata"]
         self._messages[(channel, ts)] = message
         return {"ok": True, "channel": channel, "ts": ts, "message": self._message_payload(message)}
 
@@ -115,6 +118,49 @@ class Chat:
         return {"ok": True}
 
     # -- helpers -----------------------------------------------------------
+
+    def history(self, args: JSONDict) -> JSONDict:
+        """conversations.history: top-level messages (and broadcast replies), newest first, from ``oldest`` on."""
+        channel = self._known_channel(args)
+        found = [
+            m
+            for m in self._messages.values()
+            if m["channel"] == channel and (m["thread_ts"] in (None, m["ts"]) or m.get("subtype") == "thread_broadcast")
+        ]
+        return self._page(found, args)
+
+    def replies(self, args: JSONDict) -> JSONDict:
+        """conversations.replies: a thread's parent, then its replies, oldest first."""
+        channel, ts = self._known_channel(args), str(args.get("ts") or "")
+        if (channel, ts) not in self._messages:
+            raise SlackError("thread_not_found")
+        found = [
+            m for m in self._messages.values() if m["channel"] == channel and (m["ts"] == ts or m["thread_ts"] == ts)
+        ]
+        page = self._page(found, args)
+        page["messages"].reverse()
+        return page
+
+    def _known_channel(self, args: JSONDict) -> str:
+        channel = str(args.get("channel") or "")
+        if not channel or channel[:1] in ("U", "W"):  # history wants a conversation id, not a user id
+            raise SlackError("channel_not_found")
+        return channel
+
+    def _page(self, found: list[JSONDict], args: JSONDict) -> JSONDict:
+        oldest = float(args.get("oldest") or 0)
+        limit = int(args.get("limit") or 100)
+        with_metadata = flag(args.get("include_all_metadata"))
+        newest_first = sorted(
+            (m for m in found if float(m["ts"]) >= oldest), key=lambda m: float(m["ts"]), reverse=True
+        )
+        messages = []
+        for message in newest_first[:limit]:
+            payload = self._message_payload(message)
+            if with_metadata and message.get("metadata"):
+                payload["metadata"] = message["metadata"]
+            messages.append(payload)
+        return {"ok": True, "messages": messages, "has_more": len(newest_first) > limit}
 
     def _next_ts(self) -> str:
         self._last_ts_us = max(time.time_ns() // 1000, self._last_ts_us + 1)

@@ -15,7 +15,6 @@ from bot.errors import Listeners
 from bot.home_tab import publish_home
 from bot.ids import ActionId, CallbackId
 from bot.middleware import Actor, with_request_ref
-from bot.notifier import Notifier
 from bot.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -35,7 +34,7 @@ async def handle_approve(ack: AsyncAck, ref: StepRef, actor: Actor, deps: Deps, 
     log.info("request %s step %s approved by %s", decided.request.reference, ref.step, actor.user_id)
     if decided.final:
         deps.wake_poster()
-    await Notifier(client, deps).request_decided(decided)
+    deps.wake_deliveries()
     if actor.in_home:
         await publish_home(client, deps, actor)
 
@@ -77,7 +76,7 @@ async def handle_reject_submission(
     )
     await ack()
     log.info("request %s rejected by %s", decided.request.reference, actor.user_id)
-    await Notifier(client, deps).request_decided(decided)
+    deps.wake_deliveries()
     if '"h": 1' in (view.get("private_metadata") or ""):
         await publish_home(client, deps, actor)
 
@@ -86,7 +85,7 @@ async def handle_cancel(ack: AsyncAck, ref: StepRef, actor: Actor, deps: Deps, c
     await ack()
     request = await deps.ledger.cancel(ref.request_id, actor_id=actor.user_id)
     log.info("request %s cancelled by its requester", request.reference)
-    await Notifier(client, deps).request_cancelled(request)
+    deps.wake_deliveries()
 
 
 def register(app: Listeners, settings: Settings) -> None:

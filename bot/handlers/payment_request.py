@@ -26,7 +26,6 @@ from bot.errors import Listeners
 from bot.ids import ActionId, CallbackId, RequestField
 from bot.middleware import Actor, with_request_ref
 from bot.month_export import export_month
-from bot.notifier import Notifier
 from bot.people import SlackDirectory
 from bot.settings import Settings
 from ledger import (
@@ -100,7 +99,7 @@ async def handle_request_submission(
     await ack()
     if submitted.created:
         log.info("request %s submitted by %s", submitted.request.reference, actor.user_id)
-        await Notifier(client, deps).request_submitted(submitted.request)
+        deps.wake_deliveries()
 
 
 async def handle_edit_click(
@@ -141,7 +140,7 @@ async def handle_edit_submission(
     await ack()
     if edited.changes:
         log.info("request %s edited by %s (restarted: %s)", edited.request.reference, actor.user_id, edited.restarted)
-        await Notifier(client, deps).request_edited(edited)
+        deps.wake_deliveries()
 
 
 async def handle_payment_code_typed(

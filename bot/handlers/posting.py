@@ -17,7 +17,6 @@ from bot.errors import Listeners
 from bot.home_tab import publish_home
 from bot.ids import ActionId
 from bot.middleware import Actor, require_finance_admin, tell, with_request_ref
-from bot.notifier import Notifier
 from bot.settings import Settings
 from ledger import StaleDecision
 
@@ -52,7 +51,7 @@ async def handle_retry_posting(
             await client.chat_update(channel=actor.channel_id, ts=message["ts"], text=text, blocks=blocks)
         except SlackApiError as exc:
             log.warning("could not update the failure notice: %s", exc.response.get("error"))
-    await Notifier(client, deps).refresh_tracking(request)
+    deps.wake_deliveries()
     if actor.in_home:
         await publish_home(client, deps, actor)
 

@@ -15,7 +15,6 @@ from bot.deps import Deps
 from bot.errors import Listeners
 from bot.ids import CallbackId
 from bot.middleware import Actor, require_finance_admin
-from bot.notifier import Notifier
 from bot.people import SlackDirectory
 from bot.settings import Settings
 
@@ -43,7 +42,7 @@ async def handle_receivable_submission(
     await ack()
     if submitted.created:
         log.info("receivable %s entered by %s", submitted.request.reference, actor.user_id)
-        await Notifier(client, deps).request_submitted(submitted.request)
+        deps.wake_deliveries()
         deps.wake_poster()
 
 

@@ -315,7 +315,7 @@ def test_thread_replies_escape_user_text(locale, extreme):
         request = make_request(status, extreme=extreme)
         step = request.steps[-1] if status is not RequestStatus.PENDING else request.steps[0]
         next_step = request.steps[1] if status is RequestStatus.PENDING else None
-        reply = build_decision_reply(Decided(request, step, next_step), locale=locale)
+        reply = build_decision_reply(request, Decided(request, step, next_step).note, locale=locale)
         assert 0 < len(reply) <= 3000
         assert f"<@{REQUESTER}>" in reply and f"<@{step.decided_by}>" in reply
         assert_no_raw_markup_from_users(reply)

@@ -75,7 +75,13 @@ async def post_generic(
         "X-Aprova-Timestamp": str(timestamp),
         "X-Aprova-Signature": sign_generic(secret, timestamp, json.dumps(payload).encode() if raw else body),
     }
-    return await aprova.http.post("/crm/generic", content=body, headers=headers)
+    return await settled(aprova, await aprova.http.post("/crm/generic", content=body, headers=headers))
+
+
+async def settled(aprova: Aprova, answer: httpx.Response) -> httpx.Response:
+    """The webhook's answer, once what it tells in Slack has gone out (the delivery worker's part)."""
+    await aprova.settle()
+    return answer
 
 
 async def post_hubspot(
@@ -89,13 +95,15 @@ async def post_hubspot(
         "X-HubSpot-Request-Timestamp": str(timestamp),
         "X-HubSpot-Signature-v3": sign_hubspot(secret, "POST", uri, body, timestamp),
     }
-    return await aprova.http.post("/crm/hubspot", content=body, headers=headers)
+    return await settled(aprova, await aprova.http.post("/crm/hubspot", content=body, headers=headers))
 
 
 async def post_pipedrive(aprova: Aprova, payload: Any, *, auth: tuple[str, str] = PIPEDRIVE_AUTH) -> httpx.Response:
     credentials = base64.b64encode(f"{auth[0]}:{auth[1]}".encode()).decode()
     headers = {"Content-Type": "application/json", "Authorization": f"Basic {credentials}"}
-    return await aprova.http.post("/crm/pipedrive", content=json.dumps(payload).encode(), headers=headers)
+    return await settled(
+        aprova, await aprova.http.post("/crm/pipedrive", content=json.dumps(payload).encode(), headers=headers)
+    )
 
 
 def sandbox_of(aprova: Aprova) -> Sandbox:
@@ -240,7 +248,7 @@ async def test_a_replayed_request_changes_nothing(session_factory, clock):
         headers = {"X-Aprova-Timestamp": str(timestamp), "X-Aprova-Signature": sign_generic(SECRET, timestamp, body)}
         first = await aprova.http.post("/crm/generic", content=body, headers=headers)
         clock.advance(timedelta(minutes=2))  # inside the window: the signature still checks out
-        replay = await aprova.http.post("/crm/generic", content=body, headers=headers)
+        replay = await settled(aprova, await aprova.http.post("/crm/generic", content=body, headers=headers))
         assert (first.status_code, replay.status_code) == (202, 200) and replay.json() == {"status": "duplicate"}
         assert await stored(aprova) == 1 and len(finance_messages(aprova)) == 1
 

@@ -52,9 +52,11 @@ async def test_approvers_are_reminded_once_after_the_configured_time(session_fac
 
         clock.advance(timedelta(hours=23, minutes=59))
         assert await send_reminders(aprova.deps, client(aprova)) == 0
+        await aprova.settle()
         clock.advance(timedelta(minutes=2))
         # Three instances run the job at the same moment: one reminder.
         counts = await asyncio.gather(*(send_reminders(aprova.deps, client(aprova)) for _ in range(3)))
+        await aprova.settle()
         assert sorted(counts) == [0, 0, 1]
         [reminder] = thread_of(aprova, approval)
         assert reminder["text"] == "⏰ Lembrete: PAG-2026-000001 aguarda a sua aprovação há 24 h"
@@ -62,6 +64,7 @@ async def test_approvers_are_reminded_once_after_the_configured_time(session_fac
 
         clock.advance(timedelta(hours=30))
         assert await send_reminders(aprova.deps, client(aprova)) == 0  # once per step
+        await aprova.settle()
         assert len(thread_of(aprova, approval)) == 1
         # The reminder leaves the buttons where they were: the approval still works from the first message.
         await aprova.click(approval, APPROVE, user_id=MANAGER)
@@ -78,7 +81,9 @@ async def test_decided_or_cancelled_requests_are_not_reminded(session_factory, c
         await aprova.settle()
         clock.advance(timedelta(days=10))
         assert await send_reminders(aprova.deps, client(aprova)) == 0
+        await aprova.settle()
         assert await escalate_waiting_steps(aprova.deps, client(aprova)) == 0
+        await aprova.settle()
 
 
 async def test_a_step_waiting_too_long_escalates_to_the_fallback_once(session_factory, clock):
@@ -86,8 +91,10 @@ async def test_a_step_waiting_too_long_escalates_to_the_fallback_once(session_fa
         tracking = await aprova.file_request()
         clock.advance(timedelta(hours=71))
         assert await escalate_waiting_steps(aprova.deps, client(aprova)) == 0
+        await aprova.settle()
         clock.advance(timedelta(hours=2))
         counts = await asyncio.gather(*(escalate_waiting_steps(aprova.deps, client(aprova)) for _ in range(3)))
+        await aprova.settle()
         assert sorted(counts) == [0, 0, 1]
         await aprova.settle()
 
@@ -101,6 +108,7 @@ async def test_a_step_waiting_too_long_escalates_to_the_fallback_once(session_fa
             == "⏫ Sem decisão há 73 h na etapa *Financeiro*: escalado para <@U0CFO>."
         )
         assert await escalate_waiting_steps(aprova.deps, client(aprova)) == 0  # once per step
+        await aprova.settle()
 
         # The fallback decides; the manager's message shows who did.
         await aprova.click(asked, APPROVE, user_id=CFO)
@@ -119,10 +127,12 @@ async def test_escalation_never_adds_the_requester(session_factory, clock):
         await aprova.file_request()
         clock.advance(timedelta(days=4))
         assert await escalate_waiting_steps(aprova.deps, client(aprova)) == 0
+        await aprova.settle()
         request = await flows.get_request(session_factory, request_id=1)
         assert request.steps[0].approvers == (MANAGER,) and request.steps[0].escalated_at is not None
         assert aprova.approval_messages(REQUESTER) == []
         assert await escalate_waiting_steps(aprova.deps, client(aprova)) == 0
+        await aprova.settle()
 
 
 async def test_daily_digest_once_per_day_whatever_the_instances(session_factory, clock):

@@ -70,6 +70,12 @@ MESSAGES: dict[str, dict[Locale, str]] = {
         "pt_BR": "Não consegui falar com o Conta Azul agora ({error}). Tente de novo em instantes.",
         "en": "I could not reach Conta Azul just now ({error}). Try again shortly.",
     },
+    "delivery.failed": {
+        "pt_BR": "⚠️ O Slack recusou uma mensagem do pedido {reference} para {target} ({error}) e não vai aceitá-la "
+        "numa nova tentativa: confira se o canal ou a pessoa ainda existem e se o Aprova está no canal.",
+        "en": "⚠️ Slack refused a message of request {reference} to {target} ({error}) and will not take it on a "
+        "retry: check that the channel or person still exists and that Aprova is in the channel.",
+    },
     "ca.reconnect_alert": {
         "pt_BR": "⚠️ A conexão do Aprova com o Conta Azul expirou ou foi revogada. Um administrador do financeiro precisa usar `/contaazul connect` de novo.",
         "en": "⚠️ Aprova's Conta Azul connection expired or was revoked. A finance admin needs to run `/contaazul connect` again.",

@@ -1,0 +1,216 @@
+"""Slack messages are never lost, never doubled, and keep their order — through the real app, with Slack failing.
+
+What a change must tell is stored with the change (``ledger.notifications``) and sent by the delivery worker; the
+tests make LocalSlack answer 429, 500, drop the connection, or do the call and lose the answer, and check that
+every message arrives exactly once, in order, once time has passed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select
+
+from bot.deliveries import ChannelPacer, DeliveryWorker
+from ledger import flows, notifications
+from ledger.models import AuditEvent, Notification
+from tests.harness import (
+    CFO,
+    MANAGER,
+    REQUESTER,
+    REQUESTS_CHANNEL,
+    VALID_ANSWERS,
+    running_aprova,
+    with_matching_boleto,
+)
+
+pytestmark = pytest.mark.anyio
+
+
+def approval_posts(aprova, approver: str) -> list[dict]:
+    return [m for m in aprova.approval_messages(approver)]
+
+
+async def statuses(session_factory) -> list[str]:
+    async with session_factory() as session:
+        return list(await session.scalars(select(Notification.status).order_by(Notification.id)))
+
+
+async def file(aprova) -> None:
+    view = await aprova.open_modal()
+    response = await aprova.submit(view, **VALID_ANSWERS)
+    assert response.status_code == 200 and response.text == "", response.text
+    await aprova.settle()
+
+
+@pytest.mark.parametrize(
+    ("error", "status"),
+    [("ratelimited", 429), ("internal_error", 500), ("connection_dropped", None), ("answer_lost", None)],
+)
+async def test_the_approvers_dm_arrives_once_whatever_slack_did(session_factory, clock, error, status):
+    async with running_aprova(session_factory, clock) as aprova:
+        # The first chat.postMessage is the tracking message; the second is the approver's DM.
+        aprova.slack.fail_next("chat.postMessage", error=error, status=status, retry_after=3)
+        await file(aprova)
+        assert aprova.tracking_messages() == [] or error == "answer_lost"
+        assert await statuses(session_factory) == ["pending"]  # not lost: waiting to be tried again
+        clock.advance(timedelta(minutes=5))
+        await aprova.settle()
+        assert len(aprova.tracking_messages()) == 1
+        assert len(approval_posts(aprova, MANAGER)) == 1
+        assert await statuses(session_factory) == ["done"]
+
+
+async def test_a_lost_answer_is_found_by_its_metadata_not_posted_twice(session_factory, clock):
+    async with running_aprova(session_factory, clock) as aprova:
+        aprova.slack.fail_next("chat.postMessage", error="answer_lost")
+        await file(aprova)
+        assert len(aprova.tracking_messages()) == 1  # Slack has it; Aprova does not know yet
+        clock.advance(timedelta(minutes=5))
+        await aprova.settle()
+        assert len(aprova.tracking_messages()) == 1
+        assert aprova.slack.calls_to("conversations.history")  # looked for it by its key
+        request = await flows.get_request(session_factory, request_id=1)
+        assert request.tracking_ts == aprova.tracking_messages()[0]["ts"]  # and adopted it
+
+
+async def test_a_rate_limit_waits_for_retry_after(session_factory, clock):
+    async with running_aprova(session_factory, clock) as aprova:
+        aprova.slack.fail_next("chat.postMessage", retry_after=30)
+        await file(aprova)
+        clock.advance(timedelta(seconds=10))
+        await aprova.settle()
+        assert aprova.tracking_messages() == []  # Slack said 30 s
+        clock.advance(timedelta(seconds=21))
+        await aprova.settle()
+        assert len(aprova.tracking_messages()) == 1 and len(approval_posts(aprova, MANAGER)) == 1
+
+
+async def test_a_thread_reply_waits_for_its_tracking_message(session_factory, clock):
+    """A decision made while the tracking message is still unsent: its reply follows the tracking message."""
+    async with running_aprova(session_factory, clock) as aprova:
+        aprova.slack.fail_next("chat.postMessage", error="internal_error", status=500)  # the tracking message
+        await file(aprova)
+        await flows.decide(session_factory, clock=clock, request_id=1, step_position=0, actor_id=MANAGER, approve=True)
+        aprova.deps.wake_deliveries()
+        await aprova.settle()
+        assert aprova.slack.messages() == []  # the decision waits behind the submission
+        clock.advance(timedelta(minutes=5))
+        await aprova.settle()
+        [tracking] = aprova.tracking_messages()
+        [reply] = aprova.thread(tracking)
+        assert "aprovado por" in reply["text"]
+        posted = [c.args for c in aprova.slack.calls_to("chat.postMessage")]
+        assert posted[-1].get("thread_ts") == tracking["ts"]  # the reply went last, into the right thread
+        assert await statuses(session_factory) == ["done", "done"]
+
+
+async def test_a_permanent_slack_error_is_audited_and_told_to_finance(session_factory, clock):
+    async with running_aprova(session_factory, clock) as aprova:
+        aprova.slack.fail_next("chat.postMessage", error="channel_not_found")  # the requests channel is gone
+        await file(aprova)
+        assert aprova.tracking_messages() == []
+        assert len(approval_posts(aprova, MANAGER)) == 1  # the rest of the event went on
+        told = aprova.slack.messages(aprova.slack.dm_channel(CFO))
+        assert any("PAG-2026-000001" in m["text"] and "channel_not_found" in m["text"] for m in told)
+        async with session_factory() as session:
+            failed = list(await session.scalars(select(AuditEvent).where(AuditEvent.action == "slack_call_failed")))
+        assert [e.detail["error"] for e in failed] == ["channel_not_found"]
+        assert await statuses(session_factory) == ["done"]
+
+
+async def test_what_a_dead_process_left_unsent_goes_out_after_a_restart(session_factory, clock):
+    """The change committed, the messages did not get out: the next process sends them, once."""
+    async with running_aprova(session_factory, clock) as aprova:
+        aprova.slack.fail_next("chat.postMessage", error="connection_dropped")
+        await file(aprova)  # the tracking post never got out: as if the process had died there
+        assert aprova.tracking_messages() == []
+    clock.advance(timedelta(minutes=5))
+    async with running_aprova(session_factory, clock) as restarted:
+        await restarted.settle()
+        assert len(restarted.tracking_messages()) == 1
+        assert len(approval_posts(restarted, MANAGER)) == 1
+        assert await statuses(session_factory) == ["done"]
+
+
+async def test_two_workers_send_each_message_once(session_factory, clock):
+    async with running_aprova(session_factory, clock) as aprova:
+        assert aprova.deliveries is not None
+        other = DeliveryWorker(aprova.deps, aprova.deliveries.client, owner="other-instance")
+        for i in range(6):
+            view = await aprova.open_modal()
+            changes = {"invoice_number": f"NF {100 + i}", "amount": f"{100 + i},00"}
+            answers = with_matching_boleto(VALID_ANSWERS | changes, changes)
+            await aprova.submit(view, **answers)
+        await aprova.listeners.settle(timeout=60)  # type: ignore[union-attr]
+        await asyncio.gather(aprova.deliveries.drain(), other.drain())
+        assert len(aprova.tracking_messages()) == 6
+        assert len(approval_posts(aprova, MANAGER)) == 6
+        assert await statuses(session_factory) == ["done"] * 6
+
+
+def test_pacing_keeps_a_channel_to_its_share_without_holding_others():
+    pacer = ChannelPacer(per_second=1.0, burst=2)
+    assert pacer.take(REQUESTS_CHANNEL, 0.0) == 0 and pacer.take(REQUESTS_CHANNEL, 0.0) == 0
+    assert pacer.take(REQUESTS_CHANNEL, 0.0) == pytest.approx(1.0)  # the burst is spent: one a second
+    assert pacer.take("D0OTHER", 0.0) == 0  # another channel is not held
+    assert pacer.take(REQUESTS_CHANNEL, 1.0) == 0
+    pacer.hold("D0OTHER", 1.0, 30)  # Slack said Retry-After: 30
+    assert pacer.take("D0OTHER", 20.0) > 0 and pacer.take("D0OTHER", 32.0) == 0
+
+
+async def test_a_paced_channel_is_sent_later_not_dropped(session_factory, clock):
+    async with running_aprova(session_factory, clock, slack_channel_burst=1) as aprova:
+        for i in range(3):
+            view = await aprova.open_modal()
+            changes = {"invoice_number": f"NF {200 + i}", "amount": f"{200 + i},00"}
+            await aprova.submit(view, **with_matching_boleto(VALID_ANSWERS | changes, changes))
+        await aprova.settle()
+        assert len(aprova.tracking_messages()) == 1  # one at once in the requests channel
+        assert len(approval_posts(aprova, MANAGER)) == 1
+        for _ in range(3):
+            clock.advance(timedelta(seconds=2))
+            await aprova.settle()
+        assert len(aprova.tracking_messages()) == 3 and len(approval_posts(aprova, MANAGER)) == 3
+        assert await notifications.pending_count(session_factory) == 0
+
+
+async def test_a_failure_before_the_ack_keeps_the_form_stores_nothing_and_says_so(session_factory, clock):
+    """Planning needs a user group and Slack keeps dropping the connection (retries included): Slack is answered 500
+    (it shows its error and keeps the form), nothing is stored, and the person is told with a code to quote."""
+    async with running_aprova(session_factory, clock) as aprova:
+        view = await aprova.open_modal()
+        for _ in range(10):  # more than slack_sdk's retry and aiohttp's own retry of a reused connection
+            aprova.slack.fail_next("usergroups.users.list", error="connection_dropped")
+        big = {"amount": "12.000,00"}  # the rule above R$ 10 mil has the Diretoria group as its second step
+        response = await aprova.submit(view, **with_matching_boleto(VALID_ANSWERS | big, big))
+        await aprova.settle()
+        assert response.status_code == 500
+        async with session_factory() as session:
+            assert list(await session.scalars(select(Notification))) == []
+        told = aprova.slack.messages(aprova.slack.dm_channel(REQUESTER))
+        assert any("Algo deu errado do nosso lado (código" in m["text"] for m in told)
+        # Slack answers again: the same form goes through.
+        aprova.slack.clear_failures()
+        response = await aprova.submit(view, **with_matching_boleto(VALID_ANSWERS | big, big))
+        assert response.status_code == 200 and response.text == ""
+
+
+async def test_a_rate_limited_user_group_is_not_taken_for_an_empty_one(session_factory, clock):
+    async with running_aprova(session_factory, clock) as aprova:
+        view = await aprova.open_modal()
+        for _ in range(10):
+            aprova.slack.fail_next("usergroups.users.list", error="ratelimited", retry_after=0)
+        big = {"amount": "12.000,00"}
+        response = await aprova.submit(view, **with_matching_boleto(VALID_ANSWERS | big, big))
+        assert response.status_code == 500  # not planned with the fallback approvers in the group's place
+        assert await flows_count(session_factory) == 0
+
+
+async def flows_count(session_factory) -> int:
+    from ledger.models import PaymentRequest
+
+    async with session_factory() as session:
+        return len(list(await session.scalars(select(PaymentRequest.id))))
