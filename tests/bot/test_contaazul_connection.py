@@ -37,7 +37,16 @@ def connect_url(reply: dict[str, Any]) -> str:
 
 
 async def consent(browser: httpx.AsyncClient, url: str, decision: str = "autorizar") -> httpx.Response:
-    """Play the admin's browser: open the consent page, click a button, follow the redirect back to Aprova."""
+    """Play the admin's browser: open Aprova's start link (it sets the binding cookie and redirects), then the
+    consent page, click a button, follow the redirect back to Aprova. A refused start link is returned as is."""
+    started = await browser.get(url)
+    if started.status_code != 302:
+        return started
+    return await consent_at(browser, started.headers["location"], decision)
+
+
+async def consent_at(browser: httpx.AsyncClient, url: str, decision: str = "autorizar") -> httpx.Response:
+    """The consent page at Conta Azul's authorize ``url``: click a button, follow the redirect back to Aprova."""
     page = await browser.get(url)
     assert page.status_code == 200 and "Autorizar" in page.text
     request_id = re.search(r'name="request_id" value="([^"]+)"', page.text)
@@ -57,9 +66,15 @@ async def test_admin_connects_through_the_consent_page(session_factory, clock):
     async with running_aprova(session_factory, clock, contaazul=True) as aprova, httpx.AsyncClient() as browser:
         reply = await command(aprova, "connect")
         url = connect_url(reply)
-        assert "scope=openid+profile+aws.cognito.signin.user.admin" in url
-        assert "redirect_uri=http%3A%2F%2F127.0.0.1" in url
-        page = await consent(browser, url)
+        assert url.startswith(f"{aprova.http.base_url}/contaazul/oauth/start?state=")
+        started = await browser.get(url)
+        assert started.status_code == 302
+        authorize = started.headers["location"]
+        assert authorize.startswith(f"{aprova.sandbox.authorize_url}?")
+        assert "scope=openid+profile+aws.cognito.signin.user.admin" in authorize
+        assert "redirect_uri=http%3A%2F%2F127.0.0.1" in authorize
+        assert "code_challenge_method=S256" in authorize and "code_challenge=" in authorize
+        page = await consent_at(browser, authorize)
         assert page.status_code == 200
         assert "Conta Azul conectado: Padaria Pão Quente Ltda" in page.text
         await aprova.settle()
