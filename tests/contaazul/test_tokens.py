@@ -12,7 +12,7 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 import pytest
 from cryptography.fernet import Fernet
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from ledger import db
@@ -37,7 +37,13 @@ from ledger.contaazul.oauth import (
 from ledger.contaazul.sandbox import Sandbox
 from ledger.contaazul.sandbox.oauth import s256_challenge
 from ledger.contaazul.tokens import TokenManager
-from ledger.errors import ConnectionNeedsReconnect, NotConnected, OAuthGrantError, OAuthStateError
+from ledger.errors import (
+    ConnectionNeedsReconnect,
+    NotConnected,
+    OAuthGrantError,
+    OAuthStateError,
+    RetryableGatewayError,
+)
 from ledger.models import Base, ContaAzulConnection, OAuthState
 
 T0 = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
@@ -459,6 +465,53 @@ async def test_invalid_grant_marks_needs_reconnect_without_retrying(
     row = await stored(sessions)
     assert row is not None and row.needs_reconnect_alerted_at is None
     assert await tokens.claim_reconnect_alert(TEAM) is False  # active: nothing to alert
+
+
+@pytest.mark.anyio
+async def test_a_lease_left_by_a_dead_process_is_waited_out_then_taken_over(
+    sandbox: Sandbox,
+    sessions: Factory,
+    clock: FixedClock,
+    cipher: TokenCipher,
+    http: httpx.AsyncClient,
+    endpoint: TokenEndpoint,
+) -> None:
+    await connect(sessions, clock, cipher, http, endpoint)
+    clock.advance(timedelta(hours=2))
+    # Another process claimed the refresh and died before storing anything: its lease still runs for a minute.
+    async with sessions.begin() as session:
+        await session.execute(
+            update(ContaAzulConnection).values(
+                refresh_lease_owner="a-dead-process", refresh_lease_until=clock.now() + timedelta(minutes=1)
+            )
+        )
+    started = clock.now()
+    tokens = manager(sessions, cipher, clock, endpoint, sleep=clock.sleep)  # waiting moves the test's clock
+    access = await tokens.access_token(TEAM)
+    assert clock.now() - started >= timedelta(minutes=1)  # nobody refreshed while the lease held
+    assert access in sandbox.state.access_tokens and sandbox.state.refresh_count == 1
+    row = await stored(sessions)
+    assert row is not None and row.refresh_lease_owner is None and row.refresh_lease_until is None
+
+
+@pytest.mark.anyio
+async def test_a_token_endpoint_slower_than_the_refresh_timeout_frees_the_lease(
+    sandbox: Sandbox,
+    sessions: Factory,
+    clock: FixedClock,
+    cipher: TokenCipher,
+    http: httpx.AsyncClient,
+    endpoint: TokenEndpoint,
+) -> None:
+    await connect(sessions, clock, cipher, http, endpoint)
+    clock.advance(timedelta(hours=2))
+    sandbox.hold(path_prefix="/oauth2/token")
+    tokens = manager(sessions, cipher, clock, endpoint, refresh_timeout=timedelta(seconds=0.2))
+    with pytest.raises(RetryableGatewayError) as info:
+        await tokens.access_token(TEAM)
+    assert info.value.params.get("outcome_unknown") is True  # Conta Azul may still rotate the refresh token
+    row = await stored(sessions)
+    assert row is not None and row.status == "active" and row.refresh_lease_owner is None
 
 
 @pytest.mark.anyio
