@@ -8,8 +8,9 @@ Every step is a correctly signed Slack request to Aprova's ``/slack/events``, so
 
 With ``CONTAAZUL_CLIENT_ID``/``_SECRET``/``_AUTH_URL``/``_API_URL`` set, the same dance and posting run against
 that server (a real trial account, or any compatible one): the consent is completed by itself when the authorize
-endpoint redirects straight back with a code; otherwise the consent URL is printed and the demo waits for the
-callback on ``APROVA_PUBLIC_URL`` (or ``http://localhost:PORT``), as registered at Conta Azul.
+endpoint redirects straight back with a code; otherwise a fresh connect link is printed for a person's browser (the
+flow is bound to the browser that opens it) and the demo waits for the callback on ``APROVA_PUBLIC_URL`` (or
+``http://localhost:PORT``), as registered at Conta Azul.
 """
 
 from __future__ import annotations
