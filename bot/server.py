@@ -20,7 +20,7 @@ from bot.blocks.i18n import Locale
 from bot.deps import Deps
 from bot.settings import OAUTH_CALLBACK_PATH, OAUTH_PATH, OAUTH_START_PATH
 from ledger import flows
-from ledger.contaazul.oauth import STATE_TTL, STATUS_ACTIVE, connection_statuses, consume_state
+from ledger.contaazul.oauth import STATE_TTL, STATUS_ACTIVE, connection_statuses
 from ledger.errors import GatewayError, OAuthGrantError, OAuthStateError
 
 log = logging.getLogger(__name__)
@@ -112,10 +112,7 @@ async def handle_oauth_callback(request: web.Request) -> web.Response:
     binding = request.cookies.get(BINDING_COOKIE)
     if error:
         if state:
-            try:  # a denied consent uses up its state, when it comes from the admin's browser
-                await consume_state(deps.session_factory, clock=deps.clock, state=state, binding=binding)
-            except OAuthStateError:
-                pass
+            await deps.contaazul.consent_denied(state=state, binding=binding)
         log.info("conta azul consent not given: %s", error)
         return _forget_browser(_oauth_page(request, "page.denied", 400))
     if not state or not code:

@@ -252,7 +252,8 @@ class OAuthState(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
     used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    code_verifier: Mapped[str | None] = mapped_column(String(128))  # PKCE (RFC 7636); None for older rows
+    # The PKCE verifier (RFC 7636), encrypted like the tokens; None for rows older than PKCE.
+    code_verifier_enc: Mapped[str | None] = mapped_column(Text)
     started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     browser_hash: Mapped[str | None] = mapped_column(String(64))
 

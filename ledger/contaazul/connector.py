@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import TypeVar
@@ -19,6 +20,7 @@ from ledger.contaazul.oauth import (
     OAuthConfig,
     TokenEndpoint,
     complete_connection,
+    consume_state,
     disconnect,
     get_connection_info,
     open_in_browser,
@@ -28,7 +30,7 @@ from ledger.contaazul.oauth import (
 from ledger.contaazul.revocation import ConnectionRevoker, Revocation
 from ledger.contaazul.tokens import TokenManager
 from ledger.contaazul.transport import Transport
-from ledger.errors import ConnectionNeedsReconnect
+from ledger.errors import ConnectionNeedsReconnect, OAuthStateError
 from ledger.models import ContaAzulConnection
 from ledger.ports import Books, Clock
 
@@ -108,7 +110,9 @@ class ContaAzul:
 
     async def begin_connection(self, *, team_id: str, user_id: str) -> str:
         """A one-time state for this admin (valid 10 minutes); Aprova's start link names it."""
-        return await start_authorization(self.session_factory, clock=self.clock, team_id=team_id, user_id=user_id)
+        return await start_authorization(
+            self.session_factory, clock=self.clock, cipher=self.cipher, team_id=team_id, user_id=user_id
+        )
 
     async def open_in_browser(self, *, state: str, binding: str) -> str:
         """Bind the state to the browser holding ``binding`` in its cookie; Conta Azul's authorize URL.
@@ -117,8 +121,20 @@ class ContaAzul:
             OAuthStateError: The state is unknown, expired or its start link was already opened.
         """
         return await open_in_browser(
-            self.session_factory, clock=self.clock, endpoint=self.oauth, state=state, binding=binding
+            self.session_factory,
+            clock=self.clock,
+            cipher=self.cipher,
+            endpoint=self.oauth,
+            state=state,
+            binding=binding,
         )
+
+    async def consent_denied(self, *, state: str, binding: str | None) -> None:
+        """Conta Azul says the consent was denied: the state is used up, when the admin's browser says so."""
+        with contextlib.suppress(OAuthStateError):
+            await consume_state(
+                self.session_factory, clock=self.clock, cipher=self.cipher, state=state, binding=binding
+            )
 
     async def complete(self, *, state: str, code: str, binding: str | None) -> ConnectionInfo:
         """Finish the OAuth callback, then pick the ERP's default financial account when there is one."""

@@ -272,9 +272,16 @@ def browser_hash(binding: str) -> str:
 
 
 async def start_authorization(
-    session_factory: SessionFactory, *, clock: Clock, team_id: str, user_id: str, ttl: timedelta = STATE_TTL
+    session_factory: SessionFactory,
+    *,
+    clock: Clock,
+    cipher: TokenCipher,
+    team_id: str,
+    user_id: str,
+    ttl: timedelta = STATE_TTL,
 ) -> str:
-    """Store a one-time ``state`` (with its PKCE verifier) for this admin and return it; it names the start link."""
+    """Store a one-time ``state`` (with its PKCE verifier, encrypted) for this admin and return it; it names the
+    start link."""
     state = secrets.token_urlsafe(32)
     now = clock.now()
     async with session_factory.begin() as session:
@@ -285,20 +292,27 @@ async def start_authorization(
                 user_id=user_id,
                 created_at=now,
                 expires_at=now + ttl,
-                code_verifier=secrets.token_urlsafe(64),
+                code_verifier_enc=cipher.encrypt(secrets.token_urlsafe(64)),
             )
         )
     return state
 
 
 async def open_in_browser(
-    session_factory: SessionFactory, *, clock: Clock, endpoint: TokenEndpoint, state: str, binding: str
+    session_factory: SessionFactory,
+    *,
+    clock: Clock,
+    cipher: TokenCipher,
+    endpoint: TokenEndpoint,
+    state: str,
+    binding: str,
 ) -> str:
     """The start link was opened: bind the state to this browser (once) and return Conta Azul's authorize URL.
 
     Args:
         session_factory: Database sessions.
         clock: Time source.
+        cipher: Decrypts the PKCE verifier.
         endpoint: Builds the authorize URL.
         state: The state the start link names.
         binding: The secret this browser keeps in its cookie.
@@ -311,8 +325,9 @@ async def open_in_browser(
         row = await session.get(OAuthState, state) if state else None
         _check_usable(row, now)
         assert row is not None
-        if row.started_at is not None or not row.code_verifier:
+        if row.started_at is not None or not row.code_verifier_enc:
             raise OAuthStateError("state_used")
+        verifier = _verifier(cipher, row.code_verifier_enc)
         result = await session.execute(
             update(OAuthState)
             .where(OAuthState.state == state, OAuthState.started_at.is_(None))
@@ -321,12 +336,11 @@ async def open_in_browser(
         )
         if _rowcount(result) != 1:
             raise OAuthStateError("state_used")
-        verifier = row.code_verifier
     return endpoint.authorization_url(state=state, code_verifier=verifier)
 
 
 async def consume_state(
-    session_factory: SessionFactory, *, clock: Clock, state: str, binding: str | None
+    session_factory: SessionFactory, *, clock: Clock, cipher: TokenCipher, state: str, binding: str | None
 ) -> Authorization:
     """Use a ``state`` once, from the browser that opened its start link.
 
@@ -341,7 +355,7 @@ async def consume_state(
         row = await session.get(OAuthState, state) if state else None
         _check_usable(row, now)
         assert row is not None
-        if not (row.browser_hash and row.code_verifier and binding) or not hmac.compare_digest(
+        if not (row.browser_hash and row.code_verifier_enc and binding) or not hmac.compare_digest(
             row.browser_hash, browser_hash(binding)
         ):
             raise OAuthStateError("browser_mismatch")
@@ -353,7 +367,14 @@ async def consume_state(
         )
         if _rowcount(result) != 1:
             raise OAuthStateError("state_used")
-        return Authorization(team_id=row.team_id, user_id=row.user_id, code_verifier=row.code_verifier)
+        return Authorization(row.team_id, row.user_id, _verifier(cipher, row.code_verifier_enc))
+
+
+def _verifier(cipher: TokenCipher, encrypted: str) -> str:
+    try:
+        return cipher.decrypt(encrypted)
+    except ValueError:  # encrypted with a key no longer configured: this flow cannot finish
+        raise OAuthStateError("state_unknown") from None
 
 
 def _check_usable(row: OAuthState | None, now: datetime) -> None:
@@ -402,7 +423,7 @@ async def complete_connection(
         OAuthGrantError: The code was refused (``code_invalid``).
         GatewayError: The token endpoint or the API failed.
     """
-    started = await consume_state(session_factory, clock=clock, state=state, binding=binding)
+    started = await consume_state(session_factory, clock=clock, cipher=cipher, state=state, binding=binding)
     tokens = await endpoint.exchange_code(code=code, code_verifier=started.code_verifier, clock=clock)
     company = await ContaAzulClient(
         http,

@@ -23,7 +23,7 @@ depends_on: str | Sequence[str] | None = None
 
 def upgrade() -> None:
     with op.batch_alter_table("oauth_states") as batch:
-        batch.add_column(sa.Column("code_verifier", sa.String(length=128), nullable=True))
+        batch.add_column(sa.Column("code_verifier_enc", sa.Text(), nullable=True))
         batch.add_column(sa.Column("started_at", sa.DateTime(timezone=True), nullable=True))
         batch.add_column(sa.Column("browser_hash", sa.String(length=64), nullable=True))
     with op.batch_alter_table("contaazul_connections") as batch:
@@ -38,4 +38,4 @@ def downgrade() -> None:
     with op.batch_alter_table("oauth_states") as batch:
         batch.drop_column("browser_hash")
         batch.drop_column("started_at")
-        batch.drop_column("code_verifier")
+        batch.drop_column("code_verifier_enc")

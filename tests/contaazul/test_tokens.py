@@ -53,6 +53,7 @@ REDIRECT_URI = "https://aprova.example/contaazul/callback"
 TEAM = "T0001"
 ADMIN = "U0ADMIN"
 BROWSER = "the-secret-in-the-admins-cookie"
+CIPHER = TokenCipher(Fernet.generate_key().decode())  # what keeps the PKCE verifiers of these flows
 
 Factory = async_sessionmaker[AsyncSession]
 
@@ -64,7 +65,7 @@ def clock() -> FixedClock:
 
 @pytest.fixture
 def cipher() -> TokenCipher:
-    return TokenCipher(Fernet.generate_key().decode())
+    return CIPHER
 
 
 @pytest.fixture
@@ -124,8 +125,8 @@ async def authorize(http: httpx.AsyncClient, url: str) -> tuple[str, str]:
 
 async def begin(sessions: Factory, clock: FixedClock, endpoint: TokenEndpoint, binding: str = BROWSER) -> str:
     """``/contaazul connect`` and its start link opened in the admin's browser: Conta Azul's authorize URL."""
-    state = await start_authorization(sessions, clock=clock, team_id=TEAM, user_id=ADMIN)
-    return await open_in_browser(sessions, clock=clock, endpoint=endpoint, state=state, binding=binding)
+    state = await start_authorization(sessions, clock=clock, cipher=CIPHER, team_id=TEAM, user_id=ADMIN)
+    return await open_in_browser(sessions, clock=clock, cipher=CIPHER, endpoint=endpoint, state=state, binding=binding)
 
 
 async def connect(
@@ -169,10 +170,12 @@ async def test_authorize_url_shape_carries_a_pkce_challenge(
     assert len(query["state"][0]) >= 43
     async with sessions() as session:
         row = await session.get(OAuthState, query["state"][0])
-    assert row is not None and row.code_verifier is not None and 43 <= len(row.code_verifier) <= 128
+    assert row is not None and row.code_verifier_enc is not None
+    verifier = CIPHER.decrypt(row.code_verifier_enc)  # kept encrypted, like the tokens
+    assert 43 <= len(verifier) <= 128 and verifier not in row.code_verifier_enc
     assert query["code_challenge_method"] == ["S256"]
-    assert query["code_challenge"] == [s256_challenge(row.code_verifier)]
-    assert row.code_verifier not in url  # the verifier never leaves Aprova before the code exchange
+    assert query["code_challenge"] == [s256_challenge(verifier)]
+    assert verifier not in url  # the verifier never leaves Aprova before the code exchange
 
 
 @pytest.mark.anyio
@@ -205,7 +208,7 @@ async def test_code_exchange_stores_encrypted_connection(
 async def callback(sessions: Factory, clock: FixedClock, http: httpx.AsyncClient, endpoint: TokenEndpoint) -> tuple:
     """A consent given: the code, and the verifier the callback would present with it."""
     code, state = await authorize(http, await begin(sessions, clock, endpoint))
-    verifier = (await consume_state(sessions, clock=clock, state=state, binding=BROWSER)).code_verifier
+    verifier = (await consume_state(sessions, clock=clock, cipher=CIPHER, state=state, binding=BROWSER)).code_verifier
     return code, verifier
 
 
@@ -264,7 +267,7 @@ async def test_state_forged_reused_expired(
     assert forged.value.code == "state_unknown"
 
     code, state = await authorize(http, await begin(sessions, clock, endpoint))
-    assert (await consume_state(sessions, clock=clock, state=state, binding=BROWSER)).team_id == TEAM
+    assert (await consume_state(sessions, clock=clock, cipher=CIPHER, state=state, binding=BROWSER)).team_id == TEAM
     with pytest.raises(OAuthStateError) as reused:
         await complete(state, code)
     assert reused.value.code == "state_used"
@@ -272,7 +275,7 @@ async def test_state_forged_reused_expired(
     code, state = await authorize(http, await begin(sessions, clock, endpoint))
     clock.advance(timedelta(minutes=10))
     with pytest.raises(OAuthStateError) as expired:
-        await consume_state(sessions, clock=clock, state=state, binding=BROWSER)
+        await consume_state(sessions, clock=clock, cipher=CIPHER, state=state, binding=BROWSER)
     assert expired.value.code == "state_expired"
 
     # None of these reached the token endpoint or stored anything.
@@ -289,10 +292,12 @@ async def test_only_the_browser_that_opened_the_start_link_completes(
     http: httpx.AsyncClient,
     endpoint: TokenEndpoint,
 ) -> None:
-    state = await start_authorization(sessions, clock=clock, team_id=TEAM, user_id=ADMIN)
-    url = await open_in_browser(sessions, clock=clock, endpoint=endpoint, state=state, binding=BROWSER)
+    state = await start_authorization(sessions, clock=clock, cipher=CIPHER, team_id=TEAM, user_id=ADMIN)
+    url = await open_in_browser(sessions, clock=clock, cipher=CIPHER, endpoint=endpoint, state=state, binding=BROWSER)
     with pytest.raises(OAuthStateError) as again:  # the start link works once
-        await open_in_browser(sessions, clock=clock, endpoint=endpoint, state=state, binding="another browser")
+        await open_in_browser(
+            sessions, clock=clock, cipher=CIPHER, endpoint=endpoint, state=state, binding="another browser"
+        )
     assert again.value.code == "state_used"
 
     code, _ = await authorize(http, url)
@@ -318,9 +323,9 @@ async def test_only_the_browser_that_opened_the_start_link_completes(
     assert (info.team_id, info.connected_by) == (TEAM, ADMIN)
 
     # A state whose start link was never opened has no browser: nothing completes it.
-    state = await start_authorization(sessions, clock=clock, team_id=TEAM, user_id=ADMIN)
+    state = await start_authorization(sessions, clock=clock, cipher=CIPHER, team_id=TEAM, user_id=ADMIN)
     with pytest.raises(OAuthStateError) as unopened:
-        await consume_state(sessions, clock=clock, state=state, binding=BROWSER)
+        await consume_state(sessions, clock=clock, cipher=CIPHER, state=state, binding=BROWSER)
     assert unopened.value.code == "browser_mismatch"
 
 
@@ -330,7 +335,7 @@ async def test_concurrent_callbacks_with_one_state_use_it_once(
 ) -> None:
     _, state = await authorize(http, await begin(sessions, clock, endpoint))
     results = await asyncio.gather(
-        *(consume_state(sessions, clock=clock, state=state, binding=BROWSER) for _ in range(10)),
+        *(consume_state(sessions, clock=clock, cipher=CIPHER, state=state, binding=BROWSER) for _ in range(10)),
         return_exceptions=True,
     )
     won = [r for r in results if not isinstance(r, BaseException)]
