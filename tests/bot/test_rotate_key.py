@@ -13,6 +13,7 @@ import pytest
 from cryptography.fernet import Fernet
 from sqlalchemy import select
 
+import bot.__main__
 from bot.scheduler import refresh_expiring_tokens
 from ledger import db
 from ledger.clock import FixedClock
@@ -99,9 +100,14 @@ async def test_rotate_key_reencrypts_with_the_first_key_and_strands_what_no_key_
         await engine.dispose()
 
 
-async def test_rotate_key_needs_a_usable_key(tmp_path):
-    database_url = f"sqlite:///{tmp_path / 'aprova.db'}"
-    code, _, err = await rotate_key(database_url, None)
-    assert code == 2 and "APROVA_ENCRYPTION_KEY is not set" in err
-    code, _, err = await rotate_key(database_url, f"{NEW},not-a-key")
-    assert code == 2 and "encryption key #2 of 2 is not a valid Fernet key" in err and NEW not in err
+def test_rotate_key_needs_a_usable_key(monkeypatch, tmp_path, capsys):
+    monkeypatch.setattr(bot.__main__, "configure_logging", lambda *args: None)
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'aprova.db'}")
+    monkeypatch.delenv("APROVA_ENCRYPTION_KEY", raising=False)
+    assert bot.__main__.main(["rotate-key"]) == 2
+    assert "APROVA_ENCRYPTION_KEY is not set" in capsys.readouterr().err
+    monkeypatch.setenv("APROVA_ENCRYPTION_KEY", f"{NEW},not-a-key")
+    assert bot.__main__.main(["rotate-key"]) == 2
+    err = capsys.readouterr().err
+    assert "encryption key #2 of 2 is not a valid Fernet key" in err and NEW not in err
+    assert not (tmp_path / "aprova.db").exists()  # refused before touching the database
