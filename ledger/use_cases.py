@@ -231,7 +231,7 @@ class Ledger:
     async def posting(self, request_id: int) -> PostingView | None:
         return await outbox.posting_for(self.session_factory, request_id=request_id)
 
-    # --- the Conta Azul connection (the OAuth dance itself is ``books.authorization_url``/``complete``)
+    # --- the Conta Azul connection (the OAuth dance is on ``books``: begin_connection, open_in_browser, complete)
 
     async def disconnect(self, team_id: str, *, actor_id: str) -> Revocation:
         """Revoke Aprova's authorization at Conta Azul, then delete the tokens (even when the revocation failed)."""
