@@ -483,17 +483,17 @@ async def test_a_lease_left_by_a_dead_process_is_waited_out_then_taken_over(
 ) -> None:
     await connect(sessions, clock, cipher, http, endpoint)
     clock.advance(timedelta(hours=2))
-    # Another process claimed the refresh and died before storing anything: its lease still runs for a minute.
+    # Another process claimed the refresh and died before storing anything: its lease still runs for 10 seconds.
     async with sessions.begin() as session:
         await session.execute(
             update(ContaAzulConnection).values(
-                refresh_lease_owner="a-dead-process", refresh_lease_until=clock.now() + timedelta(minutes=1)
+                refresh_lease_owner="a-dead-process", refresh_lease_until=clock.now() + timedelta(seconds=10)
             )
         )
     started = clock.now()
     tokens = manager(sessions, cipher, clock, endpoint, sleep=clock.sleep)  # waiting moves the test's clock
     access = await tokens.access_token(TEAM)
-    assert clock.now() - started >= timedelta(minutes=1)  # nobody refreshed while the lease held
+    assert clock.now() - started >= timedelta(seconds=10)  # nobody refreshed while the lease held
     assert access in sandbox.state.access_tokens and sandbox.state.refresh_count == 1
     row = await stored(sessions)
     assert row is not None and row.refresh_lease_owner is None and row.refresh_lease_until is None
