@@ -10,6 +10,7 @@ import asyncio
 import json
 import os
 import random
+import secrets
 import sys
 import tempfile
 import time
@@ -61,11 +62,12 @@ def sandbox_books(
 
 async def connect(books: ContaAzul) -> None:
     """The OAuth dance against the sandbox's auto-consent: authorize redirects straight back with a code."""
-    url = await books.authorization_url(team_id=TEAM, user_id=ADMIN)
+    state = await books.begin_connection(team_id=TEAM, user_id=ADMIN)
+    binding = secrets.token_urlsafe(32)  # what the browser's cookie would hold
     async with httpx.AsyncClient() as browser:
-        answer = await browser.get(url)
+        answer = await browser.get(await books.open_in_browser(state=state, binding=binding))
     query = parse_qs(urlsplit(answer.headers["location"]).query)
-    await books.complete(state=query["state"][0], code=query["code"][0])
+    await books.complete(state=query["state"][0], code=query["code"][0], binding=binding)
 
 
 async def approve_many(books: ContaAzul, count: int, rng: random.Random) -> None:

@@ -1,4 +1,5 @@
-"""``python -m bot``: run Aprova (HTTP or Socket Mode). ``python -m bot migrate``: upgrade the database."""
+"""``python -m bot``: run Aprova (HTTP or Socket Mode). ``python -m bot migrate``: upgrade the database.
+``python -m bot rotate-key``: re-encrypt the stored Conta Azul tokens with the first APROVA_ENCRYPTION_KEY."""
 
 from __future__ import annotations
 
@@ -12,8 +13,10 @@ from bot.logs import configure_logging
 from bot.settings import Settings, SettingsError
 from bot.wiring import StartupError, run_aprova
 from ledger import db
+from ledger.clock import SystemClock
 from ledger.contaazul.connector import has_connections
 from ledger.contaazul.crypto import TokenCipher
+from ledger.contaazul.tokens import KeyRotation, rotate_stored_tokens
 from ledger.errors import PolicyError
 from ledger.policy import Policy, load_policy
 from ledger.receivables import ReceivableRules, load_receivable_rules
@@ -39,7 +42,9 @@ or an App-Level Token with connections:write (xapp-..., Socket Mode). A .env.exa
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bot", description="Aprova: payment approvals in Slack.")
-    parser.add_argument("command", nargs="?", default="serve", choices=["serve", "migrate", "check", "demo"])
+    parser.add_argument(
+        "command", nargs="?", default="serve", choices=["serve", "migrate", "check", "demo", "rotate-key"]
+    )
     parser.add_argument("--keep", action="store_true", help="demo: keep running afterwards, for a look around")
     args = parser.parse_args(argv)
     if args.command == "demo":
@@ -57,6 +62,8 @@ def main(argv: list[str] | None = None) -> int:
         db.upgrade(settings.database_url)
         log.info("database is at the latest schema")
         return 0
+    if args.command == "rotate-key":
+        return rotate_key(settings)
     try:
         policy = load_policy(settings.policy_file)
     except PolicyError as exc:
@@ -100,6 +107,43 @@ def encryption_key_problem(settings: Settings) -> str | None:
     except ValueError as exc:  # the message names the bad key's position, never the key
         return f"APROVA_ENCRYPTION_KEY: {exc}"
     return None
+
+
+def rotate_key(settings: Settings) -> int:
+    """Re-encrypt every stored Conta Azul token with the first key of APROVA_ENCRYPTION_KEY, so the others can be
+    removed. Tokens no configured key decrypts mark their connection to reconnect (the app alerts its admins once).
+
+    Returns:
+        0 when every connection was re-encrypted; 1 when some must be connected again; 2 without a usable key.
+    """
+    if not settings.encryption_key:
+        print("APROVA_ENCRYPTION_KEY is not set: put the new key first, then the old ones (new,old).", file=sys.stderr)
+        return 2
+    try:
+        cipher = TokenCipher(settings.encryption_key)
+    except ValueError as exc:  # names the bad key's position, never the key
+        print(f"APROVA_ENCRYPTION_KEY: {exc}", file=sys.stderr)
+        return 2
+    db.upgrade(settings.database_url)
+
+    async def rotate() -> KeyRotation:
+        engine = db.create_engine(settings.database_url)
+        try:
+            sessions = db.create_session_factory(engine)
+            return await rotate_stored_tokens(sessions, cipher=cipher, clock=SystemClock(settings.timezone))
+        finally:
+            await engine.dispose()
+
+    done = asyncio.run(rotate())
+    print(f"Re-encrypted the Conta Azul tokens of {len(done.rotated)} workspace(s) with the first key.")
+    if done.stranded:
+        print(
+            f"{len(done.stranded)} workspace(s) hold tokens no configured key decrypts: {', '.join(done.stranded)}. "
+            "They are marked to reconnect; a finance admin there must run /contaazul connect.",
+            file=sys.stderr,
+        )
+        return 1
+    return 0
 
 
 async def stores_tokens(database_url: str) -> bool:

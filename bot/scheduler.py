@@ -49,14 +49,17 @@ NUDGE_EVERY = timedelta(minutes=5)
 async def refresh_expiring_tokens(deps: Deps, client: AsyncWebClient) -> list[str]:
     """Refresh each Conta Azul connection expiring within 15 minutes, so no request waits on a refresh.
 
-    A refresh token Conta Azul refuses marks the connection ``needs_reconnect`` and alerts the finance admins
-    once; it is not tried again.
+    A refresh token Conta Azul refuses, or tokens no configured key decrypts, mark the connection
+    ``needs_reconnect`` and alert the finance admins once; it is not tried again. A connection marked so without
+    its admins being told (by ``rotate-key``) is announced here.
 
     Returns:
         The teams whose token is now valid for at least 15 minutes.
     """
     if deps.contaazul is None:
         return []
+    for team_id in await jobs.reconnects_untold(deps.session_factory):
+        await alert_needs_reconnect(client, deps, team_id)
     refreshed: list[str] = []
     for team_id in await jobs.connections_expiring(deps.session_factory, clock=deps.clock, within=TOKEN_REFRESH_WITHIN):
         try:

@@ -5,6 +5,7 @@ The process around it (the worker, the scheduler, Socket Mode) is put together i
 from __future__ import annotations
 
 import logging
+import secrets
 
 import aiohttp
 from aiohttp import web
@@ -14,18 +15,18 @@ from slack_sdk.errors import SlackApiError
 from sqlalchemy import text
 
 from bot import webhooks
-from bot.blocks.contaazul import build_callback_page, company_line
+from bot.blocks.contaazul import CALLBACK_PAGE_CSP, build_callback_page, company_line
 from bot.blocks.i18n import Locale
 from bot.deps import Deps
+from bot.settings import OAUTH_CALLBACK_PATH, OAUTH_PATH, OAUTH_START_PATH
 from ledger import flows
-from ledger.contaazul.oauth import STATUS_ACTIVE, connection_statuses, consume_state
+from ledger.contaazul.oauth import STATE_TTL, STATUS_ACTIVE, connection_statuses
 from ledger.errors import GatewayError, OAuthGrantError, OAuthStateError
 
 log = logging.getLogger(__name__)
 
 DEPS_KEY = web.AppKey("deps", Deps)
 BOLT_KEY = web.AppKey("bolt", AsyncApp)
-OAUTH_CALLBACK_PATH = "/contaazul/oauth/callback"
 SLACK_TIMEOUT = aiohttp.ClientTimeout(total=30)
 
 
@@ -47,6 +48,7 @@ def create_web_app(deps: Deps, bolt_app: AsyncApp, *, slack_events: bool = True)
 
     if slack_events:
         web_app.router.add_post("/slack/events", handle_slack_events)
+    web_app.router.add_get(OAUTH_START_PATH, handle_oauth_start)
     web_app.router.add_get(OAUTH_CALLBACK_PATH, handle_oauth_callback)
     webhooks.register(web_app, deps, bolt_app)
     web_app.router.add_get("/healthz", handle_healthz)
@@ -54,43 +56,78 @@ def create_web_app(deps: Deps, bolt_app: AsyncApp, *, slack_events: bool = True)
     return web_app
 
 
+# The secret that binds an authorization to the admin's browser; only Aprova's OAuth pages ever receive it.
+BINDING_COOKIE = "aprova_oauth_browser"
+BINDING_COOKIE_MAX_AGE = int(STATE_TTL.total_seconds())
+# No OAuth page of Aprova is cached, framed, or leaks its URL (which names the state) in a Referer.
+OAUTH_PAGE_HEADERS = {
+    "Cache-Control": "no-store",
+    "Pragma": "no-cache",
+    "Content-Security-Policy": CALLBACK_PAGE_CSP,
+    "X-Frame-Options": "DENY",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+}
+
+
 def _browser_locale(request: web.Request) -> Locale:
     return "en" if request.headers.get("Accept-Language", "").lower().startswith("en") else "pt_BR"
+
+
+def _oauth_page(request: web.Request, key: str, status: int, **params: str) -> web.Response:
+    body = build_callback_page(key, locale=_browser_locale(request), success=status == 200, **params)
+    return web.Response(text=body, status=status, content_type="text/html", headers=OAUTH_PAGE_HEADERS)
+
+
+async def handle_oauth_start(request: web.Request) -> web.StreamResponse:
+    """The link ``/contaazul connect`` hands out: bind the flow to this browser, then go to Conta Azul's consent."""
+    deps = request.app[DEPS_KEY]
+    if deps.contaazul is None:
+        return _oauth_page(request, "ca.not_configured", 404)
+    binding = secrets.token_urlsafe(32)
+    try:
+        authorize_url = await deps.contaazul.open_in_browser(state=request.query.get("state", ""), binding=binding)
+    except OAuthStateError as exc:
+        log.warning("oauth start link refused: %s", exc.code)
+        return _oauth_page(request, f"page.{exc.code}", 400)
+    response = web.Response(status=302, headers=OAUTH_PAGE_HEADERS | {"Location": authorize_url})
+    response.set_cookie(
+        BINDING_COOKIE,
+        binding,
+        max_age=BINDING_COOKIE_MAX_AGE,
+        path=OAUTH_PATH,
+        secure=deps.settings.cookies_secure,
+        httponly=True,
+        samesite="Lax",  # sent on Conta Azul's top-level redirect back, never on cross-site subrequests
+    )
+    return response
 
 
 async def handle_oauth_callback(request: web.Request) -> web.Response:
     """Where Conta Azul sends the admin's browser back: finish the connection and say how it went."""
     deps, bolt_app = request.app[DEPS_KEY], request.app[BOLT_KEY]
-    locale = _browser_locale(request)
-
-    def page(key: str, status: int, **params: str) -> web.Response:
-        body = build_callback_page(key, locale=locale, success=status == 200, **params)
-        return web.Response(text=body, status=status, content_type="text/html")
-
     if deps.contaazul is None:
-        return page("ca.not_configured", 404)
+        return _oauth_page(request, "ca.not_configured", 404)
     state, code, error = (request.query.get(k, "") for k in ("state", "code", "error"))
+    binding = request.cookies.get(BINDING_COOKIE)
     if error:
         if state:
-            try:  # a denied consent still uses up its state
-                await consume_state(deps.session_factory, clock=deps.clock, state=state)
-            except OAuthStateError:
-                pass
+            await deps.contaazul.consent_denied(state=state, binding=binding)
         log.info("conta azul consent not given: %s", error)
-        return page("page.denied", 400)
+        return _forget_browser(_oauth_page(request, "page.denied", 400))
     if not state or not code:
-        return page("page.bad_request", 400)
+        return _oauth_page(request, "page.bad_request", 400)
     try:
-        info = await deps.contaazul.complete(state=state, code=code)
+        info = await deps.contaazul.complete(state=state, code=code, binding=binding)
     except OAuthStateError as exc:
-        log.warning("oauth callback with a bad state: %s", exc.code)
-        return page(f"page.{exc.code}", 400)
+        log.warning("oauth callback refused: %s", exc.code)
+        return _oauth_page(request, f"page.{exc.code}", 400)
     except OAuthGrantError as exc:
         log.warning("conta azul refused the authorization code: %s", exc.code)
-        return page("page.code_invalid", 400)
+        return _forget_browser(_oauth_page(request, "page.code_invalid", 400))
     except GatewayError as exc:
         log.error("conta azul unavailable during the oauth callback: %s", exc)
-        return page("page.unavailable", 502)
+        return _forget_browser(_oauth_page(request, "page.unavailable", 502))
     await flows.audit(
         deps.session_factory,
         clock=deps.clock,
@@ -104,7 +141,13 @@ async def handle_oauth_callback(request: web.Request) -> web.Response:
         await bolt_app.client.chat_postMessage(channel=info.connected_by, text=company_line(info, locale=admin_locale))
     except SlackApiError as exc:
         log.error("could not confirm the conta azul connection in slack: %s", exc.response.get("error"))
-    return page("page.connected", 200, company=info.company_name)
+    return _forget_browser(_oauth_page(request, "page.connected", 200, company=info.company_name))
+
+
+def _forget_browser(response: web.Response) -> web.Response:
+    """The binding served its one flow: the browser drops it."""
+    response.del_cookie(BINDING_COOKIE, path=OAUTH_PATH)
+    return response
 
 
 async def handle_healthz(request: web.Request) -> web.Response:

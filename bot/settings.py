@@ -9,6 +9,11 @@ from datetime import timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+# Aprova's own pages of the Conta Azul authorization (the callback is registered at Conta Azul).
+OAUTH_PATH = "/contaazul/oauth"
+OAUTH_START_PATH = f"{OAUTH_PATH}/start"
+OAUTH_CALLBACK_PATH = f"{OAUTH_PATH}/callback"
+
 
 class SettingsError(ValueError):
     """A setting is missing or malformed; the message says which and how to fix it."""
@@ -196,7 +201,17 @@ class Settings:
     @property
     def oauth_redirect_uri(self) -> str:
         """Register exactly this URL as the redirect URI of the Conta Azul app."""
-        return f"{self.public_base_url}/contaazul/oauth/callback"
+        return f"{self.public_base_url}{OAUTH_CALLBACK_PATH}"
+
+    @property
+    def oauth_start_url(self) -> str:
+        """The link ``/contaazul connect`` hands out (with its state): it binds the admin's browser to the flow."""
+        return f"{self.public_base_url}{OAUTH_START_PATH}"
+
+    @property
+    def cookies_secure(self) -> bool:
+        """Cookies marked Secure when the public URL is https (a browser drops them on plain http)."""
+        return self.public_base_url.startswith("https://")
 
     def missing_for_slack(self) -> list[str]:
         """Variables still needed to talk to Slack (Socket Mode needs the app token, not the signing secret)."""

@@ -6,6 +6,7 @@ modules behind it (``flows``, ``outbox``, ``posting``, ``contaazul``…) are for
 """
 
 from ledger.access import check_may_edit, is_editable, may_see
+from ledger.contaazul.revocation import RevokeOutcome
 from ledger.domain import PaymentMethod, PlannedStep, RequestDraft, RequestKind, RequestStatus, StepStatus
 from ledger.duplicates import PossibleDuplicate, decode_duplicates, encode_duplicates
 from ledger.errors import (
@@ -52,6 +53,7 @@ __all__ = [
     "RequestNotFound",
     "RequestStatus",
     "RequestView",
+    "RevokeOutcome",
     "RuleChange",
     "RuleVersionView",
     "Rules",

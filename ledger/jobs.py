@@ -18,7 +18,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from ledger.clock import BRAZIL
-from ledger.contaazul.oauth import STATUS_ACTIVE
+from ledger.contaazul.oauth import STATUS_ACTIVE, STATUS_NEEDS_RECONNECT
 from ledger.domain import RequestKind, RequestStatus, StepStatus
 from ledger.models import ApprovalStep, AuditEvent, ContaAzulConnection, JobRun, PaymentRequest
 from ledger.notifications import NotificationEvent, notify
@@ -253,6 +253,21 @@ async def connections_expiring(session_factory: SessionFactory, *, clock: Clock,
             .where(
                 ContaAzulConnection.status == STATUS_ACTIVE,
                 ContaAzulConnection.access_expires_at <= clock.now() + within,
+            )
+            .order_by(ContaAzulConnection.team_id)
+        )
+        return list(rows)
+
+
+async def reconnects_untold(session_factory: SessionFactory) -> list[str]:
+    """Teams whose Conta Azul connection must be renewed and whose admins were not alerted yet (marked so by
+    ``python -m bot rotate-key``, or by a process that stopped before telling them)."""
+    async with session_factory() as session:
+        rows = await session.scalars(
+            select(ContaAzulConnection.team_id)
+            .where(
+                ContaAzulConnection.status == STATUS_NEEDS_RECONNECT,
+                ContaAzulConnection.needs_reconnect_alerted_at.is_(None),
             )
             .order_by(ContaAzulConnection.team_id)
         )

@@ -233,11 +233,16 @@ class ContaAzulConnection(Base):
     token_version: Mapped[int] = mapped_column(Integer, default=1)
     last_refresh_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     needs_reconnect_alerted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Who is refreshing the tokens, until when: the token endpoint is called outside any transaction, so a
+    # refresh holds no database lock while Conta Azul answers, and nobody else refreshes meanwhile.
+    refresh_lease_owner: Mapped[str | None] = mapped_column(String(64))
+    refresh_lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
 class OAuthState(Base):
-    """A one-time ``state`` for the Conta Azul authorization redirect, bound to the admin who started it."""
+    """A one-time ``state`` for the Conta Azul authorization, bound to the admin who asked for it in Slack and,
+    once the start link is opened, to that browser (the SHA-256 of a secret kept in its cookie)."""
 
     __tablename__ = "oauth_states"
 
@@ -247,6 +252,10 @@ class OAuthState(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
     used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The PKCE verifier (RFC 7636), encrypted like the tokens; None for rows older than PKCE.
+    code_verifier_enc: Mapped[str | None] = mapped_column(Text)
+    started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    browser_hash: Mapped[str | None] = mapped_column(String(64))
 
 
 class Posting(Base):

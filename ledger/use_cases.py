@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from ledger import flows, outbox, queries, receivables, rules
 from ledger.contaazul.connector import ContaAzul
+from ledger.contaazul.revocation import Revocation
 from ledger.domain import PlannedStep, RequestDraft, RequestStatus
 from ledger.duplicates import PossibleDuplicate, encode_duplicates, in_books
 from ledger.editing import Edited, edit_request
@@ -232,12 +233,20 @@ class Ledger:
     async def posting(self, request_id: int) -> PostingView | None:
         return await outbox.posting_for(self.session_factory, request_id=request_id)
 
-    # --- the Conta Azul connection (the OAuth dance itself is ``books.authorization_url``/``complete``)
+    # --- the Conta Azul connection (the OAuth dance is on ``books``: begin_connection, open_in_browser, complete)
 
-    async def disconnect(self, team_id: str, *, actor_id: str) -> None:
+    async def disconnect(self, team_id: str, *, actor_id: str) -> Revocation:
+        """Revoke Aprova's authorization at Conta Azul, then delete the tokens (even when the revocation failed)."""
         assert self.books is not None, "disconnect is only offered when Conta Azul is configured"
-        await self.books.disconnect(team_id)
-        await self.audit(team_id, actor_id=actor_id, action="contaazul_disconnected")
+        revocation = await self.books.disconnect(team_id)
+        await self.audit(
+            team_id,
+            actor_id=actor_id,
+            action="contaazul_disconnected",
+            revocation=revocation.outcome,
+            **({"revocation_error": revocation.error} if revocation.error else {}),
+        )
+        return revocation
 
     async def set_default_account(self, team_id: str, *, actor_id: str, account_id: str, account_name: str) -> None:
         assert self.books is not None, "the account picker is only offered when Conta Azul is configured"

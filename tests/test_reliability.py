@@ -25,16 +25,17 @@ from bot.blocks.request_modal import parse_request_modal
 from bot.dev import slack_payloads as payloads
 from bot.ids import RequestField
 from ledger import flows
+from ledger.contaazul.crypto import TokenCipher
 from ledger.crm.generic import parse_generic
 from ledger.crm.hubspot import parse_hubspot
 from ledger.crm.pipedrive import PipedriveDeal, parse_pipedrive
 from ledger.crm.source import Ignored
 from ledger.domain import RequestStatus
 from ledger.errors import InvalidSubmission, WebhookRefused
-from ledger.models import AuditEvent, ContaAzulConnection, PaymentRequest, Posting
+from ledger.models import AuditEvent, ContaAzulConnection, OAuthState, PaymentRequest, Posting
 from ledger.outbox import PostingStatus
 from ledger.receivables import HubSpotFields, PipedriveFields, WonDeal
-from tests.harness import CFO, MANAGER, OUTSIDER, REQUESTER, VALID_ANSWERS, Aprova, running_aprova
+from tests.harness import CFO, ENCRYPTION_KEY, MANAGER, OUTSIDER, REQUESTER, VALID_ANSWERS, Aprova, running_aprova
 
 pytestmark = pytest.mark.anyio
 
@@ -331,7 +332,10 @@ async def test_logs_of_a_whole_flow_hold_no_secret_and_no_full_document(session_
         assert aprova.sandbox is not None
         secrets = [aprova.slack.bot_token, payloads.SIGNING_SECRET, "sandbox-secret"]
         secrets += [*aprova.sandbox.state.access_tokens, *aprova.sandbox.state.refresh_tokens]
-        assert len(secrets) >= 5
+        async with session_factory() as session:  # the PKCE verifiers, which only the token endpoint may see
+            states = [row for row in await session.scalars(select(OAuthState)) if row.code_verifier_enc]
+        secrets += [TokenCipher(ENCRYPTION_KEY).decrypt(row.code_verifier_enc) for row in states]
+        assert len(secrets) >= 6
     text = "\n".join(record.getMessage() for record in caplog.records)
     assert "PAG-2026-000001" in text  # the events are there, with their reference
     for secret in secrets:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import html
 from collections.abc import Sequence
 from typing import Any, Literal
@@ -145,15 +147,26 @@ def parse_account_modal(values: dict[str, Any]) -> tuple[str, str]:
     return account_id, name
 
 
+CALLBACK_PAGE_STYLE = (
+    "body{font-family:system-ui,sans-serif;max-width:36rem;margin:4rem auto;padding:0 1rem;color:#222}"
+    "h1{font-size:1.3rem}h1.ok{color:#1d6b4f}h1.failed{color:#a33a2b}"
+)
+# Nothing on Aprova's OAuth pages may load, run, submit, or be framed; only their one inline style applies.
+CALLBACK_PAGE_CSP = (
+    "default-src 'none'; "
+    f"style-src 'sha256-{base64.b64encode(hashlib.sha256(CALLBACK_PAGE_STYLE.encode()).digest()).decode()}'; "
+    "base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+)
+
+
 def build_callback_page(message_key: str, *, locale: Locale, success: bool, **params: str) -> str:
-    """The small HTML page the admin's browser shows after Conta Azul redirects back."""
+    """The small HTML page the admin's browser shows after Conta Azul redirects back (send it with
+    ``CALLBACK_PAGE_CSP``)."""
     title = html.escape(t(locale, "page.title"))
     message = html.escape(t(locale, message_key, **params)).replace("`", "")
-    colour = "#1d6b4f" if success else "#a33a2b"
     return f"""<!doctype html>
 <html lang="{"pt-BR" if locale == "pt_BR" else "en"}"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1"><title>{title}</title>
-<style>body{{font-family:system-ui,sans-serif;max-width:36rem;margin:4rem auto;padding:0 1rem;color:#222}}
-h1{{font-size:1.3rem;color:{colour}}}</style></head>
-<body><h1>{"✅" if success else "⚠️"} {title}</h1><p>{message}</p></body></html>
+<style>{CALLBACK_PAGE_STYLE}</style></head>
+<body><h1 class="{"ok" if success else "failed"}">{"✅" if success else "⚠️"} {title}</h1><p>{message}</p></body></html>
 """

@@ -8,8 +8,9 @@ Every step is a correctly signed Slack request to Aprova's ``/slack/events``, so
 
 With ``CONTAAZUL_CLIENT_ID``/``_SECRET``/``_AUTH_URL``/``_API_URL`` set, the same dance and posting run against
 that server (a real trial account, or any compatible one): the consent is completed by itself when the authorize
-endpoint redirects straight back with a code; otherwise the consent URL is printed and the demo waits for the
-callback on ``APROVA_PUBLIC_URL`` (or ``http://localhost:PORT``), as registered at Conta Azul.
+endpoint redirects straight back with a code; otherwise a fresh connect link is printed for a person's browser (the
+flow is bound to the browser that opens it) and the demo waits for the callback on ``APROVA_PUBLIC_URL`` (or
+``http://localhost:PORT``), as registered at Conta Azul.
 """
 
 from __future__ import annotations
@@ -301,17 +302,24 @@ def _what_the_approver_checks(message: dict[str, Any]) -> list[str]:
 
 
 async def _consent(demo: Demo, url: str) -> None:
-    """Open the consent link like a browser. An authorize page that redirects straight back needs nobody."""
+    """Open Aprova's start link like a browser (it keeps the cookie that binds the flow to it) and go on to Conta
+    Azul. An authorize page that redirects straight back needs nobody; otherwise a person consents in theirs."""
     async with httpx.AsyncClient(timeout=30) as browser:
-        answer = await browser.get(url)
+        started = await browser.get(_on_our_address(demo, url))  # sets the cookie, redirects to Conta Azul
+        if not started.is_redirect:
+            raise DemoFailed(f"the connect link said {started.status_code}: {_page_text(started.text)}")
+        answer = await browser.get(started.headers["location"])
         callback = urlsplit(demo.aprova.deps.settings.oauth_redirect_uri)
         location = answer.headers.get("location", "")
         if answer.is_redirect and urlsplit(location).path == callback.path:
-            # Aprova's own callback: follow it on the address we listen on, whatever host the URI names.
-            page = await browser.get(f"{demo.aprova.url}{callback.path}?{urlsplit(location).query}")
+            page = await browser.get(_on_our_address(demo, location))
             if page.status_code != 200:
                 raise DemoFailed(f"the OAuth callback said {page.status_code}: {_page_text(page.text)}")
             return
+    # This link was opened here: the person's browser needs a link of its own.
+    await demo.slash("/contaazul", ADMIN, "connect")
+    reply = await demo.until("a second connect link", lambda: demo.slack.ephemerals(ADMIN)[1:])
+    url = next(e["url"] for b in reply[-1]["blocks"] if b["type"] == "actions" for e in b["elements"] if "url" in e)
     demo.say("   Open this link in a browser, sign in to Conta Azul and authorize Aprova:")
     demo.say(f"   {url}")
     demo.say(f"   (waiting up to {int(CONSENT_WAIT.total_seconds() // 60)} minutes for the callback)")
@@ -320,6 +328,12 @@ async def _consent(demo: Demo, url: str) -> None:
         if time.monotonic() > deadline:
             raise DemoFailed("nobody authorized Aprova at Conta Azul in time")
         await asyncio.sleep(1)
+
+
+def _on_our_address(demo: Demo, url: str) -> str:
+    """An Aprova URL (start link, callback) on the address the demo listens on, whatever host it names."""
+    parts = urlsplit(url)
+    return f"{demo.aprova.url}{parts.path}?{parts.query}"
 
 
 async def _connected_company(demo: Demo) -> str | None:

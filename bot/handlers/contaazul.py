@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 from typing import Any
+from urllib.parse import urlencode
 
 from slack_bolt.async_app import AsyncAck
 from slack_sdk.web.async_client import AsyncWebClient
@@ -24,10 +25,17 @@ from bot.ids import CallbackId
 from bot.middleware import Actor, require_finance_admin, tell
 from bot.notifier import alert_needs_reconnect
 from bot.settings import Settings
-from ledger import ConnectionNeedsReconnect, GatewayError, InvalidSubmission, NotAllowed
+from ledger import ConnectionNeedsReconnect, GatewayError, InvalidSubmission, NotAllowed, RevokeOutcome
 
 log = logging.getLogger(__name__)
 SUBCOMMANDS = ("connect", "status", "account", "disconnect", "receivable")
+# What the admin reads after /contaazul disconnect, by how the revocation at Conta Azul went.
+DISCONNECTED: dict[RevokeOutcome, str] = {
+    "revoked": "ca.disconnected",
+    "unavailable": "ca.disconnected.unavailable",
+    "failed": "ca.disconnected.failed",
+    "not_connected": "ca.not_connected",
+}
 
 
 async def handle_contaazul_command(
@@ -45,14 +53,15 @@ async def handle_contaazul_command(
     if books is None:
         await tell(client, actor, t(actor.locale, "ca.not_configured"))
     elif action == "connect":
-        url = await books.authorization_url(team_id=actor.team_id, user_id=actor.user_id)
+        state = await books.begin_connection(team_id=actor.team_id, user_id=actor.user_id)
+        url = f"{deps.settings.oauth_start_url}?{urlencode({'state': state})}"
         await tell(client, actor, *build_connect_message(url, locale=actor.locale))
     elif action == "status":
         await tell(client, actor, *await _status(client, deps, actor))
     elif action == "disconnect":
-        await deps.ledger.disconnect(actor.team_id, actor_id=actor.user_id)
-        log.info("team %s disconnected conta azul (by %s)", actor.team_id, actor.user_id)
-        await tell(client, actor, t(actor.locale, "ca.disconnected"))
+        revocation = await deps.ledger.disconnect(actor.team_id, actor_id=actor.user_id)
+        log.info("team %s disconnected conta azul (by %s): %s", actor.team_id, actor.user_id, revocation.outcome)
+        await tell(client, actor, t(actor.locale, DISCONNECTED[revocation.outcome], error=revocation.error))
     elif action == "receivable":
         if refusal := await open_receivable_modal(client, deps, actor, body["trigger_id"]):
             await tell(client, actor, refusal)

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass, field
 from datetime import timedelta
+from typing import TypeVar
 
 import httpx
 from sqlalchemy import func, select
@@ -16,15 +18,23 @@ from ledger.contaazul.models import FinancialAccount, Route
 from ledger.contaazul.oauth import (
     ConnectionInfo,
     OAuthConfig,
+    TokenEndpoint,
     complete_connection,
+    consume_state,
     disconnect,
     get_connection_info,
+    open_in_browser,
     set_default_account,
     start_authorization,
 )
+from ledger.contaazul.revocation import ConnectionRevoker, Revocation
 from ledger.contaazul.tokens import TokenManager
+from ledger.contaazul.transport import Transport
+from ledger.errors import ConnectionNeedsReconnect, OAuthStateError
 from ledger.models import ContaAzulConnection
 from ledger.ports import Books, Clock
+
+OnTransport = TypeVar("OnTransport", bound=Transport)
 
 # "Receba Fácil" accounts are refused for payables (reference §3.1).
 PAYABLE_REFUSED_TYPES = frozenset({"RECEBA_FACIL_CARTAO"})
@@ -41,6 +51,7 @@ class ContaAzul:
     # The longest one call may take (a posting's lease is checked against it); the HTTP client is built with it.
     request_timeout: timedelta = DEFAULT_TIMEOUT
     http: httpx.AsyncClient = field(default=None)  # type: ignore[assignment]  # built from request_timeout
+    oauth: TokenEndpoint = field(init=False)
     route: Route = "sync"
     sleep: Sleep | None = None  # injectable so tests move a fake clock instead of waiting
     # Conta Azul allows 10 requests/s and 600/min per company; with N instances, give each its share.
@@ -51,16 +62,27 @@ class ContaAzul:
     _caches: dict[str, LookupCache] = field(init=False, default_factory=dict)
 
     def __post_init__(self) -> None:
+        seconds = self.request_timeout.total_seconds()
+        timeout = httpx.Timeout(seconds, connect=min(5.0, seconds))
         if self.http is None:
-            seconds = self.request_timeout.total_seconds()
-            self.http = httpx.AsyncClient(timeout=httpx.Timeout(seconds, connect=min(5.0, seconds)))
+            self.http = httpx.AsyncClient(timeout=timeout)
+        self.oauth = TokenEndpoint(self.config, timeout=timeout)
         self.tokens = TokenManager(
-            self.session_factory, cipher=self.cipher, clock=self.clock, http=self.http, config=self.config
+            self.session_factory,
+            cipher=self.cipher,
+            clock=self.clock,
+            endpoint=self.oauth,
+            refresh_timeout=self.request_timeout,
+            sleep=self.sleep,
         )
 
     def client(self, team_id: str) -> Books:
         """A client bound to the team's connection (tokens refreshed on demand, lookups cached)."""
-        return ContaAzulClient(
+        return self._on_transport(ContaAzulClient, team_id)
+
+    def _on_transport(self, kind: type[OnTransport], team_id: str) -> OnTransport:
+        """One of the team's clients: this connector's HTTP pool, tokens, limiter and lookup cache."""
+        return kind(
             self.http,
             api_url=self.config.api_url,
             tokens=self.tokens,
@@ -86,21 +108,45 @@ class ContaAzul:
         """Drop the team's cached lookups (after connecting, possibly to another company, or disconnecting)."""
         self._caches.pop(team_id, None)
 
-    async def authorization_url(self, *, team_id: str, user_id: str) -> str:
+    async def begin_connection(self, *, team_id: str, user_id: str) -> str:
+        """A one-time state for this admin (valid 10 minutes); Aprova's start link names it."""
         return await start_authorization(
-            self.session_factory, clock=self.clock, config=self.config, team_id=team_id, user_id=user_id
+            self.session_factory, clock=self.clock, cipher=self.cipher, team_id=team_id, user_id=user_id
         )
 
-    async def complete(self, *, state: str, code: str) -> ConnectionInfo:
+    async def open_in_browser(self, *, state: str, binding: str) -> str:
+        """Bind the state to the browser holding ``binding`` in its cookie; Conta Azul's authorize URL.
+
+        Raises:
+            OAuthStateError: The state is unknown, expired or its start link was already opened.
+        """
+        return await open_in_browser(
+            self.session_factory,
+            clock=self.clock,
+            cipher=self.cipher,
+            endpoint=self.oauth,
+            state=state,
+            binding=binding,
+        )
+
+    async def consent_denied(self, *, state: str, binding: str | None) -> None:
+        """Conta Azul says the consent was denied: the state is used up, when the admin's browser says so."""
+        with contextlib.suppress(OAuthStateError):
+            await consume_state(
+                self.session_factory, clock=self.clock, cipher=self.cipher, state=state, binding=binding
+            )
+
+    async def complete(self, *, state: str, code: str, binding: str | None) -> ConnectionInfo:
         """Finish the OAuth callback, then pick the ERP's default financial account when there is one."""
         info = await complete_connection(
             self.session_factory,
             clock=self.clock,
             cipher=self.cipher,
+            endpoint=self.oauth,
             http=self.http,
-            config=self.config,
             state=state,
             code=code,
+            binding=binding,
             sleep=self.sleep,
         )
         self.tokens.forget(info.team_id)
@@ -117,11 +163,20 @@ class ContaAzul:
     async def connection(self, team_id: str) -> ConnectionInfo | None:
         return await get_connection_info(self.session_factory, team_id=team_id)
 
-    async def disconnect(self, team_id: str) -> bool:
-        removed = await disconnect(self.session_factory, team_id=team_id)
+    async def disconnect(self, team_id: str) -> Revocation:
+        """Revoke the authorization at Conta Azul, then delete the tokens here whatever Conta Azul answered."""
+        info = await self.connection(team_id)
+        if info is None:
+            revocation = Revocation("not_connected")
+        elif info.needs_reconnect or not info.company_id:
+            # Tokens Conta Azul refused (or Aprova cannot read) cannot ask it for anything.
+            revocation = Revocation("failed", ConnectionNeedsReconnect.code if info.needs_reconnect else "no_company")
+        else:
+            revocation = await self._on_transport(ConnectionRevoker, team_id).revoke(info.company_id)
+        await disconnect(self.session_factory, team_id=team_id)
         self.tokens.forget(team_id)
         self.forget_lookups(team_id)
-        return removed
+        return revocation
 
     async def set_default_account(self, *, team_id: str, account_id: str, account_name: str) -> ConnectionInfo:
         return await set_default_account(
@@ -133,6 +188,7 @@ class ContaAzul:
         return [a for a in await self.client(team_id).financial_accounts() if a.type not in PAYABLE_REFUSED_TYPES]
 
     async def aclose(self) -> None:
+        await self.oauth.aclose()
         await self.http.aclose()
 
 

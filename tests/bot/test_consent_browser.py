@@ -1,4 +1,5 @@
-"""The Conta Azul consent in a real headless Chromium: click Autorizar (or Negar) and land back on Aprova.
+"""The Conta Azul consent in a real headless Chromium: open Aprova's start link (its cookie binds the flow to this
+browser), click Autorizar (or Negar) at Conta Azul and land back on Aprova.
 
 Needs Debian's ``chromium`` and ``chromium-driver`` packages and the ``selenium`` package (dev extra); the module
 is skipped without them. Selenium calls block, so they run in a worker thread while the app, LocalSlack and the
@@ -141,6 +142,8 @@ async def test_admin_authorizes_in_chromium(session_factory, clock, browser):
         landed, text = await anyio.to_thread.run_sync(browser.decide, "Autorizar", "Conta Azul conectado")
         assert landed.startswith(f"{aprova.http.base_url}/contaazul/oauth/callback?")
         assert f"Conta Azul conectado: {company}" in text
+        # Chromium kept the start link's cookie through Conta Azul and back (the callback needs it), then dropped it.
+        assert await anyio.to_thread.run_sync(browser.driver.get_cookie, "aprova_oauth_browser") is None
         await aprova.settle()
 
         info = await aprova.books.connection(payloads.TEAM_ID)

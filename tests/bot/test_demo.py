@@ -96,33 +96,40 @@ def test_demo_runs_against_the_conta_azul_in_the_environment(external_sandbox: S
 
 
 class ConsentingPerson(io.StringIO):
-    """Reads the demo's output; when it prints a consent link, opens it and clicks Autorizar, like a person."""
+    """Reads the demo's output; when it prints a connect link, opens it and clicks Autorizar, like a person."""
 
     def __init__(self) -> None:
         super().__init__()
         self.done: Future[int] = Future()
 
     def write(self, text: str) -> int:
-        link = re.search(r"^\s+(http://\S+/oauth2/authorize\?\S+)$", text, re.MULTILINE)
+        link = re.search(r"^\s+(http://\S+/contaazul/oauth/start\?\S+)$", text, re.MULTILINE)
         if link:
             threading.Thread(target=self._consent, args=(link.group(1),), daemon=True).start()
         return super().write(text)
 
     def _consent(self, url: str) -> None:
         try:
-            with httpx.Client(timeout=10) as browser:
-                page = browser.get(url)
+            with httpx.Client(timeout=10) as browser:  # keeps the cookie Aprova's start link sets
+                started = browser.get(on_loopback(url))  # http://localhost:PORT/contaazul/oauth/start?state=...
+                assert started.status_code == 302, started.text
+                page = browser.get(started.headers["location"])
                 request_id = re.search(r'name="request_id" value="([^"]+)"', page.text)
                 assert request_id, page.text
                 answer = browser.post(
                     str(page.url.join("/oauth2/consent")),
                     data={"request_id": request_id.group(1), "decisao": "autorizar"},
                 )
-                back = urlsplit(answer.headers["location"])  # http://localhost:PORT/contaazul/oauth/callback?...
-                callback = browser.get(f"http://127.0.0.1:{back.port}{back.path}?{back.query}")
+                callback = browser.get(on_loopback(answer.headers["location"]))  # .../contaazul/oauth/callback?...
             self.done.set_result(callback.status_code)
         except Exception as exc:  # surfaced by the test through the future
             self.done.set_exception(exc)
+
+
+def on_loopback(url: str) -> str:
+    """The demo listens on 127.0.0.1; the URLs it hands out name localhost, as registered at Conta Azul."""
+    parts = urlsplit(url)
+    return f"http://127.0.0.1:{parts.port}{parts.path}?{parts.query}"
 
 
 @pytest.mark.parametrize("external_sandbox", [False], indirect=True)

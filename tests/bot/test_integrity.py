@@ -15,18 +15,16 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from cryptography.fernet import Fernet
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select
 
 from bot.dev import slack_payloads as payloads
 from bot.wiring import build_contaazul
 from ledger import flows, rules
-from ledger.contaazul.crypto import TokenCipher
 from ledger.contaazul.models import SYNC_PATHS, EntryDraft
 from ledger.contaazul.sandbox.seed import ACCOUNT_IDS, ACCOUNT_ITAU, CATEGORY_IDS, PERSON_IDS
 from ledger.domain import RequestStatus, StepStatus
 from ledger.instruments import bank_barcode, barcode_to_line, br_code
-from ledger.models import ContaAzulConnection, PaymentRequest
+from ledger.models import PaymentRequest
 from ledger.outbox import PostingStatus, posting_for
 from ledger.posting import PostingWorker
 from ledger.read_models import RequestView
@@ -385,15 +383,9 @@ async def test_an_unexpected_error_fails_the_posting_and_tells_finance(session_f
         await aprova.connect_contaazul()
         tracking = await aprova.file_request()
         await click_approve(aprova, MANAGER)
-        # The tokens were encrypted with a key no longer configured: decrypting them fails.
-        stranger = TokenCipher(Fernet.generate_key().decode())
-        async with session_factory.begin() as session:
-            await session.execute(
-                update(ContaAzulConnection).values(
-                    access_token_enc=stranger.encrypt("a"), refresh_token_enc=stranger.encrypt("b")
-                )
-            )
-        aprova.books.tokens.forget(payloads.TEAM_ID)  # as after a restart: tokens are read from the database
+        # A broken environment: the HTTP client to Conta Azul is gone (httpx raises RuntimeError, not a gateway
+        # error).
+        await aprova.books.http.aclose()
         [result] = await aprova.post()
         assert result.outcome == "failed" and result.error_code == "internal"
         posting = await posting_for(session_factory, request_id=1)

@@ -12,6 +12,7 @@ import asyncio
 import copy
 import json
 import os
+import secrets
 import sys
 from datetime import timedelta
 from decimal import Decimal
@@ -619,11 +620,12 @@ async def test_outcome_committed_but_never_told_is_told_once_by_the_next_worker(
 
 async def connect_headless(books: ContaAzul, team_id: str) -> None:
     """The OAuth dance against the sandbox's auto-consent: authorize redirects straight back with a code."""
-    url = await books.authorization_url(team_id=team_id, user_id=CFO)
+    state = await books.begin_connection(team_id=team_id, user_id=CFO)
+    binding = secrets.token_urlsafe(32)  # what the browser's cookie would hold
     async with httpx.AsyncClient() as browser:
-        answer = await browser.get(url)
+        answer = await browser.get(await books.open_in_browser(state=state, binding=binding))
     query = parse_qs(urlsplit(answer.headers["location"]).query)
-    await books.complete(state=query["state"][0], code=query["code"][0])
+    await books.complete(state=query["state"][0], code=query["code"][0], binding=binding)
 
 
 POLICY_TOML = """

@@ -19,7 +19,7 @@ from ledger.contaazul.client import ContaAzulClient
 from ledger.contaazul.crypto import TokenCipher
 from ledger.contaazul.limits import LookupCache, RateLimiter
 from ledger.contaazul.models import PAYMENT_METHODS, EntryDraft
-from ledger.contaazul.oauth import OAuthConfig
+from ledger.contaazul.oauth import OAuthConfig, TokenEndpoint
 from ledger.contaazul.sandbox import Sandbox
 from ledger.contaazul.sandbox.seed import (
     ACCOUNT_IDS,
@@ -94,7 +94,8 @@ async def env(tmp_path: Path) -> AsyncIterator[Env]:
             )
         config = OAuthConfig(CLIENT_ID, CLIENT_SECRET, sandbox.auth_url, sandbox.api_url, "https://x.test/cb")
         async with httpx.AsyncClient(timeout=2.0) as http:
-            tokens = TokenManager(sessions, cipher=cipher, clock=clock, http=http, config=config)
+            endpoint = TokenEndpoint(config, timeout=2.0)
+            tokens = TokenManager(sessions, cipher=cipher, clock=clock, endpoint=endpoint)
 
             cache, limiter = LookupCache(), RateLimiter(clock=clock, sleep=sleep)
 
@@ -110,7 +111,10 @@ async def env(tmp_path: Path) -> AsyncIterator[Env]:
                     **options,  # type: ignore[arg-type]
                 )
 
-            yield Env(sandbox, clock, http, tokens, make, sleep, slept, cache)
+            try:
+                yield Env(sandbox, clock, http, tokens, make, sleep, slept, cache)
+            finally:
+                await endpoint.aclose()
     finally:
         await engine.dispose()
         await sandbox.stop()

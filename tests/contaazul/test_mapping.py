@@ -16,7 +16,7 @@ from ledger.clock import FixedClock
 from ledger.contaazul.client import ContaAzulClient
 from ledger.contaazul.limits import LookupCache, RateLimiter
 from ledger.contaazul.models import EntryDraft
-from ledger.contaazul.oauth import OAuthConfig, exchange_code, refresh_tokens
+from ledger.contaazul.oauth import OAuthConfig, TokenEndpoint
 from ledger.contaazul.transport import StaticTokenSource
 from ledger.contaazul.wire import (
     carries_reference,
@@ -315,7 +315,7 @@ CONFIG = OAuthConfig("cid", "csecret", "https://auth.test", "https://api.test", 
 
 
 @pytest.mark.anyio
-async def test_token_requests_send_basic_header_and_body_credentials() -> None:
+async def test_token_requests_send_basic_header_body_credentials_and_the_pkce_verifier() -> None:
     seen: list[httpx.Request] = []
 
     def handler(request: httpx.Request) -> httpx.Response:
@@ -323,27 +323,44 @@ async def test_token_requests_send_basic_header_and_body_credentials() -> None:
         form = parse_qs(request.content.decode())
         if form["grant_type"] == ["refresh_token"] and form["refresh_token"] == ["spent"]:
             return httpx.Response(400, json={"error": "invalid_grant"})
+        if form["grant_type"] == ["refresh_token"] and form["refresh_token"] == ["busy"]:
+            return httpx.Response(503, text="<html>gateway</html>")
         return httpx.Response(
             200, json={"access_token": "ACCESS-XYZ", "refresh_token": "REFRESH-XYZ", "expires_in": 3600}
         )
 
     clock = FixedClock(T0)
-    async with httpx.AsyncClient(transport=httpx.MockTransport(handler)) as http:
-        tokens = await exchange_code(http, config=CONFIG, code="the-code", clock=clock)
+    endpoint = TokenEndpoint(CONFIG, transport=httpx.MockTransport(handler))
+    try:
+        tokens = await endpoint.exchange_code(code="the-code", code_verifier="the-verifier", clock=clock)
         assert tokens.expires_at == T0 + timedelta(hours=1)
         assert tokens.access_token == "ACCESS-XYZ"
         assert "XYZ" not in repr(tokens)  # tokens stay out of reprs and logs
         with pytest.raises(OAuthGrantError) as info:
-            await refresh_tokens(http, config=CONFIG, refresh_token="spent", clock=clock)
+            await endpoint.refresh(refresh_token="spent", clock=clock)
         assert info.value.code == "refresh_invalid"
+        with pytest.raises(RetryableGatewayError) as busy:
+            await endpoint.refresh(refresh_token="busy", clock=clock)
+        assert busy.value.status == 503
+        refreshed = await endpoint.refresh(refresh_token="good", clock=clock)
+        assert refreshed.refresh_token == "REFRESH-XYZ"
+    finally:
+        await endpoint.aclose()
     request = seen[0]
     assert str(request.url) == "https://auth.test/oauth2/token"
     assert request.headers["Authorization"] == "Basic " + base64.b64encode(b"cid:csecret").decode()
-    assert request.headers["Content-Type"] == "application/x-www-form-urlencoded"
+    assert request.headers["Content-Type"].startswith("application/x-www-form-urlencoded")
     assert parse_qs(request.content.decode()) == {
         "grant_type": ["authorization_code"],
-        "code": ["the-code"],
         "redirect_uri": ["https://app.test/cb"],
+        "code": ["the-code"],
+        "code_verifier": ["the-verifier"],
+        "client_id": ["cid"],
+        "client_secret": ["csecret"],
+    }
+    assert parse_qs(seen[-1].content.decode()) == {
+        "grant_type": ["refresh_token"],
+        "refresh_token": ["good"],
         "client_id": ["cid"],
         "client_secret": ["csecret"],
     }

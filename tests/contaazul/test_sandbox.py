@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
+import hashlib
 import json
 import re
 from collections.abc import AsyncIterator
@@ -15,6 +17,7 @@ import pytest
 
 from ledger.contaazul.sandbox import SCOPE, Sandbox
 from ledger.contaazul.sandbox.documents import is_valid_cnpj, is_valid_cpf, make_cnpj, make_cpf
+from ledger.contaazul.sandbox.oauth import s256_challenge
 from ledger.contaazul.sandbox.seed import (
     ACCOUNT_CAIXINHA,
     ACCOUNT_IDS,
@@ -336,6 +339,85 @@ async def test_expire_all_and_revoke(sandbox: Sandbox, raw: httpx.AsyncClient) -
     data = {"grant_type": "refresh_token", "refresh_token": tokens["refresh_token"]}
     resp = await raw.post("/oauth2/token", data=data, headers=basic())
     assert resp.status_code == 400 and resp.json()["error"] == "invalid_grant"
+
+
+async def test_pkce_s256_is_verified_when_a_challenge_was_sent(raw: httpx.AsyncClient) -> None:
+    verifier = "v" * 43 + "-PKCE_verifier.with~allowed_chars"
+    challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
+    assert s256_challenge(verifier) == challenge  # RFC 7636 appendix B's transformation
+
+    async def code_for(**pkce: str) -> str:
+        page = await raw.get("/oauth2/authorize", params=authorize_params(**pkce))
+        request_id = re.search(r'name="request_id" value="([^"]+)"', page.text)
+        assert request_id, page.text
+        resp = await raw.post("/oauth2/consent", data={"request_id": request_id.group(1), "decisao": "autorizar"})
+        return parse_qs(urlsplit(resp.headers["location"]).query)["code"][0]
+
+    def with_verifier(code: str, value: str | None) -> dict[str, str]:
+        data = {"grant_type": "authorization_code", "code": code, "redirect_uri": REDIRECT}
+        return data | ({"code_verifier": value} if value is not None else {})
+
+    code = await code_for(code_challenge=challenge, code_challenge_method="S256")
+    for wrong in (None, "", verifier + "x"):
+        refused = await raw.post("/oauth2/token", data=with_verifier(code, wrong), headers=basic())
+        assert refused.status_code == 400 and refused.json()["error"] == "invalid_grant"
+    accepted = await raw.post("/oauth2/token", data=with_verifier(code, verifier), headers=basic())
+    assert accepted.status_code == 200 and accepted.json()["access_token"]
+
+    # Without a challenge, a verifier sent anyway is harmless (a server that does not do PKCE ignores it).
+    code = await code_for()
+    assert (await raw.post("/oauth2/token", data=with_verifier(code, verifier), headers=basic())).status_code == 200
+
+    # Only S256 is offered, and a challenge must look like one.
+    for bad in ({"code_challenge": challenge, "code_challenge_method": "plain"}, {"code_challenge": "short"}):
+        resp = await raw.get("/oauth2/authorize", params=authorize_params(**bad))
+        assert resp.status_code == 302
+        assert parse_qs(urlsplit(resp.headers["location"]).query)["error"] == ["invalid_request"]
+
+
+async def test_revoking_a_connection_ends_every_token_of_the_company(sandbox: Sandbox, raw: httpx.AsyncClient) -> None:
+    tokens = (await exchange(raw, await get_code(raw))).json()
+    other = sandbox.issue_tokens()
+    bearer = {"Authorization": f"Bearer {tokens['access_token']}"}
+    company = sandbox.state.company.id
+    assert (await raw.delete(f"/oauth/connections/{company}")).status_code == 401  # the token names the app
+    assert (await raw.delete("/oauth/connections/another-company", headers=bearer)).status_code == 404
+    assert (await raw.delete(f"/oauth/connections/{company}", headers=bearer)).status_code == 204
+    assert sandbox.state.revocation_count == 1
+    assert (await raw.get("/v1/pessoas/conta-conectada", headers=bearer)).status_code == 401
+    again = {"Authorization": f"Bearer {other.access_token}"}
+    assert (await raw.get("/v1/pessoas/conta-conectada", headers=again)).status_code == 401
+    data = {"grant_type": "refresh_token", "refresh_token": tokens["refresh_token"]}
+    assert (await raw.post("/oauth2/token", data=data, headers=basic())).json()["error"] == "invalid_grant"
+
+
+@pytest.mark.parametrize(("setting", "status"), [("failing", 502), ("absent", 404)])
+async def test_the_revoke_endpoint_can_fail_or_be_absent(
+    sandbox: Sandbox, raw: httpx.AsyncClient, setting: str, status: int
+) -> None:
+    token = sandbox.issue_tokens().access_token
+    bearer = {"Authorization": f"Bearer {token}"}
+    assert (await raw.post("/_sandbox/faults", json={"action": "configure", "revoke_endpoint": setting})).is_success
+    resp = await raw.delete(f"/oauth/connections/{sandbox.state.company.id}", headers=bearer)
+    assert resp.status_code == status and sandbox.state.revocation_count == 0
+    assert (await raw.get("/v1/pessoas/conta-conectada", headers=bearer)).status_code == 200  # nothing revoked
+    state = (await raw.get("/_sandbox/state")).json()
+    assert state["settings"]["revoke_endpoint"] == setting
+
+
+async def test_held_requests_wait_until_released(
+    sandbox: Sandbox, api: httpx.AsyncClient, raw: httpx.AsyncClient
+) -> None:
+    assert (await raw.post("/_sandbox/faults", json={"action": "hold"})).status_code == 400  # hold what?
+    assert (await raw.post("/_sandbox/faults", json={"action": "hold", "path_prefix": "/v1/pessoas"})).is_success
+    assert (await api.get("/v1/conta-financeira")).status_code == 200  # other paths answer at once
+    held = asyncio.create_task(api.get("/v1/pessoas"))
+    await asyncio.wait_for(sandbox.until_held(), 5)
+    assert not held.done()
+    assert (await raw.get("/_sandbox/state")).json()["faults"]["held_now"] == 1
+    assert (await raw.post("/_sandbox/faults", json={"action": "release_held"})).is_success
+    assert (await held).status_code == 200
+    assert (await api.get("/v1/pessoas")).status_code == 200  # released: nothing is held any more
 
 
 # --------------------------------------------------------------------------------------------------- lookups

@@ -3,17 +3,16 @@
 from __future__ import annotations
 
 import asyncio
-import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-import asyncpg  # type: ignore[import-untyped]
 import httpx
 import pytest
 from cryptography.fernet import Fernet
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from ledger import db
@@ -26,19 +25,26 @@ from ledger.contaazul.oauth import (
     SCOPE,
     ConnectionInfo,
     OAuthConfig,
+    TokenEndpoint,
     complete_connection,
     consume_state,
     disconnect,
-    exchange_code,
     get_connection_info,
-    refresh_tokens,
+    open_in_browser,
     set_default_account,
     start_authorization,
 )
 from ledger.contaazul.sandbox import Sandbox
+from ledger.contaazul.sandbox.oauth import s256_challenge
 from ledger.contaazul.tokens import TokenManager
-from ledger.errors import ConnectionNeedsReconnect, NotConnected, OAuthGrantError, OAuthStateError
-from ledger.models import Base, ContaAzulConnection
+from ledger.errors import (
+    ConnectionNeedsReconnect,
+    NotConnected,
+    OAuthGrantError,
+    OAuthStateError,
+    RetryableGatewayError,
+)
+from ledger.models import Base, ContaAzulConnection, OAuthState
 
 T0 = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
 CLIENT_ID = "aprova-test"
@@ -46,7 +52,8 @@ CLIENT_SECRET = "test-secret"
 REDIRECT_URI = "https://aprova.example/contaazul/callback"
 TEAM = "T0001"
 ADMIN = "U0ADMIN"
-PG_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/test"
+BROWSER = "the-secret-in-the-admins-cookie"
+CIPHER = TokenCipher(Fernet.generate_key().decode())  # what keeps the PKCE verifiers of these flows
 
 Factory = async_sessionmaker[AsyncSession]
 
@@ -58,7 +65,7 @@ def clock() -> FixedClock:
 
 @pytest.fixture
 def cipher() -> TokenCipher:
-    return TokenCipher(Fernet.generate_key().decode())
+    return CIPHER
 
 
 @pytest.fixture
@@ -82,6 +89,15 @@ async def http() -> AsyncIterator[httpx.AsyncClient]:
         yield client
 
 
+@pytest.fixture
+async def endpoint(config: OAuthConfig) -> AsyncIterator[TokenEndpoint]:
+    token_endpoint = TokenEndpoint(config, timeout=5.0)
+    try:
+        yield token_endpoint
+    finally:
+        await token_endpoint.aclose()
+
+
 async def make_sqlite(path: Path) -> tuple[AsyncEngine, Factory]:
     engine = db.create_engine(f"sqlite:///{path}")
     async with engine.begin() as conn:
@@ -103,16 +119,22 @@ async def authorize(http: httpx.AsyncClient, url: str) -> tuple[str, str]:
     response = await http.get(url, follow_redirects=False)
     assert response.status_code == 302, response.text
     query = parse_qs(urlsplit(response.headers["Location"]).query)
+    assert "error" not in query, query
     return query["code"][0], query["state"][0]
 
 
+async def begin(sessions: Factory, clock: FixedClock, endpoint: TokenEndpoint, binding: str = BROWSER) -> str:
+    """``/contaazul connect`` and its start link opened in the admin's browser: Conta Azul's authorize URL."""
+    state = await start_authorization(sessions, clock=clock, cipher=CIPHER, team_id=TEAM, user_id=ADMIN)
+    return await open_in_browser(sessions, clock=clock, cipher=CIPHER, endpoint=endpoint, state=state, binding=binding)
+
+
 async def connect(
-    sessions: Factory, clock: FixedClock, cipher: TokenCipher, http: httpx.AsyncClient, config: OAuthConfig
+    sessions: Factory, clock: FixedClock, cipher: TokenCipher, http: httpx.AsyncClient, endpoint: TokenEndpoint
 ) -> ConnectionInfo:
-    url = await start_authorization(sessions, clock=clock, config=config, team_id=TEAM, user_id=ADMIN)
-    code, state = await authorize(http, url)
+    code, state = await authorize(http, await begin(sessions, clock, endpoint))
     return await complete_connection(
-        sessions, clock=clock, cipher=cipher, http=http, config=config, state=state, code=code
+        sessions, clock=clock, cipher=cipher, endpoint=endpoint, http=http, state=state, code=code, binding=BROWSER
     )
 
 
@@ -124,17 +146,19 @@ async def stored(sessions: Factory, team_id: str = TEAM) -> ContaAzulConnection 
 
 
 def manager(
-    sessions: Factory, cipher: TokenCipher, clock: FixedClock, http: httpx.AsyncClient, config: OAuthConfig
+    sessions: Factory, cipher: TokenCipher, clock: FixedClock, endpoint: TokenEndpoint, **options: object
 ) -> TokenManager:
-    return TokenManager(sessions, cipher=cipher, clock=clock, http=http, config=config)
+    return TokenManager(sessions, cipher=cipher, clock=clock, endpoint=endpoint, **options)  # type: ignore[arg-type]
 
 
 # --------------------------------------------------------------------------- OAuth
 
 
 @pytest.mark.anyio
-async def test_authorize_url_shape(sessions: Factory, clock: FixedClock, config: OAuthConfig) -> None:
-    url = await start_authorization(sessions, clock=clock, config=config, team_id=TEAM, user_id=ADMIN)
+async def test_authorize_url_shape_carries_a_pkce_challenge(
+    sessions: Factory, clock: FixedClock, config: OAuthConfig, endpoint: TokenEndpoint
+) -> None:
+    url = await begin(sessions, clock, endpoint)
     parts = urlsplit(url)
     assert f"{parts.scheme}://{parts.netloc}{parts.path}" == f"{config.auth_url}/oauth2/authorize"
     assert "scope=openid+profile+aws.cognito.signin.user.admin" in parts.query
@@ -144,6 +168,14 @@ async def test_authorize_url_shape(sessions: Factory, clock: FixedClock, config:
     assert query["redirect_uri"] == [REDIRECT_URI]
     assert query["scope"] == [SCOPE]
     assert len(query["state"][0]) >= 43
+    async with sessions() as session:
+        row = await session.get(OAuthState, query["state"][0])
+    assert row is not None and row.code_verifier_enc is not None
+    verifier = CIPHER.decrypt(row.code_verifier_enc)  # kept encrypted, like the tokens
+    assert 43 <= len(verifier) <= 128 and verifier not in row.code_verifier_enc
+    assert query["code_challenge_method"] == ["S256"]
+    assert query["code_challenge"] == [s256_challenge(verifier)]
+    assert verifier not in url  # the verifier never leaves Aprova before the code exchange
 
 
 @pytest.mark.anyio
@@ -153,9 +185,9 @@ async def test_code_exchange_stores_encrypted_connection(
     clock: FixedClock,
     cipher: TokenCipher,
     http: httpx.AsyncClient,
-    config: OAuthConfig,
+    endpoint: TokenEndpoint,
 ) -> None:
-    info = await connect(sessions, clock, cipher, http, config)
+    info = await connect(sessions, clock, cipher, http, endpoint)
     assert info.company_name == "Padaria Pão Quente Ltda"
     assert info.company_document == sandbox.state.company.documento
     assert info.company_id == sandbox.state.company.id
@@ -173,28 +205,47 @@ async def test_code_exchange_stores_encrypted_connection(
     assert (updated.default_account_id, updated.default_account_name) == ("acc", "Itaú")
 
 
+async def callback(sessions: Factory, clock: FixedClock, http: httpx.AsyncClient, endpoint: TokenEndpoint) -> tuple:
+    """A consent given: the code, and the verifier the callback would present with it."""
+    code, state = await authorize(http, await begin(sessions, clock, endpoint))
+    verifier = (await consume_state(sessions, clock=clock, cipher=CIPHER, state=state, binding=BROWSER)).code_verifier
+    return code, verifier
+
+
 @pytest.mark.anyio
 async def test_reused_code_is_code_invalid(
-    sandbox: Sandbox, sessions: Factory, clock: FixedClock, http: httpx.AsyncClient, config: OAuthConfig
+    sandbox: Sandbox, sessions: Factory, clock: FixedClock, http: httpx.AsyncClient, endpoint: TokenEndpoint
 ) -> None:
-    url = await start_authorization(sessions, clock=clock, config=config, team_id=TEAM, user_id=ADMIN)
-    code, _ = await authorize(http, url)
-    await exchange_code(http, config=config, code=code, clock=clock)
+    code, verifier = await callback(sessions, clock, http, endpoint)
+    await endpoint.exchange_code(code=code, code_verifier=verifier, clock=clock)
     with pytest.raises(OAuthGrantError) as info:
-        await exchange_code(http, config=config, code=code, clock=clock)
+        await endpoint.exchange_code(code=code, code_verifier=verifier, clock=clock)
     assert info.value.code == "code_invalid"
 
 
 @pytest.mark.anyio
 async def test_expired_code_is_code_invalid(
-    sandbox: Sandbox, sessions: Factory, clock: FixedClock, http: httpx.AsyncClient, config: OAuthConfig
+    sandbox: Sandbox, sessions: Factory, clock: FixedClock, http: httpx.AsyncClient, endpoint: TokenEndpoint
 ) -> None:
-    url = await start_authorization(sessions, clock=clock, config=config, team_id=TEAM, user_id=ADMIN)
-    code, _ = await authorize(http, url)
+    code, verifier = await callback(sessions, clock, http, endpoint)
     clock.advance(timedelta(minutes=3, seconds=1))
     with pytest.raises(OAuthGrantError) as info:
-        await exchange_code(http, config=config, code=code, clock=clock)
+        await endpoint.exchange_code(code=code, code_verifier=verifier, clock=clock)
     assert info.value.code == "code_invalid"
+
+
+@pytest.mark.anyio
+async def test_a_code_without_its_verifier_is_refused(
+    sandbox: Sandbox, sessions: Factory, clock: FixedClock, http: httpx.AsyncClient, endpoint: TokenEndpoint
+) -> None:
+    """PKCE end to end: a code intercepted on its way back is worthless without the verifier Aprova kept."""
+    code, verifier = await callback(sessions, clock, http, endpoint)
+    for wrong in ("", "x" * 64, verifier[:-1] + ("A" if verifier[-1] != "A" else "B")):
+        with pytest.raises(OAuthGrantError) as info:
+            await endpoint.exchange_code(code=code, code_verifier=wrong, clock=clock)
+        assert info.value.code == "code_invalid"
+    tokens = await endpoint.exchange_code(code=code, code_verifier=verifier, clock=clock)
+    assert tokens.access_token in sandbox.state.access_tokens
 
 
 @pytest.mark.anyio
@@ -204,28 +255,27 @@ async def test_state_forged_reused_expired(
     clock: FixedClock,
     cipher: TokenCipher,
     http: httpx.AsyncClient,
-    config: OAuthConfig,
+    endpoint: TokenEndpoint,
 ) -> None:
-    with pytest.raises(OAuthStateError) as forged:
-        await complete_connection(
-            sessions, clock=clock, cipher=cipher, http=http, config=config, state="forged", code="x"
+    def complete(state: str, code: str) -> Any:
+        return complete_connection(
+            sessions, clock=clock, cipher=cipher, endpoint=endpoint, http=http, state=state, code=code, binding=BROWSER
         )
+
+    with pytest.raises(OAuthStateError) as forged:
+        await complete("forged", "x")
     assert forged.value.code == "state_unknown"
 
-    url = await start_authorization(sessions, clock=clock, config=config, team_id=TEAM, user_id=ADMIN)
-    code, state = await authorize(http, url)
-    assert await consume_state(sessions, clock=clock, state=state) == (TEAM, ADMIN)
+    code, state = await authorize(http, await begin(sessions, clock, endpoint))
+    assert (await consume_state(sessions, clock=clock, cipher=CIPHER, state=state, binding=BROWSER)).team_id == TEAM
     with pytest.raises(OAuthStateError) as reused:
-        await complete_connection(
-            sessions, clock=clock, cipher=cipher, http=http, config=config, state=state, code=code
-        )
+        await complete(state, code)
     assert reused.value.code == "state_used"
 
-    url = await start_authorization(sessions, clock=clock, config=config, team_id=TEAM, user_id=ADMIN)
-    code, state = await authorize(http, url)
+    code, state = await authorize(http, await begin(sessions, clock, endpoint))
     clock.advance(timedelta(minutes=10))
     with pytest.raises(OAuthStateError) as expired:
-        await consume_state(sessions, clock=clock, state=state)
+        await consume_state(sessions, clock=clock, cipher=CIPHER, state=state, binding=BROWSER)
     assert expired.value.code == "state_expired"
 
     # None of these reached the token endpoint or stored anything.
@@ -234,16 +284,63 @@ async def test_state_forged_reused_expired(
 
 
 @pytest.mark.anyio
-async def test_concurrent_callbacks_with_one_state_use_it_once(
-    sandbox: Sandbox, sessions: Factory, clock: FixedClock, http: httpx.AsyncClient, config: OAuthConfig
+async def test_only_the_browser_that_opened_the_start_link_completes(
+    sandbox: Sandbox,
+    sessions: Factory,
+    clock: FixedClock,
+    cipher: TokenCipher,
+    http: httpx.AsyncClient,
+    endpoint: TokenEndpoint,
 ) -> None:
-    url = await start_authorization(sessions, clock=clock, config=config, team_id=TEAM, user_id=ADMIN)
-    _, state = await authorize(http, url)
-    results = await asyncio.gather(
-        *(consume_state(sessions, clock=clock, state=state) for _ in range(10)), return_exceptions=True
+    state = await start_authorization(sessions, clock=clock, cipher=CIPHER, team_id=TEAM, user_id=ADMIN)
+    url = await open_in_browser(sessions, clock=clock, cipher=CIPHER, endpoint=endpoint, state=state, binding=BROWSER)
+    with pytest.raises(OAuthStateError) as again:  # the start link works once
+        await open_in_browser(
+            sessions, clock=clock, cipher=CIPHER, endpoint=endpoint, state=state, binding="another browser"
+        )
+    assert again.value.code == "state_used"
+
+    code, _ = await authorize(http, url)
+    for stranger in (None, "", "another browser"):  # the authorize URL leaked: its callback from elsewhere
+        with pytest.raises(OAuthStateError) as refused:
+            await complete_connection(
+                sessions,
+                clock=clock,
+                cipher=cipher,
+                endpoint=endpoint,
+                http=http,
+                state=state,
+                code=code,
+                binding=stranger,
+            )
+        assert refused.value.code == "browser_mismatch"
+    assert sandbox.state.token_issue_count == 0 and await stored(sessions) is None
+
+    # Refusing strangers did not use the state up: the admin's own callback still connects.
+    info = await complete_connection(
+        sessions, clock=clock, cipher=cipher, endpoint=endpoint, http=http, state=state, code=code, binding=BROWSER
     )
-    assert sum(1 for r in results if r == (TEAM, ADMIN)) == 1
-    assert all(isinstance(r, OAuthStateError) and r.code == "state_used" for r in results if r != (TEAM, ADMIN))
+    assert (info.team_id, info.connected_by) == (TEAM, ADMIN)
+
+    # A state whose start link was never opened has no browser: nothing completes it.
+    state = await start_authorization(sessions, clock=clock, cipher=CIPHER, team_id=TEAM, user_id=ADMIN)
+    with pytest.raises(OAuthStateError) as unopened:
+        await consume_state(sessions, clock=clock, cipher=CIPHER, state=state, binding=BROWSER)
+    assert unopened.value.code == "browser_mismatch"
+
+
+@pytest.mark.anyio
+async def test_concurrent_callbacks_with_one_state_use_it_once(
+    sandbox: Sandbox, sessions: Factory, clock: FixedClock, http: httpx.AsyncClient, endpoint: TokenEndpoint
+) -> None:
+    _, state = await authorize(http, await begin(sessions, clock, endpoint))
+    results = await asyncio.gather(
+        *(consume_state(sessions, clock=clock, cipher=CIPHER, state=state, binding=BROWSER) for _ in range(10)),
+        return_exceptions=True,
+    )
+    won = [r for r in results if not isinstance(r, BaseException)]
+    assert [(r.team_id, r.user_id) for r in won] == [(TEAM, ADMIN)]
+    assert all(isinstance(r, OAuthStateError) and r.code == "state_used" for r in results if r not in won)
 
 
 @pytest.mark.anyio
@@ -253,14 +350,14 @@ async def test_disconnect_removes_tokens(
     clock: FixedClock,
     cipher: TokenCipher,
     http: httpx.AsyncClient,
-    config: OAuthConfig,
+    endpoint: TokenEndpoint,
 ) -> None:
-    await connect(sessions, clock, cipher, http, config)
+    await connect(sessions, clock, cipher, http, endpoint)
     assert await disconnect(sessions, team_id=TEAM) is True
     assert await stored(sessions) is None
     assert await disconnect(sessions, team_id=TEAM) is False
     with pytest.raises(NotConnected):
-        await manager(sessions, cipher, clock, http, config).access_token(TEAM)
+        await manager(sessions, cipher, clock, endpoint).access_token(TEAM)
     with pytest.raises(NotConnected):
         await set_default_account(sessions, clock=clock, team_id=TEAM, account_id="a", account_name="b")
 
@@ -275,10 +372,10 @@ async def test_fresh_token_is_served_without_refresh(
     clock: FixedClock,
     cipher: TokenCipher,
     http: httpx.AsyncClient,
-    config: OAuthConfig,
+    endpoint: TokenEndpoint,
 ) -> None:
-    await connect(sessions, clock, cipher, http, config)
-    tokens = manager(sessions, cipher, clock, http, config)
+    await connect(sessions, clock, cipher, http, endpoint)
+    tokens = manager(sessions, cipher, clock, endpoint)
     clock.advance(timedelta(minutes=58, seconds=59))  # 61 s left: outside the 60 s leeway
     first = await tokens.access_token(TEAM)
     clock.advance(timedelta(seconds=2))  # 59 s left: inside the leeway
@@ -294,15 +391,15 @@ async def test_refresh_rotation_is_persisted_and_old_refresh_token_dies(
     clock: FixedClock,
     cipher: TokenCipher,
     http: httpx.AsyncClient,
-    config: OAuthConfig,
+    endpoint: TokenEndpoint,
 ) -> None:
-    await connect(sessions, clock, cipher, http, config)
+    await connect(sessions, clock, cipher, http, endpoint)
     before = await stored(sessions)
     assert before is not None
     old_access, old_refresh = cipher.decrypt(before.access_token_enc), cipher.decrypt(before.refresh_token_enc)
 
     clock.advance(timedelta(hours=1))
-    tokens = manager(sessions, cipher, clock, http, config)
+    tokens = manager(sessions, cipher, clock, endpoint)
     new_access = await tokens.access_token(TEAM)
 
     after = await stored(sessions)
@@ -315,7 +412,7 @@ async def test_refresh_rotation_is_persisted_and_old_refresh_token_dies(
     assert after.access_expires_at == clock.now() + timedelta(hours=1)
 
     with pytest.raises(OAuthGrantError) as info:
-        await refresh_tokens(http, config=config, refresh_token=old_refresh, clock=clock)
+        await endpoint.refresh(refresh_token=old_refresh, clock=clock)
     assert info.value.code == "refresh_invalid"
     # The rotated token still works: the failed replay did not revoke it.
     clock.advance(timedelta(hours=1))
@@ -329,11 +426,11 @@ async def test_fifty_concurrent_calls_refresh_once_on_sqlite(
     clock: FixedClock,
     cipher: TokenCipher,
     http: httpx.AsyncClient,
-    config: OAuthConfig,
+    endpoint: TokenEndpoint,
 ) -> None:
-    await connect(sessions, clock, cipher, http, config)
+    await connect(sessions, clock, cipher, http, endpoint)
     clock.advance(timedelta(hours=2))
-    tokens = manager(sessions, cipher, clock, http, config)
+    tokens = manager(sessions, cipher, clock, endpoint)
     results = await asyncio.gather(*(tokens.access_token(TEAM) for _ in range(50)))
     assert len(set(results)) == 1
     assert sandbox.state.refresh_count == 1
@@ -347,12 +444,12 @@ async def test_invalid_grant_marks_needs_reconnect_without_retrying(
     clock: FixedClock,
     cipher: TokenCipher,
     http: httpx.AsyncClient,
-    config: OAuthConfig,
+    endpoint: TokenEndpoint,
 ) -> None:
-    await connect(sessions, clock, cipher, http, config)
+    await connect(sessions, clock, cipher, http, endpoint)
     sandbox.revoke_refresh_tokens()
     clock.advance(timedelta(hours=1))
-    tokens = manager(sessions, cipher, clock, http, config)
+    tokens = manager(sessions, cipher, clock, endpoint)
 
     results = await asyncio.gather(*(tokens.access_token(TEAM) for _ in range(10)), return_exceptions=True)
     assert all(isinstance(r, ConnectionNeedsReconnect) for r in results)
@@ -367,12 +464,59 @@ async def test_invalid_grant_marks_needs_reconnect_without_retrying(
     assert await tokens.claim_reconnect_alert(TEAM) is False
 
     # Reconnecting heals the connection and re-arms the alert.
-    info = await connect(sessions, clock, cipher, http, config)
+    info = await connect(sessions, clock, cipher, http, endpoint)
     assert info.status == "active"
     assert await tokens.access_token(TEAM)
     row = await stored(sessions)
     assert row is not None and row.needs_reconnect_alerted_at is None
     assert await tokens.claim_reconnect_alert(TEAM) is False  # active: nothing to alert
+
+
+@pytest.mark.anyio
+async def test_a_lease_left_by_a_dead_process_is_waited_out_then_taken_over(
+    sandbox: Sandbox,
+    sessions: Factory,
+    clock: FixedClock,
+    cipher: TokenCipher,
+    http: httpx.AsyncClient,
+    endpoint: TokenEndpoint,
+) -> None:
+    await connect(sessions, clock, cipher, http, endpoint)
+    clock.advance(timedelta(hours=2))
+    # Another process claimed the refresh and died before storing anything: its lease still runs for 10 seconds.
+    async with sessions.begin() as session:
+        await session.execute(
+            update(ContaAzulConnection).values(
+                refresh_lease_owner="a-dead-process", refresh_lease_until=clock.now() + timedelta(seconds=10)
+            )
+        )
+    started = clock.now()
+    tokens = manager(sessions, cipher, clock, endpoint, sleep=clock.sleep)  # waiting moves the test's clock
+    access = await tokens.access_token(TEAM)
+    assert clock.now() - started >= timedelta(seconds=10)  # nobody refreshed while the lease held
+    assert access in sandbox.state.access_tokens and sandbox.state.refresh_count == 1
+    row = await stored(sessions)
+    assert row is not None and row.refresh_lease_owner is None and row.refresh_lease_until is None
+
+
+@pytest.mark.anyio
+async def test_a_token_endpoint_slower_than_the_refresh_timeout_frees_the_lease(
+    sandbox: Sandbox,
+    sessions: Factory,
+    clock: FixedClock,
+    cipher: TokenCipher,
+    http: httpx.AsyncClient,
+    endpoint: TokenEndpoint,
+) -> None:
+    await connect(sessions, clock, cipher, http, endpoint)
+    clock.advance(timedelta(hours=2))
+    sandbox.hold(path_prefix="/oauth2/token")
+    tokens = manager(sessions, cipher, clock, endpoint, refresh_timeout=timedelta(seconds=0.2))
+    with pytest.raises(RetryableGatewayError) as info:
+        await tokens.access_token(TEAM)
+    assert info.value.params.get("outcome_unknown") is True  # Conta Azul may still rotate the refresh token
+    row = await stored(sessions)
+    assert row is not None and row.status == "active" and row.refresh_lease_owner is None
 
 
 @pytest.mark.anyio
@@ -382,13 +526,13 @@ async def test_api_401_invalidates_and_retries_once_with_a_refreshed_token(
     clock: FixedClock,
     cipher: TokenCipher,
     http: httpx.AsyncClient,
-    config: OAuthConfig,
+    endpoint: TokenEndpoint,
 ) -> None:
-    await connect(sessions, clock, cipher, http, config)
-    tokens = manager(sessions, cipher, clock, http, config)
+    await connect(sessions, clock, cipher, http, endpoint)
+    tokens = manager(sessions, cipher, clock, endpoint)
     client = ContaAzulClient(
         http,
-        api_url=config.api_url,
+        api_url=endpoint.config.api_url,
         tokens=tokens,
         team_id=TEAM,
         clock=clock,
@@ -405,53 +549,41 @@ async def test_api_401_invalidates_and_retries_once_with_a_refreshed_token(
     assert 1 <= statuses.count(401) <= 5  # each caller retried at most once
 
 
-# --------------------------------------------------------------------------- PostgreSQL: two "processes"
+# --------------------------------------------------------------------------- two "processes" on one database
 
 
-async def _pg_admin(sql: str) -> None:
-    conn = await asyncpg.connect(PG_ADMIN_URL, timeout=2)
-    try:
-        await conn.execute(sql)
-    finally:
-        await conn.close()
-
-
-@pytest.fixture
-async def pg_url() -> AsyncIterator[str]:
-    name = f"aprova_t_{uuid.uuid4().hex}"
-    try:
-        await _pg_admin(f'CREATE DATABASE "{name}"')
-    except (TimeoutError, OSError, asyncpg.PostgresError) as exc:
-        pytest.skip(f"PostgreSQL not reachable at {PG_ADMIN_URL}: {exc}")
-    try:
-        yield f"postgresql://postgres@127.0.0.1:5432/{name}"
-    finally:
-        await _pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-
-@pytest.mark.postgres
 @pytest.mark.anyio
-async def test_two_processes_refresh_once_on_postgresql(
-    pg_url: str, sandbox: Sandbox, clock: FixedClock, cipher: TokenCipher, http: httpx.AsyncClient, config: OAuthConfig
+async def test_two_processes_refresh_once(
+    database_url: str,
+    sandbox: Sandbox,
+    clock: FixedClock,
+    cipher: TokenCipher,
+    http: httpx.AsyncClient,
+    config: OAuthConfig,
+    endpoint: TokenEndpoint,
 ) -> None:
-    engine_a, engine_b = db.create_engine(pg_url), db.create_engine(pg_url)
+    engine_a, engine_b = db.create_engine(database_url), db.create_engine(database_url)
     try:
         async with engine_a.begin() as conn:
             await conn.run_sync(Base.metadata.create_all)
         sessions_a, sessions_b = db.create_session_factory(engine_a), db.create_session_factory(engine_b)
-        await connect(sessions_a, clock, cipher, http, config)
+        await connect(sessions_a, clock, cipher, http, endpoint)
         assert await get_connection_info(sessions_b, team_id=TEAM) is not None  # warm both pools
         clock.advance(timedelta(hours=2))
         # A slow token endpoint keeps the refresh in flight while the other process reads the row.
         sandbox.slow_next(1, seconds=0.2, path_prefix="/oauth2/token")
-        # Separate engines, managers (so separate asyncio locks) and HTTP clients: only the row lock is shared.
-        async with httpx.AsyncClient(timeout=5.0) as http_b:
-            process_a = manager(sessions_a, cipher, clock, http, config)
-            process_b = manager(sessions_b, cipher, clock, http_b, config)
+        # Separate engines, managers (so separate asyncio locks) and HTTP clients: only the connection row is
+        # shared. The processes wait for each other in real time (the clock stays frozen, so no lease runs out).
+        endpoint_b = TokenEndpoint(config, timeout=5.0)
+        try:
+            process_a = manager(sessions_a, cipher, clock, endpoint)
+            process_b = manager(sessions_b, cipher, clock, endpoint_b)
             calls = [process_a.access_token(TEAM) for _ in range(25)] + [
                 process_b.access_token(TEAM) for _ in range(25)
             ]
             results = await asyncio.gather(*calls)
+        finally:
+            await endpoint_b.aclose()
         assert len(set(results)) == 1
         assert sandbox.state.refresh_count == 1
         assert process_a.refresh_count + process_b.refresh_count == 1

@@ -51,8 +51,16 @@ MESSAGES: dict[str, dict[Locale, str]] = {
     },
     "ca.status.by": {"pt_BR": "<@{user}> em {when}", "en": "<@{user}> on {when}"},
     "ca.disconnected": {
-        "pt_BR": "Conta Azul desconectado; os tokens foram apagados. Novos pedidos seguem sem lançamento até reconectar.",
-        "en": "Conta Azul disconnected; the tokens were deleted. New requests will not be posted until reconnected.",
+        "pt_BR": "Conta Azul desconectado: o acesso do Aprova foi revogado no Conta Azul e os tokens foram apagados. Novos pedidos seguem sem lançamento até reconectar.",
+        "en": "Conta Azul disconnected: Aprova's access was revoked at Conta Azul and the tokens were deleted. New requests will not be posted until reconnected.",
+    },
+    "ca.disconnected.unavailable": {
+        "pt_BR": "Conta Azul desconectado; os tokens foram apagados aqui. ⚠️ O Conta Azul não ofereceu a revogação do acesso ({error}): para encerrá-lo lá também, remova o aplicativo do Aprova nas integrações do Conta Azul.",
+        "en": "Conta Azul disconnected; the tokens were deleted here. ⚠️ Conta Azul did not offer to revoke the access ({error}): to end it there too, remove the Aprova app from Conta Azul's integrations.",
+    },
+    "ca.disconnected.failed": {
+        "pt_BR": "Conta Azul desconectado; os tokens foram apagados aqui. ⚠️ A revogação do acesso no Conta Azul falhou ({error}): para encerrá-lo lá também, remova o aplicativo do Aprova nas integrações do Conta Azul.",
+        "en": "Conta Azul disconnected; the tokens were deleted here. ⚠️ Revoking the access at Conta Azul failed ({error}): to end it there too, remove the Aprova app from Conta Azul's integrations.",
     },
     "ca.account.title": {"pt_BR": "Conta financeira", "en": "Financial account"},
     "ca.account.save": {"pt_BR": "Salvar", "en": "Save"},
@@ -105,6 +113,10 @@ MESSAGES: dict[str, dict[Locale, str]] = {
     "page.state_used": {
         "pt_BR": "Este link de conexão já foi usado. Se a conexão não apareceu no Slack, use `/contaazul connect` de novo.",
         "en": "This connection link was already used. If Slack did not confirm the connection, run `/contaazul connect` again.",
+    },
+    "page.browser_mismatch": {
+        "pt_BR": "Este retorno do Conta Azul não veio do navegador que abriu o link de conexão. Abra o link de `/contaazul connect` neste navegador e autorize por ele; nada foi conectado.",
+        "en": "This answer from Conta Azul did not come from the browser that opened the connection link. Open the `/contaazul connect` link in this browser and authorize from it; nothing was connected.",
     },
     "page.code_invalid": {
         "pt_BR": "O Conta Azul recusou a autorização (código expirado ou já usado — ele vale 3 minutos). Use `/contaazul connect` de novo.",

@@ -52,6 +52,7 @@ class SandboxApp:
                 return error_response(exc)
         state = self.state
         try:
+            await state.faults.wait_if_held(path)
             slow = state.faults.take("slow", path)
             if slow is not None:
                 await asyncio.sleep(slow.seconds)  # emulated latency (real time, by design)

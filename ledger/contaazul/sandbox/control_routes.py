@@ -60,6 +60,7 @@ def state_counts(state: SandboxState) -> JSON:
         "api_requests": len(state.api_calls()),
         "refresh_count": state.refresh_count,
         "refresh_success_count": state.refresh_success_count,
+        "revocation_count": state.revocation_count,
         "active_access_tokens": sum(1 for t in state.access_tokens.values() if t.expires_at > state.now()),
         "refresh_tokens": len(state.refresh_tokens),
         "faults": state.faults.summary(),
@@ -69,6 +70,7 @@ def state_counts(state: SandboxState) -> JSON:
             "protocol_delay_seconds": state.protocol_delay_seconds,
             "rate_limit_per_second": state.rate_limit_per_second,
             "rate_limit_per_minute": state.rate_limit_per_minute,
+            "revoke_endpoint": state.revoke_endpoint,
         },
     }
 
@@ -83,6 +85,7 @@ _SETTINGS: dict[str, Callable[[Any], bool]] = {
     "require_permite_apenas_filhos": lambda v: isinstance(v, bool),
     "pessoas_default_tipo_perfil": lambda v: v is None or v in PERFIS,
     "leaf_categories_only": lambda v: isinstance(v, bool),
+    "revoke_endpoint": lambda v: v in ("available", "absent", "failing"),
 }
 
 
@@ -104,7 +107,8 @@ def apply_control(state: SandboxState, action: Any) -> None:
     """Apply one control action, e.g. {"action": "fail_next", "n": 2, "status": 503, "path_prefix": "/v1/pessoas"}.
 
     Actions: fail_next(n, status, retry_after, path_prefix), slow_next(n, seconds, path_prefix),
-    drop_next(n, path_prefix), create_then_fail_next(n, mode="error"|"drop"|"hang", seconds for "hang"),
+    drop_next(n, path_prefix), hold(path_prefix) until release_held,
+    create_then_fail_next(n, mode="error"|"drop"|"hang", seconds for "hang"),
     protocols_stay_pending(value), protocols_error_next(n), expire_all_access_tokens, revoke_refresh_tokens,
     clear_faults, configure(<setting>=<value>...).
     """
@@ -127,6 +131,13 @@ def apply_control(state: SandboxState, action: Any) -> None:
         faults.add(FaultRule("slow", _count(action), _prefix(action), seconds=float(seconds)))
     elif name == "drop_next":
         faults.add(FaultRule("drop", _count(action), _prefix(action)))
+    elif name == "hold":
+        prefix = _prefix(action)
+        if not prefix:
+            raise bad("'path_prefix' é obrigatório para 'hold'.")
+        faults.hold(prefix)
+    elif name == "release_held":
+        faults.release_held()
     elif name == "create_then_fail_next":
         mode = action.get("mode", "error")
         if mode not in CREATE_FAIL_MODES:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -35,6 +36,11 @@ class Faults:
     hang_seconds: float = DEFAULT_HANG_SECONDS  # how long a "hang" create holds its answer before dropping
     protocols_stay_pending: bool = False
     protocols_error_remaining: int = 0
+    # Requests to these paths wait, unanswered, until released: a token endpoint as slow as a test needs.
+    held_prefixes: list[str] = field(default_factory=list)
+    held_now: int = 0
+    _released: asyncio.Event = field(default_factory=asyncio.Event, repr=False)
+    _arrived: asyncio.Event = field(default_factory=asyncio.Event, repr=False)
 
     def add(self, rule: FaultRule) -> None:
         """Queue a rule (ignored when n <= 0)."""
@@ -64,8 +70,36 @@ class Faults:
             return True
         return False
 
+    def hold(self, path_prefix: str) -> None:
+        """From now on, requests to ``path_prefix`` wait until ``release_held``."""
+        self.held_prefixes.append(path_prefix)
+        self._released.clear()
+
+    async def wait_if_held(self, path: str) -> None:
+        """Called by the middleware: block this request while its path is held."""
+        if not any(path.startswith(prefix) for prefix in self.held_prefixes):
+            return
+        self.held_now += 1
+        self._arrived.set()
+        try:
+            await self._released.wait()
+        finally:
+            self.held_now -= 1
+
+    async def until_held(self) -> None:
+        """Return once a request is being held."""
+        while not self.held_now:
+            self._arrived.clear()
+            await self._arrived.wait()
+
+    def release_held(self) -> None:
+        """Answer every held request, and hold no more."""
+        self.held_prefixes.clear()
+        self._released.set()
+
     def clear(self) -> None:
         """Forget every pending fault."""
+        self.release_held()
         self.rules.clear()
         self.create_then_fail.clear()
         self.hang_seconds = DEFAULT_HANG_SECONDS
@@ -80,4 +114,6 @@ class Faults:
             "hang_seconds": self.hang_seconds,
             "protocols_stay_pending": self.protocols_stay_pending,
             "protocols_error_remaining": self.protocols_error_remaining,
+            "held_prefixes": list(self.held_prefixes),
+            "held_now": self.held_now,
         }

@@ -169,6 +169,7 @@ class PendingAuthorization:
     state: str | None
     scope: str
     expires_at: datetime
+    code_challenge: str | None = None  # PKCE S256 (RFC 7636), when the client sent one
 
 
 @dataclass
@@ -181,6 +182,7 @@ class AuthCode:
     company_id: str
     expires_at: datetime
     used: bool = False
+    code_challenge: str | None = None
 
 
 @dataclass

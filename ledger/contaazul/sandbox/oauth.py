@@ -67,5 +67,10 @@ def make_id_token(
     return f"{signing_input}.{_b64url(sig)}"
 
 
+def s256_challenge(code_verifier: str) -> str:
+    """PKCE's S256 transformation (RFC 7636 §4.2): BASE64URL(SHA256(ASCII(code_verifier))), unpadded."""
+    return _b64url(hashlib.sha256(code_verifier.encode("ascii", errors="replace")).digest())
+
+
 def _b64url(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode()

@@ -1,10 +1,12 @@
-"""OAuth routes of the sandbox (auth.contaazul.com): the authorize and consent pages and the token endpoint."""
+"""OAuth routes of the sandbox: the authorize and consent pages and the token endpoint (auth.contaazul.com), and
+the revocation of a company's connection (api-v2.contaazul.com)."""
 
 from __future__ import annotations
 
 import base64
 import binascii
 import html
+import re
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
@@ -15,6 +17,9 @@ from multidict import MultiMapping
 from .oauth import SCOPE, OAuthError
 from .route_helpers import json_response
 from .state import SandboxState
+
+# RFC 7636 §4.2: BASE64URL(SHA256(verifier)) is 43 characters.
+PKCE_CHALLENGE = re.compile(r"^[A-Za-z0-9_-]{43}$")
 
 
 @dataclass
@@ -30,6 +35,7 @@ class OAuthRoutes:
         router.add_get("/login", self.authorize)
         router.add_post("/oauth2/consent", self.consent)
         router.add_post("/oauth2/token", self.token)
+        router.add_delete("/oauth/connections/{id_empresa}", self.revoke)
 
     async def authorize(self, request: web.Request) -> web.Response:
         """GET /oauth2/authorize and /login: consent page (or straight redirect with auto_consent)."""
@@ -45,13 +51,17 @@ class OAuthRoutes:
             return _html_error("response_type deve ser 'code'.")
         oauth_state = q.get("state")
         scope = q.get("scope", "")
+        # The redirect target is trusted at this point, so errors go back to the app (RFC 6749 §4.1.2.1).
         if scope != SCOPE:
-            # The redirect target is trusted at this point, so the error goes back to the app (RFC 6749 §4.1.2.1).
             return _redirect(_with_query(redirect_uri, {"error": "invalid_scope", "state": oauth_state}))
+        challenge = q.get("code_challenge")
+        if challenge is not None and (q.get("code_challenge_method") != "S256" or not PKCE_CHALLENGE.match(challenge)):
+            # Only S256 is offered (RFC 7636 §4.4.1: a server may refuse "plain").
+            return _redirect(_with_query(redirect_uri, {"error": "invalid_request", "state": oauth_state}))
         if self.auto_consent:
-            code = state.issue_code(client_id, redirect_uri)
+            code = state.issue_code(client_id, redirect_uri, challenge)
             return _redirect(_with_query(redirect_uri, {"code": code, "state": oauth_state}))
-        request_id = state.begin_authorization(client_id, redirect_uri, oauth_state, scope)
+        request_id = state.begin_authorization(client_id, redirect_uri, oauth_state, scope, challenge)
         company = html.escape(state.company.razao_social)
         body = f"""<!doctype html>
 <html lang="pt-BR"><head><meta charset="utf-8"><title>Conta Azul - Autorizar acesso</title></head>
@@ -76,7 +86,7 @@ class OAuthRoutes:
             return _html_error("Solicitação de autorização expirada ou inválida. Recomece o processo.")
         decision = str(form.get("decisao", ""))
         if decision == "autorizar":
-            code = self.state.issue_code(pending.client_id, pending.redirect_uri)
+            code = self.state.issue_code(pending.client_id, pending.redirect_uri, pending.code_challenge)
             params = {"code": code, "state": pending.state}
         else:
             params = {"error": "access_denied", "state": pending.state}
@@ -92,7 +102,12 @@ class OAuthRoutes:
             client_id = self._client_from_request(request, form)
             grant_type = _form_str(form, "grant_type")
             if grant_type == "authorization_code":
-                grant = self.state.exchange_code(client_id, _form_str(form, "code"), _form_str(form, "redirect_uri"))
+                grant = self.state.exchange_code(
+                    client_id,
+                    _form_str(form, "code"),
+                    _form_str(form, "redirect_uri"),
+                    _form_str(form, "code_verifier"),
+                )
             elif grant_type == "refresh_token":
                 grant = self.state.refresh(client_id, _form_str(form, "refresh_token"))
             elif not grant_type:
@@ -105,6 +120,25 @@ class OAuthRoutes:
             body = {"error": exc.error, "error_description": exc.description}
             return json_response(body, exc.status, headers)
         return json_response(grant.body(), 200, headers)
+
+    async def revoke(self, request: web.Request) -> web.Response:
+        """DELETE /oauth/connections/{id_empresa}: end the application's access to the company (204, idempotent).
+
+        The application is the access token's; `revoke_endpoint` makes the route "absent" (404) or "failing" (502).
+        """
+        state = self.state
+        if state.revoke_endpoint == "absent":
+            return json_response({"error": "Not Found"}, 404)
+        scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+        company_id, reason = state.check_access_token(token.strip()) if scheme.lower() == "bearer" else (None, "")
+        if company_id is None:
+            return json_response({"error": "invalid_token", "error_description": reason or "Token ausente."}, 401)
+        if request.match_info["id_empresa"] != company_id:
+            return json_response({"error": "Não existe conexão ativa entre sua aplicação e a empresa informada."}, 404)
+        if state.revoke_endpoint == "failing":
+            return json_response({"error": "A revogação falhou. Tente novamente mais tarde."}, 502)
+        state.revoke_connection(state.access_tokens[token.strip()].client_id, company_id)
+        return web.Response(status=204)
 
     def _client_from_request(self, request: web.Request, form: MultiMapping[Any]) -> str:
         body_id, body_secret = _form_str(form, "client_id"), _form_str(form, "client_secret")

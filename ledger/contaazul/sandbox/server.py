@@ -133,6 +133,19 @@ class Sandbox:
         """Delay the next n matching requests by `seconds` (real time) before handling them."""
         self.state.faults.add(FaultRule("slow", n, path_prefix, seconds=seconds))
 
+    def hold(self, *, path_prefix: str) -> None:
+        """Leave requests to ``path_prefix`` unanswered until ``release_held()`` (e.g. a token endpoint that takes
+        longer than anything else in a test); ``until_held()`` waits for one to arrive."""
+        self.state.faults.hold(path_prefix)
+
+    async def until_held(self) -> None:
+        """Return once a held request is waiting."""
+        await self.state.faults.until_held()
+
+    def release_held(self) -> None:
+        """Answer the held requests; nothing is held any more."""
+        self.state.faults.release_held()
+
     def drop_next(self, n: int = 1, *, path_prefix: str | None = None) -> None:
         """Close the connection of the next n matching requests without answering."""
         self.state.faults.add(FaultRule("drop", n, path_prefix))

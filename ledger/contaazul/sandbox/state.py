@@ -36,7 +36,7 @@ from .models import (
     RefreshToken,
     RequestRecord,
 )
-from .oauth import OAuthError, TokenGrant, make_id_token
+from .oauth import OAuthError, TokenGrant, make_id_token, s256_challenge
 
 PROTOCOL_OK = "Operação realizada com sucesso."
 PROTOCOL_FAILED = "Ocorreu um erro inesperado ao processar o evento financeiro. Tente novamente mais tarde."
@@ -54,7 +54,7 @@ class SandboxState:
     `cost_center_list_key` ("items" per spec | "itens" as observed), `protocol_key_style` ("new" | "old"),
     `protocol_delay_seconds`, `rate_limit_per_second` / `rate_limit_per_minute` (None = off),
     `access_token_ttl`, `auth_code_ttl`, `require_permite_apenas_filhos`, `pessoas_default_tipo_perfil`,
-    `leaf_categories_only`.
+    `leaf_categories_only`, `revoke_endpoint` ("available" | "absent" | "failing").
 
     Note: rate windows and expiries follow `clock`; with a frozen test clock advance it (or set the rate limits to
     None), otherwise more than 10 API calls in a row answer 429.
@@ -86,6 +86,7 @@ class SandboxState:
         self.require_permite_apenas_filhos = True
         self.pessoas_default_tipo_perfil: str | None = None
         self.leaf_categories_only = False
+        self.revoke_endpoint = "available"  # | "absent" (404, as an API without it) | "failing" (502)
 
         self.company: Company = seed.company()
         self.accounts: dict[str, FinancialAccount] = {a.id: a for a in seed.accounts()}
@@ -104,6 +105,7 @@ class SandboxState:
         self.refresh_count = 0  # every refresh_token grant received (success or not)
         self.refresh_success_count = 0
         self.token_issue_count = 0
+        self.revocation_count = 0
 
         self.request_log: list[RequestRecord] = []
         self.faults = Faults()
@@ -136,11 +138,13 @@ class SandboxState:
             return False
         return self.redirect_uris is None or redirect_uri in self.redirect_uris
 
-    def begin_authorization(self, client_id: str, redirect_uri: str, state: str | None, scope: str) -> str:
+    def begin_authorization(
+        self, client_id: str, redirect_uri: str, state: str | None, scope: str, code_challenge: str | None = None
+    ) -> str:
         """Remember an authorize request for the consent form; returns its request_id."""
         request_id = secrets.token_urlsafe(16)
         self.pending_authorizations[request_id] = PendingAuthorization(
-            request_id, client_id, redirect_uri, state, scope, self.now() + timedelta(minutes=10)
+            request_id, client_id, redirect_uri, state, scope, self.now() + timedelta(minutes=10), code_challenge
         )
         return request_id
 
@@ -151,11 +155,16 @@ class SandboxState:
             return None
         return pending
 
-    def issue_code(self, client_id: str, redirect_uri: str) -> str:
-        """A new single-use authorization code (lifetime `auth_code_ttl`)."""
+    def issue_code(self, client_id: str, redirect_uri: str, code_challenge: str | None = None) -> str:
+        """A new single-use authorization code (lifetime `auth_code_ttl`), bound to its PKCE challenge if any."""
         code = secrets.token_urlsafe(24)
         self.auth_codes[code] = AuthCode(
-            code, client_id, redirect_uri, self.company.id, self.now() + timedelta(seconds=self.auth_code_ttl)
+            code,
+            client_id,
+            redirect_uri,
+            self.company.id,
+            self.now() + timedelta(seconds=self.auth_code_ttl),
+            code_challenge=code_challenge,
         )
         return code
 
@@ -169,8 +178,10 @@ class SandboxState:
             raise OAuthError("invalid_client", "Client authentication failed", 401)
         return client_id
 
-    def exchange_code(self, client_id: str, code: str | None, redirect_uri: str | None) -> TokenGrant:
-        """grant_type=authorization_code."""
+    def exchange_code(
+        self, client_id: str, code: str | None, redirect_uri: str | None, code_verifier: str | None = None
+    ) -> TokenGrant:
+        """grant_type=authorization_code; a code issued with a PKCE challenge needs the verifier that matches it."""
         if not code:
             raise OAuthError("invalid_request", "code is required")
         grant = self.auth_codes.get(code)
@@ -180,6 +191,10 @@ class SandboxState:
             raise OAuthError("invalid_grant", "Authorization code expired")
         if grant.client_id != client_id or grant.redirect_uri != redirect_uri:
             raise OAuthError("invalid_grant", "redirect_uri or client_id mismatch")
+        if grant.code_challenge is not None and not (
+            code_verifier and hmac.compare_digest(s256_challenge(code_verifier), grant.code_challenge)
+        ):
+            raise OAuthError("invalid_grant", "code_verifier does not match the code_challenge")
         grant.used = True
         return self.issue_tokens(client_id, grant.company_id)
 
@@ -237,6 +252,14 @@ class SandboxState:
     def revoke_refresh_tokens(self) -> None:
         """Every refresh token becomes invalid (next refresh -> invalid_grant)."""
         self.refresh_tokens.clear()
+        self.persist()
+
+    def revoke_connection(self, client_id: str, company_id: str) -> None:
+        """DELETE /oauth/connections/{id_empresa}: every token of that application for that company dies."""
+        for tokens in (self.access_tokens, self.refresh_tokens):
+            for key in [k for k, t in tokens.items() if (t.client_id, t.company_id) == (client_id, company_id)]:
+                del tokens[key]
+        self.revocation_count += 1
         self.persist()
 
     # --- rate limiting & request log -----------------------------------------------------------------------------
