@@ -169,7 +169,8 @@ async def test_export_writes_formula_like_text_as_text_and_amounts_as_numbers(se
         deal = {"deal_id": "D-1", "value": "99.90", "won_at": "2026-11-24", "customer": {"name": "=2+3 Eventos"}}
         body = json.dumps(deal).encode()
         timestamp = int(clock.now().timestamp())
-        signed = {"X-Aprova-Timestamp": str(timestamp), "X-Aprova-Signature": sign_generic(WEBHOOK_SECRET, timestamp, body)}
+        signature = sign_generic(WEBHOOK_SECRET, timestamp, body)
+        signed = {"X-Aprova-Timestamp": str(timestamp), "X-Aprova-Signature": signature}
         assert (await aprova.http.post("/crm/generic", content=body, headers=signed)).status_code == 202
         await aprova.settle()
 
