@@ -36,6 +36,7 @@ __all__ = [
     "Document",
     "PixKey",
     "PixKind",
+    "amount_problem",
     "is_valid_cnpj",
     "is_valid_cpf",
     "mask_document",
@@ -96,6 +97,21 @@ def parse_brl_amount(text: str) -> Decimal:
     if value == 0:
         raise InvalidValue("amount_not_positive", f"Amount must be greater than zero: {text!r}.")
     return value.quantize(_CENTS)
+
+
+def amount_problem(amount: Decimal) -> str | None:
+    """Why an amount that arrived as a number (a CRM's JSON) cannot be a BRL amount, as an ``amount_*`` code, or None.
+
+    The same bounds as :func:`parse_brl_amount`: positive, whole centavos, at most 12 integer digits (``1e40`` would
+    overflow the centavos column and Conta Azul alike).
+    """
+    if not amount.is_finite() or amount <= 0:
+        return "amount_not_positive"
+    if amount.adjusted() >= MAX_INTEGER_DIGITS:
+        return "amount_too_large"
+    if amount != amount.quantize(_CENTS):
+        return "amount_too_many_decimals"
+    return None
 
 
 def _split_amount(body: str, text: str) -> tuple[str, str]:
