@@ -29,6 +29,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Literal
+from urllib.parse import unquote
 
 from ledger.errors import InvalidValue
 
@@ -258,10 +259,13 @@ def parse_document(text: str) -> Document:
     raise InvalidValue("document_invalid_length", "A CPF has 11 digits and a CNPJ has 14 characters.")
 
 
+# Separators as typed, or percent-encoded as they travel in a URL (httpx logs ``documento=11.222.333%2F0001-81``);
+# a token may also follow an escape such as ``%20``.
+_DOT, _SLASH, _DASH = r"(?:\.|%2[Ee])?", r"(?:/|%2[Ff])?", r"(?:-|%2[Dd])?"
 _DOCUMENT_IN_TEXT = re.compile(
-    r"(?<![0-9A-Za-z])(?:"
-    r"[0-9A-Za-z]{2}\.?[0-9A-Za-z]{3}\.?[0-9A-Za-z]{3}/?[0-9A-Za-z]{4}-?[0-9]{2}"
-    r"|[0-9]{3}\.?[0-9]{3}\.?[0-9]{3}-?[0-9]{2}"
+    r"(?:(?<![0-9A-Za-z])|(?<=%[0-9A-Fa-f]{2}))(?:"
+    rf"[0-9A-Za-z]{{2}}{_DOT}[0-9A-Za-z]{{3}}{_DOT}[0-9A-Za-z]{{3}}{_SLASH}[0-9A-Za-z]{{4}}{_DASH}[0-9]{{2}}"
+    rf"|[0-9]{{3}}{_DOT}[0-9]{{3}}{_DOT}[0-9]{{3}}{_DASH}[0-9]{{2}}"
     r")(?![0-9A-Za-z])",
     re.ASCII,
 )
@@ -269,7 +273,7 @@ _DOCUMENT_IN_TEXT = re.compile(
 
 def _mask_match(match: re.Match[str]) -> str:
     token = match.group(0)
-    value = normalize_document(token)
+    value = normalize_document(unquote(token))
     if token.isalnum() and not token.isdigit() and not is_valid_cnpj(value):
         # Bare alphanumeric tokens are usually IDs, not CNPJs: only mask those that check out.
         return token

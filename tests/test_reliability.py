@@ -8,6 +8,7 @@ trying what they may not. Each case checks that nothing was lost or done twice a
 from __future__ import annotations
 
 import asyncio
+import io
 import json
 import logging
 import sqlite3
@@ -24,7 +25,9 @@ from bot.blocks.fields import StepRef
 from bot.blocks.request_modal import parse_request_modal
 from bot.dev import slack_payloads as payloads
 from bot.ids import RequestField
+from bot.logs import MaskDocuments, log_handler
 from ledger import flows
+from ledger.contaazul.sandbox.documents import make_cnpj
 from ledger.crm.generic import parse_generic
 from ledger.crm.hubspot import parse_hubspot
 from ledger.crm.pipedrive import PipedriveDeal, parse_pipedrive
@@ -317,27 +320,43 @@ async def test_every_admin_only_action_is_refused_to_a_non_admin(session_factory
 
 
 async def test_logs_of_a_whole_flow_hold_no_secret_and_no_full_document(session_factory, clock, caplog):
-    from bot.logs import MaskDocuments
-
+    """Every line Aprova's handlers write, JSON and text, at DEBUG: a CPF vendor and a new CNPJ vendor (searched by
+    its document, which httpx logs URL-encoded) are posted, and neither document appears whole in any form."""
     caplog.set_level(logging.DEBUG)
     caplog.handler.addFilter(MaskDocuments())
-    async with running_aprova(session_factory, clock, contaazul=True, auto_consent=True) as aprova:
-        await aprova.connect_contaazul()
-        await aprova.file_request(vendor_document="529.982.247-25", vendor_name="José da Silva")
-        await aprova.click(aprova.approval_messages(MANAGER)[-1], "payment-approve", user_id=MANAGER)
-        await aprova.settle()
-        [result] = await aprova.post()
-        assert result.outcome == "posted", result.posting.error_detail
-        assert aprova.sandbox is not None
-        secrets = [aprova.slack.bot_token, payloads.SIGNING_SECRET, "sandbox-secret"]
-        secrets += [*aprova.sandbox.state.access_tokens, *aprova.sandbox.state.refresh_tokens]
-        assert len(secrets) >= 5
-    text = "\n".join(record.getMessage() for record in caplog.records)
-    assert "PAG-2026-000001" in text  # the events are there, with their reference
-    for secret in secrets:
-        assert secret not in text
-    assert "52998224725" not in text and "529.982.247-25" not in text
-    assert "xoxb-" not in text
+    written = {log_format: io.StringIO() for log_format in ("json", "text")}
+    handlers = [log_handler(log_format, stream) for log_format, stream in written.items()]
+    root = logging.getLogger()
+    for handler in handlers:
+        root.addHandler(handler)
+    new_cnpj = make_cnpj("778899660001")
+    try:
+        async with running_aprova(session_factory, clock, contaazul=True, auto_consent=True) as aprova:
+            await aprova.connect_contaazul()
+            await aprova.file_request(vendor_document="529.982.247-25", vendor_name="José da Silva")
+            await aprova.file_request(vendor_document=new_cnpj, vendor_name="Fornecedor Novo Ltda", amount="R$ 77,00")
+            for message in aprova.approval_messages(MANAGER):
+                await aprova.click(message, "payment-approve", user_id=MANAGER)
+            await aprova.settle()
+            results = await aprova.post()
+            assert [r.outcome for r in results] == ["posted", "posted"], [r.posting.error_detail for r in results]
+            assert aprova.sandbox is not None
+            secrets = [aprova.slack.bot_token, payloads.SIGNING_SECRET, "sandbox-secret"]
+            secrets += [*aprova.sandbox.state.access_tokens, *aprova.sandbox.state.refresh_tokens]
+            assert len(secrets) >= 5
+    finally:
+        for handler in handlers:
+            root.removeHandler(handler)
+    texts = ["\n".join(record.getMessage() for record in caplog.records), *(w.getvalue() for w in written.values())]
+    assert "documentos=" in texts[0]  # the vendors were searched by document, and that was logged
+    digits = new_cnpj.translate(str.maketrans("", "", "./-"))
+    for text in texts:
+        assert "PAG-2026-000001" in text  # the events are there, with their reference
+        for secret in secrets:
+            assert secret not in text
+        assert "52998224725" not in text and "529.982.247-25" not in text
+        assert digits not in text and new_cnpj not in text and new_cnpj.replace("/", "%2F") not in text
+        assert "xoxb-" not in text
 
 
 # --------------------------------------------------------------------------------------------------- health
