@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 
@@ -163,6 +164,16 @@ class Settings:
             escalate_after_hours=escalate_after,
             digest_hour=digest_hour,
         )
+
+    @property
+    def slack_files_origin(self) -> str:
+        """The only place the bot token goes to fetch a file: ``https://files.slack.com/`` for Slack itself; a
+        Slack-compatible server at ``SLACK_API_URL`` (the local stand-in) serves its files itself."""
+        api = urlsplit(self.slack_api_url)
+        host = api.hostname or ""
+        if host == "slack.com" or host.endswith(".slack.com"):
+            return "https://files.slack.com/"
+        return f"{api.scheme}://{api.netloc}/"
 
     @property
     def public_base_url(self) -> str:
