@@ -70,6 +70,7 @@ class Settings:
     remind_after_hours: int = 24  # an open step's approvers get one reminder after this long
     escalate_after_hours: int = 72  # then the policy's fallback approvers are added to the step
     digest_hour: int = 8  # local hour (APROVA_TIMEZONE) of the daily digest in the finance channel
+    readyz_token: str | None = None  # APROVA_READYZ_TOKEN: only a caller with it sees /readyz's details
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -163,6 +164,7 @@ class Settings:
             remind_after_hours=remind_after,
             escalate_after_hours=escalate_after,
             digest_hour=digest_hour,
+            readyz_token=get("APROVA_READYZ_TOKEN"),
         )
 
     @property

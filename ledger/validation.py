@@ -41,6 +41,7 @@ __all__ = [
     "is_valid_cnpj",
     "is_valid_cpf",
     "mask_document",
+    "mask_pix_key",
     "normalize_document",
     "parse_boleto_line",
     "parse_brl_amount",
@@ -419,6 +420,18 @@ class PixKey:
 
     kind: PixKind
     value: str
+
+
+def mask_pix_key(key: PixKey) -> str:
+    """A PIX key as shown where others read it (a shared channel): enough to recognise it, not to reuse it."""
+    if key.kind in ("cpf", "cnpj"):
+        return Document("CPF" if key.kind == "cpf" else "CNPJ", key.value).masked
+    if key.kind == "email":
+        user, _, domain = key.value.partition("@")
+        return f"{user[:1]}***@{domain}"
+    if key.kind == "phone":
+        return f"{key.value[:5]}*****{key.value[-4:]}"  # +55 and the area code, then the last 4 digits
+    return f"****{key.value[-4:]}"
 
 
 def _invalid_pix(text: str) -> InvalidValue:

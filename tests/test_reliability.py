@@ -362,24 +362,36 @@ async def test_logs_of_a_whole_flow_hold_no_secret_and_no_full_document(session_
 # --------------------------------------------------------------------------------------------------- health
 
 
+OPERATOR = {"Authorization": "Bearer ops-readyz-token"}
+
+
 async def test_health_and_readiness_report_the_database_and_conta_azul(session_factory, clock):
-    async with running_aprova(session_factory, clock) as aprova:
+    async with running_aprova(session_factory, clock, readyz_token="ops-readyz-token") as aprova:
         assert (await aprova.http.get("/healthz")).json() == {"status": "ok"}
-        assert (await aprova.http.get("/readyz")).json() == {
+        assert (await aprova.http.get("/readyz", headers=OPERATOR)).json() == {
             "status": "ok",
             "database": "ok",
             "contaazul": "not_configured",
         }
-    async with running_aprova(session_factory, clock, contaazul=True, auto_consent=True) as aprova:
-        assert (await aprova.http.get("/readyz")).json()["contaazul"] == "not_connected"
+    async with running_aprova(
+        session_factory, clock, contaazul=True, auto_consent=True, readyz_token="ops-readyz-token"
+    ) as aprova:
+        assert (await aprova.http.get("/readyz", headers=OPERATOR)).json()["contaazul"] == "not_connected"
         await aprova.connect_contaazul()
-        assert (await aprova.http.get("/readyz")).json()["contaazul"] == {payloads.TEAM_ID: "connected"}
+        assert (await aprova.http.get("/readyz", headers=OPERATOR)).json()["contaazul"] == {
+            payloads.TEAM_ID: "connected"
+        }
+        # Without the token (or with another), only ready or not: no workspace ids for whoever asks.
+        for headers in ({}, {"Authorization": "Bearer guessed"}, {"Authorization": "Bearer ops-readyz-tokén".encode()}):
+            anonymous = await aprova.http.get("/readyz", headers=headers)
+            assert (anonymous.status_code, anonymous.json()) == (200, {"status": "ok"})
+            assert payloads.TEAM_ID not in anonymous.text
         assert aprova.sandbox is not None
         aprova.sandbox.revoke_refresh_tokens()
         aprova.clock.advance(timedelta(hours=2))
         with pytest.raises(Exception):  # noqa: B017 - whichever error the refused refresh surfaces as
             await aprova.books.tokens.access_token(payloads.TEAM_ID)
-        ready = await aprova.http.get("/readyz")
+        ready = await aprova.http.get("/readyz", headers=OPERATOR)
         assert ready.status_code == 200 and ready.json()["contaazul"] == {payloads.TEAM_ID: "needs_reconnect"}
 
 
@@ -390,7 +402,7 @@ async def test_readiness_fails_when_the_database_is_unreachable(tmp_path, clock)
     try:
         async with running_aprova(create_session_factory(engine), clock) as aprova:
             ready = await aprova.http.get("/readyz")
-            assert ready.status_code == 503 and ready.json()["status"] == "unavailable"
+            assert (ready.status_code, ready.json()) == (503, {"status": "unavailable"})
             assert (await aprova.http.get("/healthz")).status_code == 200  # alive, just not ready
     finally:
         await engine.dispose()
