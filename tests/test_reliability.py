@@ -398,11 +398,17 @@ async def test_health_and_readiness_report_the_database_and_conta_azul(session_f
 async def test_readiness_fails_when_the_database_is_unreachable(tmp_path, clock):
     from ledger.db import create_engine, create_session_factory
 
-    engine = create_engine(f"sqlite:///{tmp_path / 'missing' / 'aprova.db'}")  # a folder that does not exist
+    # A file that is not a database (a disk gone wrong): every connection fails, and is closed, on its first pragma.
+    # (A path SQLite cannot open at all leaves aiosqlite's worker thread answering after the loop closed.)
+    broken = tmp_path / "aprova.db"
+    broken.write_bytes(b"this is not an SQLite database\n" * 64)
+    engine = create_engine(f"sqlite:///{broken}")
     try:
-        async with running_aprova(create_session_factory(engine), clock) as aprova:
+        async with running_aprova(create_session_factory(engine), clock, readyz_token="ops-readyz-token") as aprova:
             ready = await aprova.http.get("/readyz")
             assert (ready.status_code, ready.json()) == (503, {"status": "unavailable"})
+            told = await aprova.http.get("/readyz", headers=OPERATOR)  # the operator learns why
+            assert told.status_code == 503 and told.json()["database"] == "DatabaseError"
             assert (await aprova.http.get("/healthz")).status_code == 200  # alive, just not ready
     finally:
         await engine.dispose()
