@@ -239,8 +239,8 @@ async def fetch_slack_file(url: str, *, token: str, origin: str, what: str) -> b
     no redirect followed, and the body is read in chunks up to ``MAX_ATTACHMENT_BYTES``: a larger file is abandoned
     as soon as it says so or passes the cap, never held whole.
     """
-    target, allowed = httpx.URL(url), httpx.URL(origin)
-    if (target.scheme, target.host, target.port) != (allowed.scheme, allowed.host, allowed.port) or target.userinfo:
+    target = _on_origin(url, httpx.URL(origin))
+    if target is None:
         log.error("%s is not on Slack's file host %s: not fetched", what, origin)
         return None
     chunks: list[bytes] = []
@@ -267,6 +267,16 @@ async def fetch_slack_file(url: str, *, token: str, origin: str, what: str) -> b
         log.error("could not fetch %s: %s", what, type(exc).__name__)
         return None
     return b"".join(chunks)
+
+
+def _on_origin(url: str, origin: httpx.URL) -> httpx.URL | None:
+    """``url`` when it is on exactly ``origin`` (scheme, host and port, no user info), else None."""
+    try:
+        target = httpx.URL(url)
+    except httpx.InvalidURL:
+        return None
+    same = (target.scheme, target.host, target.port) == (origin.scheme, origin.host, origin.port)
+    return target if same and not target.userinfo else None
 
 
 async def alert_needs_reconnect(client: AsyncWebClient, deps: Deps, team_id: str) -> None:

@@ -86,7 +86,8 @@ async def test_the_bot_token_goes_only_to_slacks_file_host_and_no_redirect_is_fo
         moved = aprova.slack.add_user_file(REQUESTER, "boleto.pdf", PDF)
         aprova.slack.redirect_download(moved["id"], f"{elsewhere}/files/boleto.pdf")
         planted = invoice | {"id": "F0PLANTED", "url_private_download": f"{elsewhere}/files-pri/T0-F0/nf.pdf"}
-        await aprova.file_request(attachments=[planted, moved])
+        malformed = invoice | {"id": "F0BROKEN", "url_private_download": "http://[::1"}
+        await aprova.file_request(attachments=[planted, moved, malformed])
         [message] = aprova.approval_messages(MANAGER)
         assert "payment-approve" in json.dumps(message["blocks"])  # the request goes on, files linked
         assert not [u for u in aprova.slack.uploads.values() if u.thread_ts == message["ts"]]
