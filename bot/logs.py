@@ -1,27 +1,58 @@
-"""Logging set-up: one line per event, CPF/CNPJ masked wherever they appear."""
+"""Logging set-up: one line per event, CPF/CNPJ masked wherever they appear, traces included."""
 
 from __future__ import annotations
 
 import json
 import logging
 import re
+import sys
 from datetime import UTC, datetime
-from typing import Any
+from types import TracebackType
+from typing import Any, TextIO
 
 from ledger.validation import mask_document
 
+ExcInfo = tuple[type[BaseException], BaseException, TracebackType | None] | tuple[None, None, None]
+
+_LINE_BREAKS = str.maketrans({"\r": "\\r", "\n": "\\n"})
+
 
 class MaskDocuments(logging.Filter):
-    """People's tax ids never reach the log, whoever formatted the message."""
+    """People's tax ids never reach the log, whoever formatted the message or the trace; and a logged value that
+    carries CR/LF (a name, a header) cannot start a forged line of its own."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        message = record.getMessage()
-        masked = mask_document(message)
-        if masked != message:
-            record.msg, record.args = masked, None
+        try:
+            message = record.getMessage()
+        except Exception:  # a malformed call: logging reports it when formatting; never fail the caller here
+            return True
+        cleaned = mask_document(message).translate(_LINE_BREAKS)
+        if cleaned != message:
+            record.msg, record.args = cleaned, None
+        if record.exc_info and not record.exc_text:
+            # Formatters reuse a cached trace: cache the masked one, so every handler and format writes only that.
+            record.exc_text = _TRACES.formatException(record.exc_info)
+        if record.exc_text:
+            record.exc_text = mask_document(record.exc_text)
+        if record.stack_info:
+            record.stack_info = mask_document(record.stack_info)
         return True
 
 
+class TextLines(logging.Formatter):
+    """``LOG_FORMAT=text``, for a person at a terminal: the message on one line, the trace below it, both masked."""
+
+    def __init__(self) -> None:
+        super().__init__("%(asctime)s %(levelname)s %(name)s %(message)s")
+
+    def formatException(self, ei: ExcInfo) -> str:
+        return mask_document(super().formatException(ei))
+
+    def formatStack(self, stack_info: str) -> str:
+        return mask_document(super().formatStack(stack_info))
+
+
+_TRACES = TextLines()
 REFERENCE = re.compile(r"\b(?:PAG|REC)-\d{4}-\d{6}\b")
 
 
@@ -40,9 +71,21 @@ class JsonLines(logging.Formatter):
         found = REFERENCE.search(message)
         if found:
             event["ref"] = found.group(0)
-        if record.exc_info:
-            event["exc"] = mask_document(self.formatException(record.exc_info))
+        if record.exc_info and not record.exc_text:
+            record.exc_text = _TRACES.formatException(record.exc_info)
+        if record.exc_text:
+            event["exc"] = mask_document(record.exc_text)
+        if record.stack_info:
+            event["stack"] = mask_document(record.stack_info)
         return json.dumps(event, ensure_ascii=False)
+
+
+def log_handler(log_format: str = "json", stream: TextIO | None = None) -> logging.Handler:
+    """The handler Aprova logs through: one line per event on ``stream`` (stderr), JSON or ``text``, masked."""
+    handler = logging.StreamHandler(stream or sys.stderr)
+    handler.setFormatter(TextLines() if log_format == "text" else JsonLines())
+    handler.addFilter(MaskDocuments())
+    return handler
 
 
 def configure_logging(level: str = "INFO", log_format: str = "json") -> None:
@@ -50,10 +93,7 @@ def configure_logging(level: str = "INFO", log_format: str = "json") -> None:
     logging (a platform, a test runner) keeps its handlers, which still get the masking."""
     root = logging.getLogger()
     if not root.handlers:
-        stderr = logging.StreamHandler()
-        text = logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s")
-        stderr.setFormatter(text if log_format == "text" else JsonLines())
-        root.addHandler(stderr)
+        root.addHandler(log_handler(log_format))
     for handler in root.handlers:
         if not any(isinstance(f, MaskDocuments) for f in handler.filters):
             handler.addFilter(MaskDocuments())

@@ -258,18 +258,16 @@ class Notifier:
             return self._files[file_id]
         if not url:
             return None
-        headers = {"Authorization": f"Bearer {self.deps.settings.slack_bot_token}"}
-        try:
-            async with httpx.AsyncClient(timeout=DOWNLOAD_TIMEOUT, follow_redirects=True) as http:
-                response = await http.get(url, headers=headers)
-        except httpx.HTTPError as exc:
-            log.error("could not fetch attachment %s of %s: %s", file_id, request.reference, type(exc).__name__)
-            return None
-        if response.status_code != 200 or len(response.content) > MAX_ATTACHMENT_BYTES:
-            log.error("could not fetch attachment %s of %s: HTTP %s", file_id, request.reference, response.status_code)
-            return None
-        self._files[file_id] = response.content
-        return response.content
+        settings = self.deps.settings
+        content = await fetch_slack_file(
+            url,
+            token=settings.slack_bot_token or "",
+            origin=settings.slack_files_origin,
+            what=f"attachment {file_id} of {request.reference}",
+        )
+        if content is not None:
+            self._files[file_id] = content
+        return content
 
     async def _refresh_approval_messages(self, request: RequestView, step: StepView) -> None:
         for message in step.messages:
@@ -440,6 +438,53 @@ class Notifier:
 
 def _metadata_key(delivery: Delivery, key: str) -> str:
     return f"{delivery.notification.id}:{key}"
+
+
+async def fetch_slack_file(url: str, *, token: str, origin: str, what: str) -> bytes | None:
+    """A file's bytes from Slack with the bot token, or None (logged) when it cannot be had safely.
+
+    The token goes only to ``origin`` (Slack's file host; see ``Settings.slack_files_origin``), over one request with
+    no redirect followed, and the body is read in chunks up to ``MAX_ATTACHMENT_BYTES``: a larger file is abandoned
+    as soon as it says so or passes the cap, never held whole.
+    """
+    target = _on_origin(url, httpx.URL(origin))
+    if target is None:
+        log.error("%s is not on Slack's file host %s: not fetched", what, origin)
+        return None
+    chunks: list[bytes] = []
+    received = 0
+    try:
+        async with (
+            httpx.AsyncClient(timeout=DOWNLOAD_TIMEOUT, follow_redirects=False) as http,
+            http.stream("GET", target, headers={"Authorization": f"Bearer {token}"}) as response,
+        ):
+            if response.status_code != 200:
+                log.error("could not fetch %s: HTTP %s", what, response.status_code)
+                return None
+            declared = response.headers.get("Content-Length", "")
+            if declared.isascii() and declared.isdigit() and int(declared) > MAX_ATTACHMENT_BYTES:
+                log.error("could not fetch %s: %s bytes, more than %s", what, declared, MAX_ATTACHMENT_BYTES)
+                return None
+            async for chunk in response.aiter_bytes():
+                received += len(chunk)
+                if received > MAX_ATTACHMENT_BYTES:
+                    log.error("could not fetch %s: more than %s bytes", what, MAX_ATTACHMENT_BYTES)
+                    return None
+                chunks.append(chunk)
+    except httpx.HTTPError as exc:
+        log.error("could not fetch %s: %s", what, type(exc).__name__)
+        return None
+    return b"".join(chunks)
+
+
+def _on_origin(url: str, origin: httpx.URL) -> httpx.URL | None:
+    """``url`` when it is on exactly ``origin`` (scheme, host and port, no user info), else None."""
+    try:
+        target = httpx.URL(url)
+    except httpx.InvalidURL:
+        return None
+    same = (target.scheme, target.host, target.port) == (origin.scheme, origin.host, origin.port)
+    return target if same and not target.userinfo else None
 
 
 async def alert_needs_reconnect(client: AsyncWebClient, deps: Deps, team_id: str) -> None:

@@ -3,8 +3,8 @@
 The scheduler only decides *when*. Each job is a plain ``async def (deps, client)`` that tests call directly,
 moving the injected clock instead of sleeping. Every instance runs the same schedule in its own memory job
 store (APScheduler 3 stores must never be shared), so every job is safe to run twice at once: a reminder and
-an escalation are compare-and-set on their step, the digest claims its day in ``job_runs``, and a token
-refresh is single-flight on the connection row.
+an escalation are compare-and-set on their step, the digest claims its day in ``job_runs``, a token
+refresh is single-flight on the connection row, and the purge deletes by age.
 """
 
 from __future__ import annotations
@@ -40,10 +40,12 @@ TOKEN_REFRESH_JOB = "contaazul-token-refresh"
 REMINDERS_JOB = "approval-reminders"
 ESCALATION_JOB = "approval-escalation"
 DIGEST_JOB = "daily-digest"
+PURGE_JOB = "bookkeeping-purge"
 
 TOKEN_REFRESH_EVERY = timedelta(minutes=10)
 TOKEN_REFRESH_WITHIN = timedelta(minutes=15)  # > the interval, so no token expires between two runs
 NUDGE_EVERY = timedelta(minutes=5)
+PURGE_EVERY = timedelta(hours=1)
 
 
 async def refresh_expiring_tokens(deps: Deps, client: AsyncWebClient) -> list[str]:
@@ -166,6 +168,18 @@ async def post_daily_digest(deps: Deps, client: AsyncWebClient, *, owner: str) -
     return True
 
 
+async def purge_bookkeeping(deps: Deps, client: AsyncWebClient) -> dict[str, int]:
+    """Drop the replay keys, OAuth states and job runs past their use (``ledger.jobs.purge_bookkeeping``).
+
+    Returns:
+        How many rows went, by table.
+    """
+    purged = await jobs.purge_bookkeeping(deps.session_factory, clock=deps.clock)
+    if any(purged.values()):
+        log.info("purged old bookkeeping rows: %s", ", ".join(f"{t} {n}" for t, n in purged.items() if n))
+    return purged
+
+
 class Scheduler:
     """Aprova's jobs on an ``AsyncIOScheduler``; ``start()`` and ``shutdown()`` run inside the app's loop."""
 
@@ -179,6 +193,7 @@ class Scheduler:
             self._add(TOKEN_REFRESH_JOB, refresh_expiring_tokens, _every(TOKEN_REFRESH_EVERY), 300)
         self._add(REMINDERS_JOB, send_reminders, _every(NUDGE_EVERY), 120)
         self._add(ESCALATION_JOB, escalate_waiting_steps, _every(NUDGE_EVERY), 120)
+        self._add(PURGE_JOB, purge_bookkeeping, _every(PURGE_EVERY), 3600)
         if settings.finance_channel:
             digest = partial(post_daily_digest, owner=self.owner)
             trigger = CronTrigger(hour=settings.digest_hour, minute=0, timezone=settings.timezone)

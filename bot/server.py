@@ -4,6 +4,7 @@ The process around it (the worker, the scheduler, Socket Mode) is put together i
 
 from __future__ import annotations
 
+import hmac
 import logging
 import secrets
 
@@ -155,15 +156,23 @@ async def handle_healthz(request: web.Request) -> web.Response:
 
 
 async def handle_readyz(request: web.Request) -> web.Response:
-    """503 when the database is unreachable (this instance cannot work); otherwise 200, with each workspace's
-    Conta Azul connection state for the operator (a connection to renew is an alert, not a reason to stop traffic)."""
+    """503 when the database is unreachable (this instance cannot work); otherwise 200.
+
+    Anyone may ask (a load balancer); only a caller presenting ``APROVA_READYZ_TOKEN`` (``Authorization: Bearer …``)
+    is told why the database failed and each workspace's Conta Azul connection, by team id — an operator's alert
+    (a connection to renew is not a reason to stop traffic), not something to tell the internet.
+    """
     deps = request.app[DEPS_KEY]
+    detailed = _holds_token(request, deps.settings.readyz_token)
     try:
         async with deps.session_factory() as session:
             await session.execute(text("SELECT 1"))
             statuses = await connection_statuses(session)
     except Exception as exc:  # any failure means "not ready"; the reason goes to the operator
-        return web.json_response({"status": "unavailable", "database": type(exc).__name__}, status=503)
+        reason = {"database": type(exc).__name__} if detailed else {}
+        return web.json_response({"status": "unavailable", **reason}, status=503)
+    if not detailed:
+        return web.json_response({"status": "ok"})
     if deps.contaazul is None:
         books: str | dict[str, str] = "not_configured"
     else:
@@ -171,3 +180,10 @@ async def handle_readyz(request: web.Request) -> web.Response:
             team: "connected" if status == STATUS_ACTIVE else status for team, status in statuses.items()
         } or "not_connected"
     return web.json_response({"status": "ok", "database": "ok", "contaazul": books})
+
+
+def _holds_token(request: web.Request, token: str | None) -> bool:
+    scheme, _, given = request.headers.get("Authorization", "").partition(" ")
+    if not token or scheme.lower() != "bearer":
+        return False
+    return hmac.compare_digest(given.strip().encode("utf-8", "surrogateescape"), token.encode())

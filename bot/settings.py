@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 # Aprova's own pages of the Conta Azul authorization (the callback is registered at Conta Azul).
@@ -76,6 +77,7 @@ class Settings:
     remind_after_hours: int = 24  # an open step's approvers get one reminder after this long
     escalate_after_hours: int = 72  # then the policy's fallback approvers are added to the step
     digest_hour: int = 8  # local hour (APROVA_TIMEZONE) of the daily digest in the finance channel
+    readyz_token: str | None = None  # APROVA_READYZ_TOKEN: only a caller with it sees /readyz's details
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -171,7 +173,18 @@ class Settings:
             remind_after_hours=remind_after,
             escalate_after_hours=escalate_after,
             digest_hour=digest_hour,
+            readyz_token=get("APROVA_READYZ_TOKEN"),
         )
+
+    @property
+    def slack_files_origin(self) -> str:
+        """The only place the bot token goes to fetch a file: ``https://files.slack.com/`` for Slack itself; a
+        Slack-compatible server at ``SLACK_API_URL`` (the local stand-in) serves its files itself."""
+        api = urlsplit(self.slack_api_url)
+        host = api.hostname or ""
+        if host == "slack.com" or host.endswith(".slack.com"):
+            return "https://files.slack.com/"
+        return f"{api.scheme}://{api.netloc}/"
 
     @property
     def public_base_url(self) -> str:

@@ -2,7 +2,9 @@
 
 Each delivery is authenticated first (its CRM's scheme, see ``ledger.crm``): a bad or stale signature gets 401 and
 nothing is stored or logged beyond the reason. A replayed signature, or a deal seen before, changes nothing and
-answers 200, so the CRM stops retrying. A deal that cannot become a receivable gets 422 saying why.
+answers 200, so the CRM stops retrying. A deal that cannot become a receivable gets 422 naming the field. A signed
+delivery's replay key is claimed in the transaction that stores its receivable, so one refused with 503 (no approver
+right now, or anything unexpected) is taken when the CRM sends it again. No delivery is ever answered 500.
 """
 
 from __future__ import annotations
@@ -29,13 +31,24 @@ DEAL_WEBHOOK_PATH = "/crm/{source}"
 
 def register(web_app: web.Application, deps: Deps, bolt_app: AsyncApp) -> None:
     async def handle(request: web.Request) -> web.Response:
-        return await handle_deal_webhook(request, deps, bolt_app)
+        try:
+            return await handle_deal_webhook(request, deps, bolt_app)
+        except Exception:  # a bug or an outage: the CRM retries a 503, and nothing was claimed or stored
+            log.exception("%s deal webhook failed", request.match_info["source"])
+            return _answer(503, error="the deal could not be taken right now; try again later")
 
     web_app.router.add_post(DEAL_WEBHOOK_PATH, handle)
 
 
 def _answer(http_status: int, **body: Any) -> web.Response:
     return web.json_response(body, status=http_status)
+
+
+def _refusal(exc: WebhookRefused) -> web.Response:
+    field = exc.params.get("field")
+    if field is None:
+        return _answer(exc.status, error=str(exc))
+    return _answer(exc.status, error=str(exc), fields={field: str(exc)})
 
 
 async def handle_deal_webhook(request: web.Request, deps: Deps, bolt_app: AsyncApp) -> web.Response:
@@ -55,21 +68,23 @@ async def handle_deal_webhook(request: web.Request, deps: Deps, bolt_app: AsyncA
     delivery = Delivery(method=request.method, path_qs=request.path_qs, headers=request.headers, body=body)
     try:
         replay_key = source.authenticate(delivery, settings, now=deps.clock.now())
-        if replay_key and not await flows.claim_delivery(deps.session_factory, key=replay_key, clock=deps.clock):
+        if replay_key and await flows.delivery_seen(deps.session_factory, key=replay_key):
             log.info("%s deal webhook: replayed delivery ignored", name)
             return _answer(200, status="duplicate")
         deal = await source.read(load_json(body), rules, settings)
     except WebhookRefused as exc:
         level = logging.WARNING if exc.status == 401 else logging.INFO
         log.log(level, "%s deal webhook refused (%s): %s", name, exc.status, exc)
-        return _answer(exc.status, error=str(exc))
+        return _refusal(exc)
     if isinstance(deal, Ignored):
         log.info("%s deal webhook ignored: %s", name, deal.reason)
         return _answer(200, status="ignored", reason=deal.reason)
-    return await _record(deal, rules, deps, bolt_app)
+    return await _record(deal, rules, deps, bolt_app, replay_key=replay_key)
 
 
-async def _record(deal: WonDeal, rules: ReceivableRules, deps: Deps, bolt_app: AsyncApp) -> web.Response:
+async def _record(
+    deal: WonDeal, rules: ReceivableRules, deps: Deps, bolt_app: AsyncApp, *, replay_key: str | None
+) -> web.Response:
     try:
         planned = plan_receivable(deal, rules)
     except InvalidSubmission as exc:
@@ -94,6 +109,7 @@ async def _record(deal: WonDeal, rules: ReceivableRules, deps: Deps, bolt_app: A
         planned=planned,
         steps=steps,
         on_final_approval=deps.ledger.on_final_approval,
+        delivery_key=replay_key,
     )
     request = submitted.request
     if not submitted.created:

@@ -99,11 +99,13 @@ async def submit_request(
     installments: int = 1,
     on_final_approval: FinalApprovalHook | None = None,
     possible_duplicates: str | None = None,
+    delivery_key: str | None = None,
 ) -> Submitted:
     """Store a request with its approval steps and an audit event, once per ``submission_key``.
 
     A receivable may have no steps: it is stored approved, and ``on_final_approval`` (the posting outbox) runs in
-    the same transaction, as for a final approval.
+    the same transaction, as for a final approval. ``delivery_key`` (a signed webhook's replay key) is claimed in
+    that transaction too, so a delivery refused before anything was stored can be sent again.
     """
     if not steps and kind != RequestKind.RECEIVABLE:
         raise ValueError("a request needs at least one approval step")
@@ -165,6 +167,8 @@ async def submit_request(
             for step in request.steps:
                 step.messages = []
             session.add(request)
+            if delivery_key is not None:
+                session.add(ProcessedDelivery(key=delivery_key, received_at=now))
             await session.flush()
             actor = requester_id or None  # a CRM deal has no person behind it
             origin = source if source != "slack" else None
@@ -359,6 +363,12 @@ async def record_approval_message(
 ) -> None:
     async with session_factory.begin() as session:
         session.add(ApprovalMessage(step_id=step_id, approver_id=approver_id, channel=channel, ts=ts))
+
+
+async def delivery_seen(session_factory: SessionFactory, *, key: str) -> bool:
+    """Whether a delivery with this replay key was already taken (its claim committed with what it stored)."""
+    async with session_factory() as session:
+        return await session.get(ProcessedDelivery, key) is not None
 
 
 async def claim_delivery(session_factory: SessionFactory, *, key: str, clock: Clock) -> bool:

@@ -1,4 +1,5 @@
-"""What the periodic jobs read and change: reminders, escalation, the daily digest, expiring connections.
+"""What the periodic jobs read and change: reminders, escalation, the daily digest, expiring connections, and the
+purge of bookkeeping rows.
 
 Every instance of Aprova runs the same schedule, so each change here is safe to attempt twice at once:
 a reminder or an escalation is a compare-and-set on its step (``... WHERE reminded_at IS NULL``), and a
@@ -13,14 +14,22 @@ from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, func, or_, select, true, update
+from sqlalchemy import and_, delete, func, or_, select, true, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from ledger.clock import BRAZIL
 from ledger.contaazul.oauth import STATUS_ACTIVE, STATUS_NEEDS_RECONNECT
 from ledger.domain import RequestKind, RequestStatus, StepStatus
-from ledger.models import ApprovalStep, AuditEvent, ContaAzulConnection, JobRun, PaymentRequest
+from ledger.models import (
+    ApprovalStep,
+    AuditEvent,
+    ContaAzulConnection,
+    JobRun,
+    OAuthState,
+    PaymentRequest,
+    ProcessedDelivery,
+)
 from ledger.notifications import NotificationEvent, notify
 from ledger.ports import Clock
 from ledger.read_models import RequestView, StepView
@@ -67,6 +76,32 @@ async def claim_run(session_factory: SessionFactory, *, clock: Clock, name: str,
     except IntegrityError:
         return False
     return True
+
+
+# How long bookkeeping rows stay. A delivery's replay key must outlive every retry of it (Slack's within the hour,
+# a signed CRM request within its 5-minute window); a state outlives its 10-minute link so a late click is told
+# "expired" rather than "unknown"; a job run outlives any day a digest could still be claimed for.
+DELIVERY_KEYS_KEPT = timedelta(days=1)
+OAUTH_STATES_KEPT = timedelta(days=1)  # after they expire
+JOB_RUNS_KEPT = timedelta(days=30)
+
+
+async def purge_bookkeeping(session_factory: SessionFactory, *, clock: Clock) -> dict[str, int]:
+    """Delete replay keys, OAuth states and job runs nothing needs any more; safe on every instance at once.
+
+    Returns:
+        How many rows went, by table.
+    """
+    now = clock.now()
+    purges = {
+        "processed_deliveries": delete(ProcessedDelivery).where(
+            ProcessedDelivery.received_at < now - DELIVERY_KEYS_KEPT
+        ),
+        "oauth_states": delete(OAuthState).where(OAuthState.expires_at < now - OAUTH_STATES_KEPT),
+        "job_runs": delete(JobRun).where(JobRun.started_at < now - JOB_RUNS_KEPT),
+    }
+    async with session_factory.begin() as session:
+        return {table: _rowcount(await session.execute(purge)) for table, purge in purges.items()}
 
 
 async def due_reminders(

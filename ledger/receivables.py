@@ -38,7 +38,7 @@ from ledger.errors import InvalidSubmission, InvalidValue, PolicyError
 from ledger.flows import FinalApprovalHook, Submitted, submit_request
 from ledger.names import name_key
 from ledger.ports import Clock
-from ledger.validation import parse_document
+from ledger.validation import amount_problem, parse_document
 
 MAX_INSTALLMENTS = 60
 SOURCES = ("generic", "pipedrive", "hubspot", "manual")
@@ -134,10 +134,8 @@ def plan_receivable(deal: WonDeal, rules: ReceivableRules) -> ReceivableDraft:
         InvalidSubmission: The deal cannot become a receivable (no amount, a bad CNPJ/CPF…), keyed by field.
     """
     errors: dict[str, str] = {}
-    if not deal.amount.is_finite() or deal.amount <= 0:
-        errors["amount"] = "amount_not_positive"
-    elif deal.amount != deal.amount.quantize(Decimal("0.01")):
-        errors["amount"] = "amount_too_many_decimals"
+    if problem := amount_problem(deal.amount):
+        errors["amount"] = problem
     document = None
     if deal.customer_document and deal.customer_document.strip():
         try:
@@ -185,9 +183,11 @@ async def record_receivable(
     planned: ReceivableDraft,
     steps: list[PlannedStep],
     on_final_approval: FinalApprovalHook | None,
+    delivery_key: str | None = None,
 ) -> Submitted:
     """Store a receivable once per submission key: pending when it has steps, else approved and queued for posting
-    in the same transaction. ``requester_id`` is empty for a CRM deal (nobody to mention)."""
+    in the same transaction, with the webhook's replay key when it has one. ``requester_id`` is empty for a CRM
+    deal (nobody to mention)."""
     return await submit_request(
         session_factory,
         clock=clock,
@@ -201,6 +201,7 @@ async def record_receivable(
         counterparty_email=planned.email,
         installments=planned.installments,
         on_final_approval=on_final_approval,
+        delivery_key=delivery_key,
     )
 
 

@@ -29,6 +29,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Literal
+from urllib.parse import unquote
 
 from ledger.errors import InvalidValue
 
@@ -36,9 +37,11 @@ __all__ = [
     "Document",
     "PixKey",
     "PixKind",
+    "amount_problem",
     "is_valid_cnpj",
     "is_valid_cpf",
     "mask_document",
+    "mask_pix_key",
     "normalize_document",
     "parse_boleto_line",
     "parse_brl_amount",
@@ -96,6 +99,21 @@ def parse_brl_amount(text: str) -> Decimal:
     if value == 0:
         raise InvalidValue("amount_not_positive", f"Amount must be greater than zero: {text!r}.")
     return value.quantize(_CENTS)
+
+
+def amount_problem(amount: Decimal) -> str | None:
+    """Why an amount that arrived as a number (a CRM's JSON) cannot be a BRL amount, as an ``amount_*`` code, or None.
+
+    The same bounds as :func:`parse_brl_amount`: positive, whole centavos, at most 12 integer digits (``1e40`` would
+    overflow the centavos column and Conta Azul alike).
+    """
+    if not amount.is_finite() or amount <= 0:
+        return "amount_not_positive"
+    if amount.adjusted() >= MAX_INTEGER_DIGITS:
+        return "amount_too_large"
+    if amount != amount.quantize(_CENTS):
+        return "amount_too_many_decimals"
+    return None
 
 
 def _split_amount(body: str, text: str) -> tuple[str, str]:
@@ -242,10 +260,13 @@ def parse_document(text: str) -> Document:
     raise InvalidValue("document_invalid_length", "A CPF has 11 digits and a CNPJ has 14 characters.")
 
 
+# Separators as typed, or percent-encoded as they travel in a URL (httpx logs ``documento=11.222.333%2F0001-81``);
+# a token may also follow an escape such as ``%20``.
+_DOT, _SLASH, _DASH = r"(?:\.|%2[Ee])?", r"(?:/|%2[Ff])?", r"(?:-|%2[Dd])?"
 _DOCUMENT_IN_TEXT = re.compile(
-    r"(?<![0-9A-Za-z])(?:"
-    r"[0-9A-Za-z]{2}\.?[0-9A-Za-z]{3}\.?[0-9A-Za-z]{3}/?[0-9A-Za-z]{4}-?[0-9]{2}"
-    r"|[0-9]{3}\.?[0-9]{3}\.?[0-9]{3}-?[0-9]{2}"
+    r"(?:(?<![0-9A-Za-z])|(?<=%[0-9A-Fa-f]{2}))(?:"
+    rf"[0-9A-Za-z]{{2}}{_DOT}[0-9A-Za-z]{{3}}{_DOT}[0-9A-Za-z]{{3}}{_SLASH}[0-9A-Za-z]{{4}}{_DASH}[0-9]{{2}}"
+    rf"|[0-9]{{3}}{_DOT}[0-9]{{3}}{_DOT}[0-9]{{3}}{_DASH}[0-9]{{2}}"
     r")(?![0-9A-Za-z])",
     re.ASCII,
 )
@@ -253,7 +274,7 @@ _DOCUMENT_IN_TEXT = re.compile(
 
 def _mask_match(match: re.Match[str]) -> str:
     token = match.group(0)
-    value = normalize_document(token)
+    value = normalize_document(unquote(token))
     if token.isalnum() and not token.isdigit() and not is_valid_cnpj(value):
         # Bare alphanumeric tokens are usually IDs, not CNPJs: only mask those that check out.
         return token
@@ -399,6 +420,18 @@ class PixKey:
 
     kind: PixKind
     value: str
+
+
+def mask_pix_key(key: PixKey) -> str:
+    """A PIX key as shown where others read it (a shared channel): enough to recognise it, not to reuse it."""
+    if key.kind in ("cpf", "cnpj"):
+        return Document("CPF" if key.kind == "cpf" else "CNPJ", key.value).masked
+    if key.kind == "email":
+        user, _, domain = key.value.partition("@")
+        return f"{user[:1]}***@{domain}"
+    if key.kind == "phone":
+        return f"{key.value[:5]}*****{key.value[-4:]}"  # +55 and the area code, then the last 4 digits
+    return f"****{key.value[-4:]}"
 
 
 def _invalid_pix(text: str) -> InvalidValue:

@@ -8,6 +8,7 @@ trying what they may not. Each case checks that nothing was lost or done twice a
 from __future__ import annotations
 
 import asyncio
+import io
 import json
 import logging
 import sqlite3
@@ -24,8 +25,10 @@ from bot.blocks.fields import StepRef
 from bot.blocks.request_modal import parse_request_modal
 from bot.dev import slack_payloads as payloads
 from bot.ids import RequestField
+from bot.logs import MaskDocuments, log_handler
 from ledger import flows
 from ledger.contaazul.crypto import TokenCipher
+from ledger.contaazul.sandbox.documents import make_cnpj
 from ledger.crm.generic import parse_generic
 from ledger.crm.hubspot import parse_hubspot
 from ledger.crm.pipedrive import PipedriveDeal, parse_pipedrive
@@ -318,64 +321,98 @@ async def test_every_admin_only_action_is_refused_to_a_non_admin(session_factory
 
 
 async def test_logs_of_a_whole_flow_hold_no_secret_and_no_full_document(session_factory, clock, caplog):
-    from bot.logs import MaskDocuments
-
+    """Every line Aprova's handlers write, JSON and text, at DEBUG: a CPF vendor and a new CNPJ vendor (searched by
+    its document, which httpx logs URL-encoded) are posted, and neither document appears whole in any form."""
     caplog.set_level(logging.DEBUG)
     caplog.handler.addFilter(MaskDocuments())
-    async with running_aprova(session_factory, clock, contaazul=True, auto_consent=True) as aprova:
-        await aprova.connect_contaazul()
-        await aprova.file_request(vendor_document="529.982.247-25", vendor_name="José da Silva")
-        await aprova.click(aprova.approval_messages(MANAGER)[-1], "payment-approve", user_id=MANAGER)
-        await aprova.settle()
-        [result] = await aprova.post()
-        assert result.outcome == "posted", result.posting.error_detail
-        assert aprova.sandbox is not None
-        secrets = [aprova.slack.bot_token, payloads.SIGNING_SECRET, "sandbox-secret"]
-        secrets += [*aprova.sandbox.state.access_tokens, *aprova.sandbox.state.refresh_tokens]
-        async with session_factory() as session:  # the PKCE verifiers, which only the token endpoint may see
-            states = [row for row in await session.scalars(select(OAuthState)) if row.code_verifier_enc]
-        secrets += [TokenCipher(ENCRYPTION_KEY).decrypt(row.code_verifier_enc) for row in states]
-        assert len(secrets) >= 6
-    text = "\n".join(record.getMessage() for record in caplog.records)
-    assert "PAG-2026-000001" in text  # the events are there, with their reference
-    for secret in secrets:
-        assert secret not in text
-    assert "52998224725" not in text and "529.982.247-25" not in text
-    assert "xoxb-" not in text
+    written = {log_format: io.StringIO() for log_format in ("json", "text")}
+    handlers = [log_handler(log_format, stream) for log_format, stream in written.items()]
+    root = logging.getLogger()
+    for handler in handlers:
+        root.addHandler(handler)
+    new_cnpj = make_cnpj("778899660001")
+    try:
+        async with running_aprova(session_factory, clock, contaazul=True, auto_consent=True) as aprova:
+            await aprova.connect_contaazul()
+            await aprova.file_request(vendor_document="529.982.247-25", vendor_name="José da Silva")
+            await aprova.file_request(vendor_document=new_cnpj, vendor_name="Fornecedor Novo Ltda", amount="R$ 77,00")
+            for message in aprova.approval_messages(MANAGER):
+                await aprova.click(message, "payment-approve", user_id=MANAGER)
+            await aprova.settle()
+            results = await aprova.post()
+            assert [r.outcome for r in results] == ["posted", "posted"], [r.posting.error_detail for r in results]
+            assert aprova.sandbox is not None
+            secrets = [aprova.slack.bot_token, payloads.SIGNING_SECRET, "sandbox-secret"]
+            secrets += [*aprova.sandbox.state.access_tokens, *aprova.sandbox.state.refresh_tokens]
+            async with session_factory() as session:  # the PKCE verifiers, which only the token endpoint may see
+                states = [row for row in await session.scalars(select(OAuthState)) if row.code_verifier_enc]
+            secrets += [TokenCipher(ENCRYPTION_KEY).decrypt(row.code_verifier_enc) for row in states]
+            assert len(secrets) >= 6
+    finally:
+        for handler in handlers:
+            root.removeHandler(handler)
+    texts = ["\n".join(record.getMessage() for record in caplog.records), *(w.getvalue() for w in written.values())]
+    assert "documentos=" in texts[0]  # the vendors were searched by document, and that was logged
+    digits = new_cnpj.translate(str.maketrans("", "", "./-"))
+    for text in texts:
+        assert "PAG-2026-000001" in text  # the events are there, with their reference
+        for secret in secrets:
+            assert secret not in text
+        assert "52998224725" not in text and "529.982.247-25" not in text
+        assert digits not in text and new_cnpj not in text and new_cnpj.replace("/", "%2F") not in text
+        assert "xoxb-" not in text
 
 
 # --------------------------------------------------------------------------------------------------- health
 
 
+OPERATOR = {"Authorization": "Bearer ops-readyz-token"}
+
+
 async def test_health_and_readiness_report_the_database_and_conta_azul(session_factory, clock):
-    async with running_aprova(session_factory, clock) as aprova:
+    async with running_aprova(session_factory, clock, readyz_token="ops-readyz-token") as aprova:
         assert (await aprova.http.get("/healthz")).json() == {"status": "ok"}
-        assert (await aprova.http.get("/readyz")).json() == {
+        assert (await aprova.http.get("/readyz", headers=OPERATOR)).json() == {
             "status": "ok",
             "database": "ok",
             "contaazul": "not_configured",
         }
-    async with running_aprova(session_factory, clock, contaazul=True, auto_consent=True) as aprova:
-        assert (await aprova.http.get("/readyz")).json()["contaazul"] == "not_connected"
+    async with running_aprova(
+        session_factory, clock, contaazul=True, auto_consent=True, readyz_token="ops-readyz-token"
+    ) as aprova:
+        assert (await aprova.http.get("/readyz", headers=OPERATOR)).json()["contaazul"] == "not_connected"
         await aprova.connect_contaazul()
-        assert (await aprova.http.get("/readyz")).json()["contaazul"] == {payloads.TEAM_ID: "connected"}
+        assert (await aprova.http.get("/readyz", headers=OPERATOR)).json()["contaazul"] == {
+            payloads.TEAM_ID: "connected"
+        }
+        # Without the token (or with another), only ready or not: no workspace ids for whoever asks.
+        for headers in ({}, {"Authorization": "Bearer guessed"}, {"Authorization": "Bearer ops-readyz-tokén".encode()}):
+            anonymous = await aprova.http.get("/readyz", headers=headers)
+            assert (anonymous.status_code, anonymous.json()) == (200, {"status": "ok"})
+            assert payloads.TEAM_ID not in anonymous.text
         assert aprova.sandbox is not None
         aprova.sandbox.revoke_refresh_tokens()
         aprova.clock.advance(timedelta(hours=2))
         with pytest.raises(Exception):  # noqa: B017 - whichever error the refused refresh surfaces as
             await aprova.books.tokens.access_token(payloads.TEAM_ID)
-        ready = await aprova.http.get("/readyz")
+        ready = await aprova.http.get("/readyz", headers=OPERATOR)
         assert ready.status_code == 200 and ready.json()["contaazul"] == {payloads.TEAM_ID: "needs_reconnect"}
 
 
 async def test_readiness_fails_when_the_database_is_unreachable(tmp_path, clock):
     from ledger.db import create_engine, create_session_factory
 
-    engine = create_engine(f"sqlite:///{tmp_path / 'missing' / 'aprova.db'}")  # a folder that does not exist
+    # A file that is not a database (a disk gone wrong): every connection fails, and is closed, on its first pragma.
+    # (A path SQLite cannot open at all leaves aiosqlite's worker thread answering after the loop closed.)
+    broken = tmp_path / "aprova.db"
+    broken.write_bytes(b"this is not an SQLite database\n" * 64)
+    engine = create_engine(f"sqlite:///{broken}")
     try:
-        async with running_aprova(create_session_factory(engine), clock) as aprova:
+        async with running_aprova(create_session_factory(engine), clock, readyz_token="ops-readyz-token") as aprova:
             ready = await aprova.http.get("/readyz")
-            assert ready.status_code == 503 and ready.json()["status"] == "unavailable"
+            assert (ready.status_code, ready.json()) == (503, {"status": "unavailable"})
+            told = await aprova.http.get("/readyz", headers=OPERATOR)  # the operator learns why
+            assert told.status_code == 503 and told.json()["database"] == "DatabaseError"
             assert (await aprova.http.get("/healthz")).status_code == 200  # alive, just not ready
             aprova.deliveries = None  # nothing can be sent without the database: no draining at the end
     finally:

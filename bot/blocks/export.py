@@ -2,6 +2,10 @@
 
 Brazilian spreadsheets read ``;`` as the separator and ``,`` as the decimal mark, so amounts are ``1234,56`` (a
 number, no thousands dots) and dates ``dd/mm/aaaa``; the UTF-8 byte-order mark makes Excel read the accents right.
+
+Every text cell is written as text: one that a spreadsheet would read as a formula (starting with ``= + - @``, a tab
+or a carriage return — a vendor named ``=HYPERLINK(…)``) gets a leading ``'``, as OWASP advises against CSV
+injection. Amounts and counts are typed, so they stay numbers.
 """
 
 from __future__ import annotations
@@ -42,6 +46,10 @@ REQUEST_COLUMNS = (
 )
 AUDIT_COLUMNS = ("Referência", "Quando", "Quem", "Evento")
 _MONTH = re.compile(r"^(?:(\d{4})-(\d{1,2})|(\d{1,2})/(\d{4}))$")
+# What makes Excel, LibreOffice or Google Sheets evaluate a cell instead of showing it (OWASP, "CSV Injection").
+FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
+
+Cell = str | Decimal | int
 
 
 def parse_month(text: str, *, today: date) -> date | None:
@@ -58,8 +66,13 @@ def parse_month(text: str, *, today: date) -> date | None:
     return date(int(year), int(month), 1)
 
 
-def _amount(value: Decimal) -> str:
-    return f"{value:.2f}".replace(".", ",")
+def _cell(value: Cell) -> str:
+    """A typed cell as the spreadsheet should read it: numbers as numbers, any text as text."""
+    if isinstance(value, Decimal):
+        return f"{value:.2f}".replace(".", ",")
+    if isinstance(value, int):
+        return str(value)
+    return "'" + value if value.startswith(FORMULA_TRIGGERS) else value
 
 
 def _day(value: date | None) -> str:
@@ -75,11 +88,11 @@ def _document(value: str | None) -> str:
         return value
 
 
-def _write(header: tuple[str, ...], rows: list[list[str]]) -> bytes:
+def _write(header: tuple[str, ...], rows: list[list[Cell]]) -> bytes:
     buffer = io.StringIO()
     writer = csv.writer(buffer, delimiter=";", lineterminator="\r\n", quoting=csv.QUOTE_MINIMAL)
     writer.writerow(header)
-    writer.writerows(rows)
+    writer.writerows([_cell(value) for value in row] for row in rows)
     return ("\ufeff" + buffer.getvalue()).encode("utf-8")
 
 
@@ -91,7 +104,7 @@ def _who(user_id: str, names: Mapping[str, str], request: RequestView, locale: L
 
 def build_requests_csv(requests: list[RequestView], *, names: Mapping[str, str], locale: Locale, tz: ZoneInfo) -> bytes:
     """One row per request of the month, with who approved each step."""
-    rows = []
+    rows: list[list[Cell]] = []
     for request in requests:
         approvers = "; ".join(
             f"{step.name}: {names.get(step.decided_by, step.decided_by)}"
@@ -110,8 +123,8 @@ def build_requests_csv(requests: list[RequestView], *, names: Mapping[str, str],
                 request.cost_center or "",
                 _day(request.competence_date),
                 _day(request.due_date),
-                _amount(request.amount),
-                str(request.installments or 1),
+                request.amount,
+                request.installments or 1,
                 t(locale, f"method.{request.payment_method}"),
                 request.invoice_number or "",
                 t(locale, f"export.status.{request.status}"),
@@ -132,7 +145,7 @@ def build_audit_csv(
     tz: ZoneInfo,
 ) -> bytes:
     """Every audit event of those requests: the trace from submission to the Conta Azul entry."""
-    rows = []
+    rows: list[list[Cell]] = []
     for request in requests:
         for event in trails.get(request.id, []):
             actor = event.actor_id or ""

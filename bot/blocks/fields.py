@@ -14,7 +14,7 @@ from ledger.errors import InvalidValue
 from ledger.payment_code import PaymentInstrument, read_payment_code
 from ledger.read_models import RequestView
 from ledger.terms import short_digest
-from ledger.validation import parse_document
+from ledger.validation import PixKey, mask_document, mask_pix_key, parse_document, parse_pix_key
 
 SECTION_TEXT_LIMIT = 3000
 FIELD_TEXT_LIMIT = 2000
@@ -52,16 +52,30 @@ def counterparty_key(request: RequestView) -> str:
     return "field.customer_name" if request.kind == RequestKind.RECEIVABLE else "field.vendor_name"
 
 
-def vendor_label(request: RequestView) -> str:
+def vendor_label(request: RequestView, *, shared: bool = False) -> str:
+    """The counterparty and its document."""
     if not request.vendor_document:
         return escape(request.vendor_name)
-    return f"{escape(request.vendor_name)} ({parse_document(request.vendor_document).formatted})"
+    return f"{escape(request.vendor_name)} ({document_text(request.vendor_document, shared=shared)})"
 
 
-def request_fields(request: RequestView, locale: Locale) -> list[SectionBlock]:
-    """Description, then every field formatted for ``locale`` (R$ 1.234,56, dd/mm/aaaa)."""
+def document_text(value: str, *, shared: bool) -> str:
+    """A CPF/CNPJ formatted; where others read (``shared``), a person's CPF masked (a company's CNPJ is public)."""
+    try:
+        document = parse_document(value)
+    except InvalidValue:
+        return mask_document(value) if shared else value
+    return document.masked if shared and document.kind == "CPF" else document.formatted
+
+
+def request_fields(request: RequestView, locale: Locale, *, shared: bool = False) -> list[SectionBlock]:
+    """Description, then every field formatted for ``locale`` (R$ 1.234,56, dd/mm/aaaa).
+
+    ``shared``: for a message the whole channel reads (the tracking message). A CPF and a PIX key are personal data
+    (LGPD) that only the approvers need whole, in their own DM; here they are masked.
+    """
     pairs = [
-        (counterparty_key(request), vendor_label(request)),
+        (counterparty_key(request), vendor_label(request, shared=shared)),
         ("field.amount", f"*{money(request.amount, locale)}*"),
         ("field.due_date", day(request.due_date, locale)),
         ("field.competence_date", day(request.competence_date, locale)),
@@ -71,7 +85,7 @@ def request_fields(request: RequestView, locale: Locale) -> list[SectionBlock]:
         ("field.invoice_number", escape(request.invoice_number) if request.invoice_number else "—"),
     ]
     if request.payment_code:
-        pairs.append(("field.payment_code.short", payment_code_text(request, locale)))
+        pairs.append(("field.payment_code.short", payment_code_text(request, locale, shared=shared)))
     account = request.financial_account_name or request.financial_account_id
     pairs.append(("field.account", escape(account) if account else t(locale, "field.account.default")))
     if (request.installments or 1) > 1:
@@ -110,8 +124,9 @@ def request_fields(request: RequestView, locale: Locale) -> list[SectionBlock]:
     return blocks
 
 
-def describe_instrument(instrument: PaymentInstrument, locale: Locale) -> str:
-    """One line for people: what the code pays, to whom, how much and when (``—`` for free text)."""
+def describe_instrument(instrument: PaymentInstrument, locale: Locale, *, shared: bool = False) -> str:
+    """One line for people: what the code pays, to whom, how much and when (``—`` for free text); ``shared``: the
+    PIX key masked."""
     parts: list[str] = []
     if instrument.kind == "bank_slip":
         parts.append(t(locale, "decoded.bank_slip", bank=instrument.bank_code or "—"))
@@ -119,11 +134,11 @@ def describe_instrument(instrument: PaymentInstrument, locale: Locale) -> str:
         parts.append(t(locale, "decoded.collection_slip"))
     elif instrument.kind == "pix_key" and instrument.pix_key is not None:
         key = instrument.pix_key
-        return t(locale, "decoded.pix_key", kind=t(locale, f"pix.kind.{key.kind}"), pix=key.value)
+        return t(locale, "decoded.pix_key", kind=t(locale, f"pix.kind.{key.kind}"), pix=_pix(key, shared))
     elif instrument.kind == "pix_code":
         parts.append(t(locale, "decoded.pix_code", name=instrument.receiver_name, city=instrument.city))
         if instrument.pix_key is not None:
-            parts.append(t(locale, "decoded.pix_code_key", pix=instrument.pix_key.value))
+            parts.append(t(locale, "decoded.pix_code_key", pix=_pix(instrument.pix_key, shared)))
         elif instrument.url:
             parts.append(t(locale, "decoded.pix_code_url"))
     else:
@@ -155,16 +170,33 @@ def describe_duplicates(found: list[PossibleDuplicate], locale: Locale) -> str:
     return ", ".join(parts)
 
 
-def payment_code_text(request: RequestView, locale: Locale) -> str:
+def _pix(key: PixKey, shared: bool) -> str:
+    return mask_pix_key(key) if shared else key.value
+
+
+def payment_code_text(request: RequestView, locale: Locale, *, shared: bool = False) -> str:
     """The code and, first, what it says (bank, amount, due date; PIX receiver and key): approvers see the
-    decoded values, not just digits."""
+    decoded values, not just digits. ``shared``: the PIX key masked and a PIX code (which carries the key) left out;
+    in free text (bank details), a CPF/CNPJ or a PIX key masked."""
     code = request.payment_code or ""
     try:
         instrument = read_payment_code(request.payment_method, code, today=request.created_at.date())
     except (InvalidValue, ValueError):
-        return f"`{escape(code)}`"
-    summary = describe_instrument(instrument, locale)
+        return f"`{escape(_masked_text(code) if shared else code)}`"
+    summary = describe_instrument(instrument, locale, shared=shared)
+    if shared and instrument.kind in ("pix_key", "pix_code"):
+        return escape(summary)
+    if shared and instrument.kind == "text":
+        code = _masked_text(code)
     return f"`{escape(code)}`" if summary == "—" else f"{escape(summary)}\n`{escape(code)}`"
+
+
+def _masked_text(text: str) -> str:
+    """Free text (bank details) for a shared channel: a PIX key typed alone masked, any CPF/CNPJ in it masked."""
+    try:
+        return mask_pix_key(parse_pix_key(text))
+    except InvalidValue:
+        return mask_document(text)
 
 
 def fingerprint_line(request: RequestView, locale: Locale) -> str:

@@ -24,6 +24,7 @@ from bot.blocks.fields import (
     StepRef,
     clip,
     decision_value,
+    document_text,
     escape,
     fingerprint_line,
     is_person,
@@ -34,9 +35,10 @@ from bot.blocks.fields import (
 from bot.blocks.i18n import Locale, day, moment, money, t
 from bot.ids import ActionId
 from ledger.access import is_editable
-from ledger.domain import RequestKind, RequestStatus, StepStatus
+from ledger.domain import PaymentMethod, RequestKind, RequestStatus, StepStatus
 from ledger.editing import Edited
 from ledger.flows import DecisionNote
+from ledger.payment_code import detect_payment_method
 from ledger.read_models import RequestView, StepView
 
 Message = tuple[str, list[Block]]  # (notification text, blocks)
@@ -138,7 +140,7 @@ def build_tracking_message(request: RequestView, *, locale: Locale, tz: ZoneInfo
     blocks: list[Block] = [
         HeaderBlock(text=PlainTextObject(text=clip(f"{request.reference} · {money(request.amount, locale)}", 150))),
         SectionBlock(text=MarkdownTextObject(text=clip(headline, SECTION_TEXT_LIMIT))),
-        *request_fields(request, locale),
+        *request_fields(request, locale, shared=True),
         ContextBlock(elements=[MarkdownTextObject(text=clip(f"*{t(locale, 'tracking.steps')}:* {steps_line}", 3000))]),
         ContextBlock(elements=[MarkdownTextObject(text=fingerprint_line(request, locale))]),
     ]
@@ -200,8 +202,11 @@ FIELD_LABELS = {
 }
 
 
-def describe_changes(changes: dict[str, tuple[str, str]], *, locale: Locale) -> str:
-    """``Valor (R$): R$ 1.234,56 → R$ 1.500,00; Vencimento: 10/12/2026 → 15/12/2026`` (long texts just named)."""
+def describe_changes(changes: dict[str, tuple[str, str]], *, locale: Locale, shared: bool = False) -> str:
+    """``Valor (R$): R$ 1.234,56 → R$ 1.500,00; Vencimento: 10/12/2026 → 15/12/2026`` (long texts just named).
+
+    ``shared`` (the tracking thread, read by the channel): a CPF masked, and a payment code other than a boleto line
+    only named, since a PIX key or code is personal data the approvers see in their DM."""
 
     def shown(name: str, value: str) -> str:
         if not value:
@@ -212,12 +217,21 @@ def describe_changes(changes: dict[str, tuple[str, str]], *, locale: Locale) -> 
             return day(date.fromisoformat(value), locale)
         if name == "payment_method":
             return t(locale, f"method.{value}")
+        if name == "vendor_document":
+            return escape(document_text(value, shared=shared))
         return escape(value)
+
+    def personal_code(name: str, *values: str) -> bool:
+        return (
+            shared
+            and name == "payment_code"
+            and any(v and detect_payment_method(v) is not PaymentMethod.BOLETO for v in values)
+        )
 
     parts = []
     for name, (old, new) in changes.items():
         label = t(locale, FIELD_LABELS.get(name, name))
-        if name in ("description", "notes", "attachments"):
+        if name in ("description", "notes", "attachments") or personal_code(name, old, new):
             parts.append(label)
         else:
             parts.append(f"{label}: {shown(name, old)} → {shown(name, new)}")
@@ -226,7 +240,7 @@ def describe_changes(changes: dict[str, tuple[str, str]], *, locale: Locale) -> 
 
 def build_edit_reply(edited: Edited, *, locale: Locale) -> str:
     request = edited.request
-    changes = describe_changes(edited.changes, locale=locale)
+    changes = describe_changes(edited.changes, locale=locale, shared=True)
     if edited.restarted and request.steps:
         step = request.steps[0]
         text = t(

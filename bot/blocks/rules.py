@@ -7,6 +7,7 @@ never store what the file would refuse.
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -62,8 +63,44 @@ def _conditions(rule: Rule, locale: Locale) -> str:
     return " · ".join(parts) or t(locale, "rules.any")
 
 
-def menu_value(op: str, index: int) -> str:
-    return json.dumps({"op": op, "i": index})
+def rule_tag(name: str) -> str:
+    """A rule's identity, short enough for a menu option's value (Slack allows 150 characters; names may be long)."""
+    return hashlib.sha256(name.encode()).hexdigest()[:12]
+
+
+@dataclass(frozen=True, slots=True)
+class MenuChoice:
+    """What a rule's menu option carries: the operation, and which rule of which version of the rules it was drawn
+    on — so a choice made on a Home tab the rules have since moved past is refused, never applied to another rule."""
+
+    op: str  # edit | up | down | delete
+    index: int
+    rule: str  # rule_tag of the rule's name
+    version_id: int | None  # None: the rules still came from the policy file
+
+    def encode(self) -> str:
+        return json.dumps({"op": self.op, "i": self.index, "n": self.rule, "v": self.version_id})
+
+    @classmethod
+    def decode(cls, value: str) -> MenuChoice:
+        """Raises ValueError for anything this version did not write (a Home tab drawn before an upgrade too)."""
+        try:
+            data = json.loads(value)
+            op, index, rule, version_id = data["op"], data["i"], data["n"], data["v"]
+        except (TypeError, ValueError, KeyError) as exc:
+            raise ValueError(f"not a rules menu choice: {value[:80]!r}") from exc
+        if not (isinstance(op, str) and isinstance(index, int) and isinstance(rule, str)):
+            raise ValueError(f"not a rules menu choice: {value[:80]!r}")
+        if version_id is not None and not isinstance(version_id, int):
+            raise ValueError(f"not a rules menu choice: {value[:80]!r}")
+        return cls(op, index, rule, version_id)
+
+    def rule_in(self, rules: Rules) -> Rule | None:
+        """The rule the choice was made on, while the rules are still the version its menu was drawn from."""
+        if self.version_id != rules.version_id or not 0 <= self.index < len(rules.policy.rules):
+            return None
+        rule = rules.policy.rules[self.index]
+        return rule if rule_tag(rule.name) == self.rule else None
 
 
 def build_rules_section(
@@ -79,12 +116,14 @@ def build_rules_section(
     blocks: list[Block] = [SectionBlock(text=MarkdownTextObject(text=f"*{t(locale, 'rules.title')}*\n{origin}"))]
     rule_list = policy.rules
     for index, rule in enumerate(rule_list[:MAX_RULES_SHOWN]):
-        options = [Option(value=menu_value("edit", index), text=t(locale, "rules.menu.edit"))]
-        if index > 0:
-            options.append(Option(value=menu_value("up", index), text=t(locale, "rules.menu.up")))
-        if index < len(rule_list) - 1:
-            options.append(Option(value=menu_value("down", index), text=t(locale, "rules.menu.down")))
-        options.append(Option(value=menu_value("delete", index), text=t(locale, "rules.menu.delete")))
+        ops = ["edit", *(["up"] if index > 0 else []), *(["down"] if index < len(rule_list) - 1 else []), "delete"]
+        options = [
+            Option(
+                value=MenuChoice(op, index, rule_tag(rule.name), rules.version_id).encode(),
+                text=t(locale, f"rules.menu.{op}"),
+            )
+            for op in ops
+        ]
         title = f"*{index + 1}. {escape(rule.name)}*"
         line = f"{title} — {_conditions(rule, locale)}\n{_steps_text(rule.steps)}"
         blocks.append(

@@ -72,6 +72,7 @@ class LocalSlack:
         self._users: dict[str, _User] = {}
         self._usergroups: dict[str, list[str]] = {}
         self._failures: dict[str, deque[_Failure]] = {}
+        self._download_redirects: dict[str, str] = {}
         self._runner: web.AppRunner | None = None
         self._base_url: str | None = None
         self._chat = Chat(self.workspace, self.dm_channel)
@@ -197,6 +198,11 @@ class LocalSlack:
     def add_user_file(self, user_id: str, filename: str, content: bytes) -> JSONDict:
         """A file a person uploaded in a modal's file input: the object Slack puts in ``state.values``."""
         return self._files.add_user_file(user_id, filename, content)
+
+    def redirect_download(self, file_id: str, location: str) -> None:
+        """Make the file's url_private_download answer 302 to ``location`` (files.slack.com sends a session it does
+        not accept to a sign-in page)."""
+        self._download_redirects[file_id] = location
 
     # -- inspection --------------------------------------------------------
 
@@ -330,6 +336,8 @@ class LocalSlack:
         """url_private_download: the file's bytes, for a request with the bot token (as files.slack.com does)."""
         if request.headers.get("Authorization") != f"Bearer {self.bot_token}":
             return web.Response(status=403, text="forbidden")
+        if location := self._download_redirects.get(request.match_info["file_id"]):
+            raise web.HTTPFound(location)
         upload = self._files.get(request.match_info["file_id"])
         if upload is None or upload.content is None:
             return web.Response(status=404, text="file not found")

@@ -6,7 +6,6 @@ validated by the ledger, and a save based on an outdated version is refused rath
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
@@ -18,6 +17,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.blocks.i18n import Locale, t
 from bot.blocks.rules import (
+    MenuChoice,
     build_default_modal,
     build_delegation_modal,
     build_rule_modal,
@@ -87,20 +87,20 @@ async def handle_rules_menu(
 ) -> None:
     """A rule's menu in the Home tab: edit (a modal), move up or down, delete (saved at once)."""
     await ack()
-    try:
-        chosen = json.loads((action.get("selected_option") or {}).get("value") or "{}")
-        op, index = str(chosen["op"]), int(chosen["i"])
-    except (ValueError, KeyError, TypeError):
-        log.warning("ignoring a rules menu choice with an unknown value")
-        return
     current = await deps.ledger.rules(actor.team_id)
-    rule_list = current.policy.rules
-    if not 0 <= index < len(rule_list):
-        await publish_home(client, deps, actor)  # the tab was outdated
+    try:
+        choice = MenuChoice.decode((action.get("selected_option") or {}).get("value") or "")
+    except ValueError:
+        choice = None  # a Home tab drawn by an older Aprova: as stale as any
+    rule = choice.rule_in(current) if choice is not None else None
+    if choice is None or rule is None:
+        # The tab was drawn from rules that have changed since: its positions may name other rules now.
+        await tell(client, actor, t(actor.locale, "rules.stale"))
+        await publish_home(client, deps, actor)
         return
-    name = rule_list[index].name
+    op, index, rule_list, name = choice.op, choice.index, current.policy.rules, rule.name
     if op == "edit":
-        view = build_rule_modal(rule_list[index], index=index, version_id=current.version_id, locale=actor.locale)
+        view = build_rule_modal(rule, index=index, version_id=current.version_id, locale=actor.locale)
         await client.views_open(trigger_id=body["trigger_id"], view=view)
         return
     if op == "delete":

@@ -61,6 +61,8 @@ def verify_generic(secrets: Sequence[str], headers: Mapping[str, str], body: byt
     timestamp_text, signature = headers.get("X-Aprova-Timestamp", ""), headers.get("X-Aprova-Signature", "")
     if not timestamp_text or not signature:
         raise WebhookRefused(401, "missing X-Aprova-Timestamp or X-Aprova-Signature")
+    if not signature.isascii():  # compare_digest refuses to compare non-ASCII text; no signature of ours has any
+        raise WebhookRefused(401, "signature does not match")
     timestamp = read_integer(timestamp_text)
     if timestamp is None or abs(now.timestamp() - timestamp) > REPLAY_WINDOW_SECONDS:
         raise WebhookRefused(401, "stale or invalid X-Aprova-Timestamp (more than 5 minutes away)")

@@ -85,6 +85,8 @@ def verify_hubspot(
     timestamp = read_integer(headers.get("X-HubSpot-Request-Timestamp", ""))
     if not signature or timestamp is None:
         raise WebhookRefused(401, "missing X-HubSpot-Signature-v3 or X-HubSpot-Request-Timestamp")
+    if not signature.isascii():  # compare_digest refuses to compare non-ASCII text; no HubSpot signature has any
+        raise WebhookRefused(401, "signature does not match")
     if abs(now.timestamp() * 1000 - timestamp) > REPLAY_WINDOW_SECONDS * 1000:
         raise WebhookRefused(401, "stale X-HubSpot-Request-Timestamp (more than 5 minutes away)")
     if not any(hmac.compare_digest(sign_hubspot(s, method, uri, body, timestamp), signature) for s in secrets):

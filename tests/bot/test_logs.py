@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import io
 import logging
+from collections.abc import Callable
 
-from bot.logs import MaskDocuments
+import httpx
+import pytest
+
+from bot.logs import MaskDocuments, log_handler
 
 
 def test_documents_are_masked_in_log_records():
@@ -48,3 +53,57 @@ def test_json_lines_carry_the_reference_and_mask_traces():
     )
     assert "ValueError" in event["exc"] and "529.982.247-25" not in event["exc"]
     assert event["ts"].endswith("+00:00")
+
+
+def _log_through(log_format: str, emit: Callable[[logging.Logger], None]) -> str:
+    """What Aprova's own handler writes for the events ``emit`` logs."""
+    stream = io.StringIO()
+    logger = logging.getLogger(f"aprova.test.{log_format}")
+    logger.propagate, logger.level = False, logging.DEBUG
+    handler = log_handler(log_format, stream)
+    logger.addHandler(handler)
+    try:
+        emit(logger)
+    finally:
+        logger.removeHandler(handler)
+    return stream.getvalue()
+
+
+def _fail_with_documents(logger: logging.Logger) -> None:
+    try:
+        raise ValueError("vendor 529.982.247-25 (11.222.333/0001-81) refused")
+    except ValueError:
+        logger.exception("posting %s failed", "PAG-2026-000042")
+    logger.warning("paying 529.982.247-25 from here", stack_info=True)  # the stack quotes this very line
+
+
+@pytest.mark.parametrize("log_format", ["text", "json"])
+def test_traces_are_masked_in_every_format(log_format):
+    written = _log_through(log_format, _fail_with_documents)
+    assert "ValueError" in written and "PAG-2026-000042" in written
+    assert "529.982.247-25" not in written and "11.222.333/0001-81" not in written
+    assert "***.982.247-**" in written and "11.222.333/****-**" in written
+
+
+@pytest.mark.parametrize("log_format", ["text", "json"])
+def test_line_breaks_in_logged_values_cannot_forge_a_line(log_format):
+    forged = "Moinho\r\n2026-11-25 12:00:00 INFO bot.posting request PAG-2026-000099 posted"
+    written = _log_through(log_format, lambda logger: logger.info("vendor %s refused", forged))
+    assert written.count("\n") == 1 and "\r" not in written
+    assert "Moinho\\r\\n2026-11-25" in written.replace("\\\\", "\\")
+
+
+def test_url_encoded_documents_in_request_logs_are_masked():
+    """httpx logs the URL it called, where ``/`` travels as ``%2F`` (a search by CNPJ)."""
+    url = "http://127.0.0.1:8090/v1/pessoas?documentos=11.222.333%2F0001-81&nome=Jos%C3%A9%20529.982.247-25"
+    written = _log_through(
+        "json",
+        lambda logger: logger.info('HTTP Request: %s %s "%s %d %s"', "GET", httpx.URL(url), "HTTP/1.1", 200, "OK"),
+    )
+    assert "0001-81" not in written and "%2F0001" not in written and "247-25" not in written
+    assert "11.222.333/****-**" in written
+
+
+def test_a_malformed_log_call_never_breaks_the_caller():
+    record = logging.LogRecord("aprova", logging.INFO, __file__, 1, "two %s %s", ("only one",), None)
+    assert MaskDocuments().filter(record)

@@ -26,6 +26,7 @@ from ledger.crm.generic import sign_generic
 from ledger.crm.hubspot import sign_hubspot
 from ledger.domain import RequestStatus
 from ledger.models import PaymentRequest
+from ledger.policy import parse_policy
 from ledger.receivables import ReceivableRule, ReceivableRules
 from tests.harness import CFO, MANAGER, OUTSIDER, Aprova, running_aprova
 from tests.pipedrive_standin import PipedriveStandIn
@@ -35,6 +36,7 @@ pytestmark = pytest.mark.anyio
 SECRET, HUBSPOT_SECRET = "whsec-aprova-1", "hubspot-client-secret"
 PIPEDRIVE_AUTH = ("aprova", "pd-webhook-password")
 FINANCE = "C0FIN"
+ARABIC_DIGITS = str.maketrans("0123456789", "٠١٢٣٤٥٦٧٨٩")
 NEW_CNPJ = make_cnpj("445566770001")
 MERCADO = "Mercado Bom Preço Ltda"
 RULES = ReceivableRules(
@@ -82,6 +84,13 @@ async def settled(aprova: Aprova, answer: httpx.Response) -> httpx.Response:
     """The webhook's answer, once what it tells in Slack has gone out (the delivery worker's part)."""
     await aprova.settle()
     return answer
+
+
+async def post_signed(aprova: Aprova, body: bytes) -> httpx.Response:
+    """A generic delivery of exactly these bytes, correctly signed."""
+    timestamp = int(aprova.clock.now().timestamp())
+    headers = {"X-Aprova-Timestamp": str(timestamp), "X-Aprova-Signature": sign_generic(SECRET, timestamp, body)}
+    return await aprova.http.post("/crm/generic", content=body, headers=headers)
 
 
 async def post_hubspot(
@@ -278,6 +287,86 @@ async def test_a_deal_that_cannot_become_a_receivable_gets_422_and_nothing_is_st
         assert await stored(aprova) == 0
         for junk in (b"not json", b"[1, 2]"):
             assert (await post_generic(aprova, None, raw=junk)).status_code in (400, 401, 422)
+
+
+HOSTILE_VALUES: list[tuple[dict[str, Any] | bytes, str]] = [
+    ({"value": "1e40"}, "value"),
+    (b'{"deal_id": "D-9", "value": 1e40, "won_at": "2026-11-24", "customer": {"name": "X"}}', "value"),
+    ({"value": "99999999999999999.99"}, "value"),  # would overflow the centavos column
+    ({"value": 10**30}, "value"),
+    ({"won_at": "0001-01-01"}, "won_at"),
+    ({"won_at": "9999-12-31"}, "won_at"),  # + 30 days would overflow
+    ({"won_at": "9999-12-31T23:59:59-05:00"}, "won_at"),
+    ({"won_at": 10**40}, "won_at"),
+    ({"won_at": -86400}, "won_at"),
+    (b'{"deal_id": "D-9", "value": "10", "won_at": 1e400, "customer": {"name": "X"}}', "won_at"),
+    ({"won_at": "\u00b2"}, "won_at"),  # a digit to Python, not a date
+    ({"due_date": "9999-12-15", "installments": 2}, "due_date"),
+    ({"installments": "\u0663"}, "installments"),  # Arabic-Indic 3
+    ({"installments": "9" * 40}, "installments"),
+]
+
+
+async def test_hostile_values_get_422_naming_the_field_and_store_nothing(session_factory, clock):
+    async with webhooks_app(session_factory, clock) as aprova:
+        for change, field in HOSTILE_VALUES:
+            if isinstance(change, bytes):  # numbers JSON can say but Python's json.dumps cannot write
+                answer = await post_signed(aprova, change)
+            else:
+                answer = await post_generic(aprova, generic_deal() | change)
+            assert answer.status_code == 422, (change, answer.status_code, answer.text)
+            assert field in answer.json()["fields"], (change, answer.text)
+        assert (await aprova.http.post("/crm/generic", content=b"1" * 5000, headers={})).status_code == 401
+        assert await stored(aprova) == 0 and finance_messages(aprova) == []
+        assert (await post_generic(aprova, generic_deal())).status_code == 202
+
+
+async def test_non_ascii_or_malformed_credentials_get_401(session_factory, clock):
+    """Headers are whatever a client sends: non-ASCII signatures, timestamps in other digits, bytes that are not
+    UTF-8 — each a 401, never a crash."""
+    async with webhooks_app(session_factory, clock) as aprova:
+        body = json.dumps(generic_deal()).encode()
+        now = int(clock.now().timestamp())
+        signature = sign_generic(SECRET, now, body)
+        attempts: list[tuple[str, dict[str, Any]]] = [
+            ("generic", {"X-Aprova-Timestamp": str(now), "X-Aprova-Signature": (signature[:-1] + "é").encode()}),
+            ("generic", {"X-Aprova-Timestamp": str(now), "X-Aprova-Signature": signature.encode() + b"\xff"}),
+            ("generic", {"X-Aprova-Timestamp": "\u00b2".encode(), "X-Aprova-Signature": signature}),
+            (
+                "generic",
+                {"X-Aprova-Timestamp": str(now).translate(ARABIC_DIGITS).encode(), "X-Aprova-Signature": signature},
+            ),
+            ("generic", {"X-Aprova-Timestamp": "9" * 5000, "X-Aprova-Signature": signature}),
+            ("hubspot", {"X-HubSpot-Request-Timestamp": str(now * 1000), "X-HubSpot-Signature-v3": "ñ".encode()}),
+            ("hubspot", {"X-HubSpot-Request-Timestamp": b"\xe9", "X-HubSpot-Signature-v3": "abc"}),
+            ("pipedrive", {"Authorization": "Basic é".encode()}),
+            ("pipedrive", {"Authorization": b"Basic \xff\xfe"}),
+            ("pipedrive", {"Authorization": "Basic " + base64.b64encode(b"\xff:\xfe").decode()}),
+        ]
+        for source, headers in attempts:
+            answer = await aprova.http.post(f"/crm/{source}", content=body, headers=headers)
+            assert answer.status_code == 401, (source, headers, answer.status_code, answer.text)
+        assert await stored(aprova) == 0
+
+
+async def test_a_delivery_refused_with_503_is_taken_when_sent_again(session_factory, clock):
+    """The replay key is claimed with the receivable: the CRM's retry of the same signed request is not a
+    "duplicate" of a delivery that stored nothing."""
+    rules = replace(RULES, require_approval=True)
+    policy = parse_policy({"default": {"steps": [{"name": "Diretoria", "approvers": ["S0DIRETORIA"]}]}})
+    async with webhooks_app(session_factory, clock, receivables=rules, policy=policy) as aprova:
+        body = json.dumps(generic_deal(deal_id="D-5003")).encode()
+        timestamp = int(clock.now().timestamp())
+        headers = {"X-Aprova-Timestamp": str(timestamp), "X-Aprova-Signature": sign_generic(SECRET, timestamp, body)}
+        aprova.slack.fail_next("usergroups.users.list", error="internal_error")  # nobody to approve, right now
+        refused = await aprova.http.post("/crm/generic", content=body, headers=headers)
+        assert refused.status_code == 503 and await stored(aprova) == 0
+        clock.advance(timedelta(minutes=1))  # the CRM sends the same signed request again, within the window
+        retried = await aprova.http.post("/crm/generic", content=body, headers=headers)
+        assert (retried.status_code, retried.json()) == (202, {"status": "accepted", "reference": "REC-2026-000001"})
+        replay = await aprova.http.post("/crm/generic", content=body, headers=headers)
+        assert (replay.status_code, replay.json()) == (200, {"status": "duplicate"})
+        assert await stored(aprova) == 1
 
 
 async def test_missing_revenue_category_fails_clearly_with_retry(session_factory, clock):

@@ -204,6 +204,43 @@ async def test_two_admins_editing_at_once_never_overwrite_each_other(session_fac
         assert len(await rules.rules_history(session_factory, team_id=payloads.TEAM_ID)) == 1
 
 
+async def test_a_menu_on_a_stale_home_tab_is_refused_never_applied_to_another_rule(session_factory, clock):
+    async with running_aprova(session_factory, clock) as aprova:
+        await open_home(aprova, CFO)
+        await press(aprova, CFO, "rules-add")
+        assert (await aprova.submit(aprova.latest_view("rules-rule"), user_id=CFO, **MARKETING)).text == ""
+        await aprova.settle()
+        stale = home_of(aprova, CFO)  # 1. Alto valor, 2. Marketing — say, left open in another window
+        await choose(aprova, CFO, "Marketing", "up")  # now 1. Marketing, 2. Alto valor
+        saved = await rules.rules_history(session_factory, team_id=payloads.TEAM_ID)
+
+        for op in ("delete", "edit", "down"):
+            [option] = [o for o in menu_of(stale, "Alto valor") if json.loads(o["value"])["op"] == op]
+            opened = len(aprova.slack.calls_to("views.open"))
+            await act_in_home(
+                aprova, CFO, {"type": "overflow", "action_id": "rules-menu", "selected_option": option}, stale
+            )
+            await aprova.settle()
+            told = aprova.slack.messages(aprova.slack.dm_channel(CFO))[-1]["text"]
+            assert told.startswith("Outra pessoa alterou as regras"), told
+            assert len(aprova.slack.calls_to("views.open")) == opened  # no modal for whatever rule is there now
+        assert await rules.rules_history(session_factory, team_id=payloads.TEAM_ID) == saved
+        text = shown(home_of(aprova, CFO))  # republished as the rules are now
+        assert "*1. Marketing*" in text and "*2. Alto valor*" in text
+
+        # A menu from before the menus carried their version (an older Aprova) is just as stale.
+        old_style = {"text": {"type": "plain_text", "text": "Excluir"}, "value": json.dumps({"op": "delete", "i": 0})}
+        await act_in_home(
+            aprova, CFO, {"type": "overflow", "action_id": "rules-menu", "selected_option": old_style}, stale
+        )
+        await aprova.settle()
+        assert await rules.rules_history(session_factory, team_id=payloads.TEAM_ID) == saved
+
+        # The fresh tab works.
+        await choose(aprova, CFO, "Alto valor", "delete")
+        assert "Alto valor" not in shown(home_of(aprova, CFO))
+
+
 async def test_default_step_fallback_and_reminder_times(session_factory, clock):
     async with running_aprova(session_factory, clock) as aprova:
         await open_home(aprova, CFO)

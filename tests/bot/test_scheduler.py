@@ -17,6 +17,7 @@ import pytest
 from bot.scheduler import (
     DIGEST_JOB,
     ESCALATION_JOB,
+    PURGE_JOB,
     REMINDERS_JOB,
     TOKEN_REFRESH_JOB,
     Scheduler,
@@ -203,11 +204,11 @@ async def test_scheduler_registers_each_job_and_stops_cleanly(session_factory, c
         scheduler.start()
         assert scheduler.scheduler.running
         jobs = {job.id: job for job in scheduler.get_jobs()}
-        assert set(jobs) == {TOKEN_REFRESH_JOB, REMINDERS_JOB, ESCALATION_JOB, DIGEST_JOB}
+        assert set(jobs) == {TOKEN_REFRESH_JOB, REMINDERS_JOB, ESCALATION_JOB, DIGEST_JOB, PURGE_JOB}
         assert all(job.max_instances == 1 and job.coalesce for job in jobs.values())
         assert repr(jobs[DIGEST_JOB].trigger) == "<CronTrigger (hour='8', minute='0', timezone='America/Sao_Paulo')>"
         await scheduler.shutdown()
         assert not scheduler.scheduler.running
     async with running_aprova(session_factory, clock) as aprova:
         plain = {job.id for job in Scheduler(aprova.deps, client(aprova)).get_jobs()}
-        assert plain == {REMINDERS_JOB, ESCALATION_JOB}  # no Conta Azul, no finance channel
+        assert plain == {REMINDERS_JOB, ESCALATION_JOB, PURGE_JOB}  # no Conta Azul, no finance channel

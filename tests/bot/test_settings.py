@@ -53,8 +53,11 @@ def test_values_are_read_and_normalised():
             "APROVA_PUBLIC_URL": "https://aprova.example.com/",
             "CONTAAZUL_API_URL": "http://localhost:5000/",
             "LOG_LEVEL": "debug",
+            "APROVA_READYZ_TOKEN": " ops-token ",
         }
     )
+    assert settings.readyz_token == "ops-token"
+    assert settings.slack_files_origin == "http://localhost:4000/"  # a stand-in serves its own files
     assert settings.database_url == "postgresql://aprova@db/aprova"
     assert settings.slack_api_url == "http://localhost:4000/api/"  # trailing slash added
     assert settings.port == 8080
