@@ -35,6 +35,7 @@ class Faults:
     hang_seconds: float = DEFAULT_HANG_SECONDS  # how long a "hang" create holds its answer before dropping
     protocols_stay_pending: bool = False
     protocols_error_remaining: int = 0
+    protocols_discard_remaining: int = 0
 
     def add(self, rule: FaultRule) -> None:
         """Queue a rule (ignored when n <= 0)."""
@@ -64,6 +65,13 @@ class Faults:
             return True
         return False
 
+    def take_protocol_discard(self) -> bool:
+        """Consume one forced silent discard."""
+        if self.protocols_discard_remaining > 0:
+            self.protocols_discard_remaining -= 1
+            return True
+        return False
+
     def clear(self) -> None:
         """Forget every pending fault."""
         self.rules.clear()
@@ -71,6 +79,7 @@ class Faults:
         self.hang_seconds = DEFAULT_HANG_SECONDS
         self.protocols_stay_pending = False
         self.protocols_error_remaining = 0
+        self.protocols_discard_remaining = 0
 
     def summary(self) -> dict[str, Any]:
         """JSON-friendly view for /_sandbox/state."""
@@ -80,4 +89,5 @@ class Faults:
             "hang_seconds": self.hang_seconds,
             "protocols_stay_pending": self.protocols_stay_pending,
             "protocols_error_remaining": self.protocols_error_remaining,
+            "protocols_discard_remaining": self.protocols_discard_remaining,
         }
