@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from ledger.contaazul.client import ContaAzulClient
 from ledger.contaazul.crypto import TokenCipher
-from ledger.contaazul.limits import LookupCache, RateLimiter, Sleep
+from ledger.contaazul.limits import CreateRoute, LookupCache, RateLimiter, Sleep
 from ledger.contaazul.models import Route
 from ledger.contaazul.oauth import (
     ConnectionInfo,
@@ -43,9 +43,12 @@ class ContaAzul:
     http: httpx.AsyncClient = field(default=None)  # type: ignore[assignment]  # built from request_timeout
     route: Route = "sync"
     sleep: Sleep | None = None  # injectable so tests move a fake clock instead of waiting
-    # Conta Azul allows 10 requests/s and 600/min per company; with N instances, give each its share.
-    rate_limits: tuple[int, int] = (10, 600)
+    # Conta Azul's docs say 10 requests/s and 600/min per company, earlier versions 20/s and 500/min: the stricter
+    # of each. With N instances, give each its share.
+    rate_limits: tuple[int, int] = (10, 500)
     tokens: TokenManager = field(init=False)
+    # For every client of this process: once the synchronous create route is found missing, it is not tried again.
+    _create_route: CreateRoute = field(init=False)
     # Per team, for every client of this connector: Conta Azul's limits and the lookups are the company's.
     _limiters: dict[str, RateLimiter] = field(init=False, default_factory=dict)
     _caches: dict[str, LookupCache] = field(init=False, default_factory=dict)
@@ -57,6 +60,7 @@ class ContaAzul:
         self.tokens = TokenManager(
             self.session_factory, cipher=self.cipher, clock=self.clock, http=self.http, config=self.config
         )
+        self._create_route = CreateRoute(self.route)
 
     def client(self, team_id: str) -> Books:
         """A client bound to the team's connection (tokens refreshed on demand, lookups cached)."""
@@ -66,7 +70,7 @@ class ContaAzul:
             tokens=self.tokens,
             team_id=team_id,
             clock=self.clock,
-            route=self.route,
+            route=self._create_route,
             sleep=self.sleep,
             request_timeout=self.request_timeout,
             limiter=self._limiter(team_id),
