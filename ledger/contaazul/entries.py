@@ -118,7 +118,7 @@ class EntryEndpoints(Transport):
     async def _sync_answer(
         self, kind: EntryKind, draft: EntryDraft, data: Any, send_by: datetime | None
     ) -> CreatedEntry:
-        if isinstance(data, dict) and _looks_like_protocol(data):
+        if _looks_like_protocol(data):
             return await self._follow_protocol(kind, draft, parse_protocol(data), "sync", send_by)
         created = parse_created(data)
         if created is None:
