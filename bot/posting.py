@@ -11,10 +11,15 @@ import uuid
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.blocks.posting_messages import build_failed_reply, build_finance_failure, build_posted_reply
+from bot.blocks.posting_messages import (
+    build_failed_reply,
+    build_finance_failure,
+    build_finance_mismatch,
+    build_posted_reply,
+)
 from bot.deps import Deps
 from bot.notifier import Notifier, alert_needs_reconnect
-from ledger.outbox import PostingResult, claim_announcements, mark_announced
+from ledger.outbox import COUNTERPARTY_MISMATCH, PostingResult, claim_announcements, mark_announced
 from ledger.posting import PostingWorker
 
 log = logging.getLogger(__name__)
@@ -91,7 +96,9 @@ class PostingLoop:
         locale = await notifier.tracking_locale(request)
         await notifier.refresh_tracking(request)
         if result.outcome == "posted":
-            await notifier.reply_in_thread(request, build_posted_reply(request, locale=locale))
+            await notifier.reply_in_thread(request, build_posted_reply(request, posting, locale=locale))
+            if posting.error_code == COUNTERPARTY_MISMATCH:
+                await self._tell_finance(result)
             return
         await notifier.reply_in_thread(request, build_failed_reply(request, posting, locale=locale))
         if posting.error_code == "needs_reconnect":
@@ -104,8 +111,9 @@ class PostingLoop:
         for target in targets:
             is_channel = target == settings.finance_channel
             locale = self.deps.default_locale if is_channel else await self.deps.people.get(self.client, target)
-            text, blocks = build_finance_failure(result.request, result.posting, locale=locale)
+            build = build_finance_mismatch if result.outcome == "posted" else build_finance_failure
+            text, blocks = build(result.request, result.posting, locale=locale)
             try:
                 await self.client.chat_postMessage(channel=target, text=text, blocks=blocks)
             except SlackApiError as exc:
-                log.error("could not tell %s about a failed posting: %s", target, exc.response.get("error"))
+                log.error("could not tell %s about a posting: %s", target, exc.response.get("error"))

@@ -57,8 +57,9 @@ class Settings:
     contaazul_api_url: str = "https://api-v2.contaazul.com"
     contaazul_api_url_set: bool = False  # the demo starts the bundled sandbox only when this is False
     contaazul_create_route: str = "sync"  # "sync" (201 with the id) or "async" (202 and a protocol to follow)
-    contaazul_rate_per_second: int = 10  # this instance's share of Conta Azul's per-company limits
-    contaazul_rate_per_minute: int = 600
+    # This instance's share of Conta Azul's per-company limits: the stricter figures its docs have given.
+    contaazul_rate_per_second: int = 10
+    contaazul_rate_per_minute: int = 500
     contaazul_timeout_seconds: int = 20  # the longest one Conta Azul call may take
     # How long a posting worker holds a payable; it must outlast a create call, or two instances could post it.
     posting_lease_seconds: int = 300
@@ -117,10 +118,18 @@ class Settings:
         if route not in ("sync", "async"):
             raise SettingsError(f"CONTAAZUL_CREATE_ROUTE must be sync or async (got {route!r})")
         per_second = _whole_number(
-            get("CONTAAZUL_RATE_PER_SECOND"), "CONTAAZUL_RATE_PER_SECOND", 10, lowest=1, highest=100
+            get("CONTAAZUL_RATE_PER_SECOND"),
+            "CONTAAZUL_RATE_PER_SECOND",
+            defaults.contaazul_rate_per_second,
+            lowest=1,
+            highest=100,
         )
         per_minute = _whole_number(
-            get("CONTAAZUL_RATE_PER_MINUTE"), "CONTAAZUL_RATE_PER_MINUTE", 600, lowest=1, highest=6000
+            get("CONTAAZUL_RATE_PER_MINUTE"),
+            "CONTAAZUL_RATE_PER_MINUTE",
+            defaults.contaazul_rate_per_minute,
+            lowest=1,
+            highest=6000,
         )
         digest_hour = _whole_number(get("APROVA_DIGEST_HOUR"), "APROVA_DIGEST_HOUR", 8, lowest=0, highest=23)
         timeout = _whole_number(

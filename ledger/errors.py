@@ -15,7 +15,8 @@
             │     ├── OAuthGrantError, NotConnected, ConnectionNeedsReconnect   the connection
             │     └── PostingRefused   a rule of ours or of the books stops a posting
             └── RetryableGatewayError   429, 5xx, timeout, dropped connection: try again later
-                  └── ProtocolPending   an async create accepted, not yet resolved: follow it, never re-post
+                  ├── ProtocolPending   an async create accepted, not yet resolved: follow it, never re-post
+                  └── EntryUnidentified   a create accepted without naming the entry: find it, never re-post
 
 Each carries a stable ``code`` that the Slack layer translates for the person; messages are English and
 are meant for operators' logs.
@@ -115,6 +116,16 @@ class ProtocolPending(RetryableGatewayError):
     def __init__(self, protocol_id: str, message: str = "") -> None:
         super().__init__(message or f"protocol {protocol_id} still pending", protocol_id=protocol_id)
         self.protocol_id = protocol_id
+
+
+class EntryUnidentified(RetryableGatewayError):
+    """Conta Azul accepted a create (a 2xx) but named neither the entry nor a protocol: the entry exists, so it is
+    found by our reference (``outcome_unknown``: whoever retries reconciles first), never sent again."""
+
+    code = "entry_unidentified"
+
+    def __init__(self, message: str, *, body: Any = None) -> None:
+        super().__init__(message, body=body, outcome_unknown=True)
 
 
 class InvalidValue(LedgerError, ValueError):

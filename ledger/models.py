@@ -278,6 +278,7 @@ class Posting(Base):
     create_sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     protocol_id: Mapped[str | None] = mapped_column(String(64))
     contaazul_id: Mapped[str | None] = mapped_column(String(64))
+    # Why it failed; on a done posting, what finance must check in Conta Azul (ledger.outbox.COUNTERPARTY_MISMATCH).
     error_code: Mapped[str | None] = mapped_column(String(40))
     error_detail: Mapped[str | None] = mapped_column(Text)
     # The outcome (posted, or failed for good) is told in Slack after the commit; a process that dies in between

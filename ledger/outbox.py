@@ -26,6 +26,9 @@ log = logging.getLogger(__name__)
 
 SessionFactory = async_sessionmaker[AsyncSession]
 Outcome = Literal["posted", "failed", "retrying"]
+# A done posting whose entry shows another supplier or customer than the one sent (the one shown in error_detail):
+# posted all the same, and finance told to fix it in Conta Azul.
+COUNTERPARTY_MISMATCH = "counterparty_mismatch"
 
 
 class PostingStatus(enum.StrEnum):

@@ -13,7 +13,11 @@ claim due rows with a lease (``FOR UPDATE SKIP LOCKED`` on PostgreSQL; SQLite se
    missing) and the category (exact name; never created — a missing one is a permanent failure);
 4. renew the lease and commit ``create_sent_at`` *before* the create call, which must then be sent and answered
    well within the lease (a wait for the rate limit or a Retry-After that would outlast it raises instead), so
-   no other worker can take the job over while a create is in flight.
+   no other worker can take the job over while a create is in flight;
+5. after the create, check that the entry shows the supplier (or customer) that was sent: when it does not, the
+   posting is done all the same, with an audit event and a warning for finance in its announcement. A create
+   Conta Azul accepted without naming the entry is found by our reference at once, or left to a person: it is
+   never sent again on its own.
 
 Retryable failures (429, 5xx, timeouts) back off with jitter and honour Retry-After; permanent ones (a 4xx, a
 missing category, no connection, no financial account) stop, mark the request ``post_failed`` and wait for an
@@ -36,9 +40,10 @@ from sqlalchemy import and_, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ledger.contaazul.connector import ContaAzul
-from ledger.contaazul.models import PAYMENT_METHODS, CategoryKind, EntryDraft, EntryKind, Profile
+from ledger.contaazul.models import PAYMENT_METHODS, CategoryKind, Counterparty, EntryDraft, EntryKind, Profile
 from ledger.domain import RequestKind, RequestStatus, StepStatus
 from ledger.errors import (
+    EntryUnidentified,
     GatewayError,
     PermanentGatewayError,
     PostingRefused,
@@ -48,7 +53,7 @@ from ledger.errors import (
 )
 from ledger.flows import add_audit, change_status
 from ledger.models import PaymentRequest, Posting
-from ledger.outbox import PostingResult, PostingStatus, SessionFactory
+from ledger.outbox import COUNTERPARTY_MISMATCH, PostingResult, PostingStatus, SessionFactory
 from ledger.ports import Books, Clock
 from ledger.receivables import split_installments
 from ledger.terms import ApprovalTerms
@@ -69,6 +74,16 @@ class Backoff:
         if retry_after is not None:
             seconds = max(seconds, retry_after)
         return timedelta(seconds=seconds)
+
+
+@dataclass(frozen=True, slots=True)
+class Posted:
+    """The entry a posting made (or found) in Conta Azul, and, when Conta Azul shows another counterparty on it than
+    the one sent, both (finance must fix the entry there)."""
+
+    entry_id: str
+    counterparty_sent: str | None = None
+    counterparty_shown: Counterparty | None = None
 
 
 class PostingWorker:
@@ -167,7 +182,7 @@ class PostingWorker:
                 return None
             try:
                 await self._start(request)
-                contaazul_id = await self._post(posting, request)
+                posted = await self._post(posting, request)
             except ProtocolPending as exc:
                 if self._unconfirmed(posting):
                     unconfirmed = PostingRefused(
@@ -193,7 +208,7 @@ class PostingWorker:
                 log.exception("posting %s: unexpected error", request.reference)
                 internal = PostingRefused("internal", f"unexpected error ({type(exc).__name__}); see the logs")
                 return await self._fail(posting, request, internal)
-            return await self._succeed(posting, request, contaazul_id)
+            return await self._succeed(posting, request, posted)
 
     def _unconfirmed(self, posting: Posting) -> bool:
         """A protocol pending for longer than the bound: a person must look in Conta Azul."""
@@ -213,7 +228,7 @@ class PostingWorker:
             ):
                 raise StaleDecision("request changed before posting", status=request.status)
 
-    async def _post(self, posting: Posting, request: PaymentRequest) -> str:
+    async def _post(self, posting: Posting, request: PaymentRequest) -> Posted:
         if self._books is None:
             raise PostingRefused("not_configured", "Conta Azul is not configured (CONTAAZUL_CLIENT_ID/SECRET)")
         connection = await self._books.connection(request.team_id)
@@ -230,7 +245,8 @@ class PostingWorker:
         profile: Profile = "Cliente" if receivable else "Fornecedor"
 
         installments = split_installments(terms.amount, terms.due_date, terms.installments)
-        adopted = await self._reconcile(client, posting, request, terms, profile, first=installments[0])
+        first = installments[0]
+        adopted = await self._reconcile(client, posting, request, terms, profile, first=first)
         if adopted is not None:
             return adopted
 
@@ -264,11 +280,80 @@ class PostingWorker:
                 if receivable
                 else client.create_payable(draft, send_by=send_by)
             )
+        except EntryUnidentified:
+            return await self._adopt_unidentified(client, request, terms, profile, first=first)
         except GatewayError as exc:
             if _nothing_created(exc):
                 posting.create_sent_at = None  # the next attempt needs no reconciliation (saved with the outcome)
             raise
-        return created.id
+        kind: EntryKind = "receivable" if receivable else "payable"
+        return await self._verified(
+            client, kind, request.reference, first[0], created.id, sent=person_id, reported=created.counterparty
+        )
+
+    async def _adopt_unidentified(
+        self,
+        client: Books,
+        request: PaymentRequest,
+        terms: ApprovalTerms,
+        profile: Profile,
+        *,
+        first: tuple[date, Decimal],
+    ) -> Posted:
+        """Conta Azul took the create (a 2xx) without naming the entry: it exists, so it is found by our reference
+        now, or a person looks; it is never sent again on its own (``create_sent_at`` stays, so Retry looks first).
+
+        Raises:
+            PostingRefused: ``unconfirmed`` — not listed (yet); ``reconcile_conflict`` — listed, but different.
+        """
+        try:
+            found = await self._find_ours(client, request, terms, profile, first=first)
+        except RetryableGatewayError as exc:
+            log.warning("posting %s: could not look for the entry Conta Azul accepted: %s", request.reference, exc)
+            found = None
+        if found is None:
+            raise PostingRefused(
+                "unconfirmed",
+                f"Conta Azul accepted {request.reference} without naming the entry, and it is not listed: "
+                "check Conta Azul before retrying",
+                outcome_unknown=True,
+            )
+        log.info("posting %s: Conta Azul accepted it without its id; found it as %s", request.reference, found)
+        return Posted(found)
+
+    async def _verified(
+        self,
+        client: Books,
+        kind: EntryKind,
+        reference: str,
+        first_due: date,
+        entry_id: str,
+        *,
+        sent: str | None,
+        reported: Counterparty | None = None,
+    ) -> Posted:
+        """The posted entry, with the counterparty Conta Azul shows on it when that is not the one ``sent``: what
+        the create's answer ``reported``, else what the entry lists once read back."""
+        shown = reported or await self._counterparty_listed(client, kind, reference, first_due)
+        if shown is None or sent is None or shown.id == sent:
+            return Posted(entry_id)
+        log.warning("posted %s, but Conta Azul shows counterparty %s instead of %s", reference, shown.id, sent)
+        return Posted(entry_id, counterparty_sent=sent, counterparty_shown=shown)
+
+    async def _counterparty_listed(
+        self, client: Books, kind: EntryKind, reference: str, first_due: date
+    ) -> Counterparty | None:
+        """The counterparty listed on our new entry; None when it cannot be read now (the posting is done: a failed
+        check must not undo it)."""
+        try:
+            listed = await client.find_entries_by_reference(kind, reference, *_due_window(first_due))
+        except GatewayError as exc:
+            log.warning("posting %s: could not read the entry back to check its counterparty: %s", reference, exc)
+            return None
+        if not listed:
+            log.warning("posting %s: the new entry is not listed yet, its counterparty is unchecked", reference)
+            return None
+        return Counterparty(listed[0].person_id, listed[0].person_name)
 
     def _creating(self, team_id: str) -> asyncio.Lock:
         """One find-or-create at a time per team in this process, so parallel attempts never create a vendor or
@@ -325,7 +410,7 @@ class PostingWorker:
         profile: Profile,
         *,
         first: tuple[date, Decimal],
-    ) -> str | None:
+    ) -> Posted | None:
         """An earlier attempt may have created the entry: find it by protocol, or by our exact reference token.
 
         Raises:
@@ -333,33 +418,20 @@ class PostingWorker:
             RetryableGatewayError: An earlier create's outcome is unknown and it may still land: not yet.
         """
         kind: EntryKind = "receivable" if terms.kind == RequestKind.RECEIVABLE else "payable"
-        first_due, first_amount = first  # the first installment: what Conta Azul lists and matches
+        first_due = first[0]  # the first installment: what Conta Azul lists and matches
         if posting.protocol_id:
-            return await client.resolve_protocol(
+            entry_id = await client.resolve_protocol(
                 posting.protocol_id, kind=kind, due_date=first_due, reference=request.reference
             )
-        sent = posting.create_sent_at
-        if sent is None:
-            return None
-        found = await client.find_entries_by_reference(kind, request.reference, *_due_window(first_due))
-        if found:
             person = await client.find_person(terms.vendor_document, terms.vendor_name, profile)
-            same = [
-                entry
-                for entry in found
-                if entry.total == first_amount
-                and (entry.person_id is None or person is None or entry.person_id == person.id)
-            ]
-            if not same:
-                raise PostingRefused(
-                    "reconcile_conflict",
-                    f"Conta Azul has an entry carrying {request.reference} with another amount or counterparty "
-                    f"({', '.join(e.id for e in found)}): check it before retrying",
-                )
-            detail = await client.installment(same[0].id)  # the search lists installments; we keep the entry's id
-            log.info("posting %s: adopted entry %s already in Conta Azul", request.reference, detail.event_id)
-            return detail.event_id or same[0].id
-        settles_at = sent + self._settle
+            sent = person.id if person else None
+            return await self._verified(client, kind, request.reference, first_due, entry_id, sent=sent)
+        if posting.create_sent_at is None:
+            return None
+        adopted = await self._find_ours(client, request, terms, profile, first=first)
+        if adopted is not None:
+            return Posted(adopted)
+        settles_at = posting.create_sent_at + self._settle
         now = self._clock.now()
         if now < settles_at:
             # A create whose answer never came may still be processed; only after that is "not found" final.
@@ -368,6 +440,43 @@ class PostingWorker:
                 f"an earlier create's outcome is unknown; looking again in {wait:.0f}s", retry_after=wait
             )
         return None
+
+    async def _find_ours(
+        self,
+        client: Books,
+        request: PaymentRequest,
+        terms: ApprovalTerms,
+        profile: Profile,
+        *,
+        first: tuple[date, Decimal],
+    ) -> str | None:
+        """The id of the entry whose installment ends with our exact reference token, for the same amount and
+        counterparty; None when Conta Azul lists none.
+
+        Raises:
+            PostingRefused: ``reconcile_conflict`` — an entry carries our token but another amount or counterparty.
+        """
+        kind: EntryKind = "receivable" if terms.kind == RequestKind.RECEIVABLE else "payable"
+        first_due, first_amount = first
+        found = await client.find_entries_by_reference(kind, request.reference, *_due_window(first_due))
+        if not found:
+            return None
+        person = await client.find_person(terms.vendor_document, terms.vendor_name, profile)
+        same = [
+            entry
+            for entry in found
+            if entry.total == first_amount
+            and (entry.person_id is None or person is None or entry.person_id == person.id)
+        ]
+        if not same:
+            raise PostingRefused(
+                "reconcile_conflict",
+                f"Conta Azul has an entry carrying {request.reference} with another amount or counterparty "
+                f"({', '.join(e.id for e in found)}): check it before retrying",
+            )
+        detail = await client.installment(same[0].id)  # the search lists installments; we keep the entry's id
+        log.info("posting %s: adopted entry %s already in Conta Azul", request.reference, detail.event_id)
+        return detail.event_id or same[0].id
 
     async def _mark_sent(self, posting: Posting) -> datetime:
         """Renew the lease and record that a create is about to leave; returns the last moment it may leave."""
@@ -381,16 +490,20 @@ class PostingWorker:
         posting.create_sent_at, posting.lease_expires_at = now, expires
         return expires - self._send_margin
 
-    async def _succeed(self, posting: Posting, request: PaymentRequest, contaazul_id: str) -> PostingResult | None:
+    async def _succeed(self, posting: Posting, request: PaymentRequest, posted: Posted) -> PostingResult | None:
         now = self._clock.now()
+        contaazul_id = posted.entry_id
+        shown = posted.counterparty_shown
+        # A done posting keeps what finance must check in Conta Azul where a failed one keeps why it failed.
+        warning, detail = (COUNTERPARTY_MISMATCH, shown.name or shown.id or "") if shown else (None, None)
         async with self._session_factory.begin() as session:
             if not await self._update_if_mine(
                 session,
                 posting,
                 status=PostingStatus.DONE.value,
                 contaazul_id=contaazul_id,
-                error_code=None,
-                error_detail=None,
+                error_code=warning,
+                error_detail=detail,
                 lease_owner=None,
                 lease_expires_at=None,
                 updated_at=now,
@@ -417,7 +530,19 @@ class PostingWorker:
                 worker=self.owner,
                 fingerprint=request.terms_digest,
             )
+            if shown is not None:
+                add_audit(
+                    session,
+                    request,
+                    None,
+                    COUNTERPARTY_MISMATCH,
+                    now,
+                    contaazul_id=contaazul_id,
+                    sent=posted.counterparty_sent,
+                    shown=shown.id,
+                )
         posting.status, posting.contaazul_id = PostingStatus.DONE.value, contaazul_id
+        posting.error_code, posting.error_detail = warning, detail
         log.info("posted %s to conta azul as %s (attempt %s)", request.reference, contaazul_id, posting.attempts)
         return PostingResult.from_rows(request, posting, "posted")
 

@@ -242,7 +242,8 @@ class RuleVersionView:
 
 @dataclass(frozen=True, slots=True)
 class PostingView:
-    """A request's posting job (the outbox row): where it stands, and why it failed when it did."""
+    """A request's posting job (the outbox row): where it stands, and why it failed when it did (or, posted, what
+    finance must check in Conta Azul: ``ledger.outbox.COUNTERPARTY_MISMATCH``)."""
 
     id: int
     request_id: int

@@ -11,6 +11,7 @@ from bot.blocks.fields import SECTION_TEXT_LIMIT, StepRef, clip, escape, mention
 from bot.blocks.i18n import MESSAGES, Locale, day, moment, money, t
 from bot.ids import ActionId
 from ledger.domain import RequestKind
+from ledger.outbox import COUNTERPARTY_MISMATCH
 from ledger.read_models import PostingView, RequestView
 
 # No per-entry link exists in Conta Azul's web app; the payables list is the closest honest target.
@@ -24,9 +25,11 @@ def failure_reason(request: RequestView, posting: PostingView, *, locale: Locale
     return t(locale, f"reason.{code}", category=escape(request.category), detail=detail)
 
 
-def build_posted_reply(request: RequestView, *, locale: Locale) -> str:
+def build_posted_reply(request: RequestView, posting: PostingView, *, locale: Locale) -> str:
+    """The thread reply of a posted request, with the warning finance also gets when Conta Azul shows another
+    counterparty on the entry."""
     receivable = request.kind == RequestKind.RECEIVABLE
-    return t(
+    reply = t(
         locale,
         "thread.posted_receivable" if receivable else "thread.posted",
         mention=mention(request),
@@ -39,6 +42,31 @@ def build_posted_reply(request: RequestView, *, locale: Locale) -> str:
         id=request.contaazul_id or "—",
         url=RECEIVABLES_URL if receivable else PAYABLES_URL,
     )
+    if posting.error_code != COUNTERPARTY_MISMATCH:
+        return reply
+    warning = t(locale, "thread.counterparty_mismatch", **_mismatch(request, posting, locale))
+    return clip(f"{reply}\n{warning}", SECTION_TEXT_LIMIT)
+
+
+def build_finance_mismatch(request: RequestView, posting: PostingView, *, locale: Locale) -> tuple[str, list[Block]]:
+    """Finance's notice that a request was posted with another counterparty than the one sent (nothing to retry:
+    the entry exists, and is fixed in Conta Azul)."""
+    text = t(
+        locale,
+        "finance.counterparty_mismatch",
+        reference=request.reference,
+        amount=money(request.amount, locale),
+        id=request.contaazul_id or "—",
+        **_mismatch(request, posting, locale),
+    )
+    text = clip(text, SECTION_TEXT_LIMIT)
+    return text, [SectionBlock(text=MarkdownTextObject(text=text))]
+
+
+def _mismatch(request: RequestView, posting: PostingView, locale: Locale) -> dict[str, str]:
+    party = "party.customer" if request.kind == RequestKind.RECEIVABLE else "party.vendor"
+    shown = escape(posting.error_detail[:200]) if posting.error_detail else t(locale, "party.none")
+    return {"party": t(locale, party), "shown": shown, "vendor": escape(request.vendor_name)}
 
 
 def build_failed_reply(request: RequestView, posting: PostingView, *, locale: Locale) -> str:

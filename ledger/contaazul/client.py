@@ -2,67 +2,54 @@
 
 The request/response mapping is kept in pure functions in :mod:`ledger.contaazul.wire` (``payable_body_sync``,
 ``parse_protocol``, ``parse_page`` …) so it can be tested without I/O; tokens, retries and errors are the
-:class:`~ledger.contaazul.transport.Transport` underneath; :class:`ContaAzulClient` adds the endpoints. Values live
-in :mod:`ledger.contaazul.models`, throttling and caching in :mod:`ledger.contaazul.limits`.
+:class:`~ledger.contaazul.transport.Transport` underneath; creating entries and finding them again is
+:class:`~ledger.contaazul.entries.EntryEndpoints`; :class:`ContaAzulClient` adds the lookups (accounts, categories,
+cost centers, people). Values live in :mod:`ledger.contaazul.models`, throttling, caching and the create route in use
+in :mod:`ledger.contaazul.limits`.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from collections.abc import Mapping
-from datetime import date, datetime, timedelta
-from typing import Any
 
+from ledger.contaazul.entries import EntryEndpoints
 from ledger.contaazul.models import (
-    ASYNC_PATHS,
-    INSTALLMENT_PATH,
-    PROTOCOL_PATH,
-    SEARCH_PATHS,
-    SYNC_PATHS,
     Category,
     CategoryKind,
     ConnectedCompany,
     CostCenter,
-    CreatedEntry,
-    EntryDraft,
-    EntryKind,
-    EntrySummary,
     FinancialAccount,
-    InstallmentDetail,
     Person,
+    PersonType,
     Profile,
-    ProtocolStatus,
     QueryParams,
-    Route,
 )
-from ledger.contaazul.transport import Transport
 from ledger.contaazul.wire import (
     PROFILE_NAMES,
-    carries_reference,
-    format_document,
     parse_account,
     parse_category,
     parse_company,
     parse_cost_center,
-    parse_created,
-    parse_entry_summary,
-    parse_installment_detail,
     parse_person,
-    parse_protocol,
-    payable_body_async,
-    payable_body_sync,
     person_body,
+    person_type,
     profile_key,
-    receivable_body_async,
-    receivable_body_sync,
 )
-from ledger.errors import PermanentGatewayError, ProtocolPending, RetryableGatewayError
+from ledger.errors import PermanentGatewayError, RetryableGatewayError
 from ledger.names import document_digits, name_key
+from ledger.validation import is_valid_cnpj, is_valid_cpf
 
 logger = logging.getLogger(__name__)
 
+# A people search without ``tipos_pessoa`` may get the documented default (Física), which hides every company: each
+# search names the types it wants. Without a document to tell, a name is looked for among these, in this order
+# (suppliers of a small business are mostly companies); the type-ahead asks for the first two at once.
+NAME_SEARCH_TYPES: tuple[PersonType, ...] = ("Jurídica", "Física", "Estrangeira")
+TYPE_AHEAD_TYPES: tuple[PersonType, ...] = ("Jurídica", "Física")
 
-class ContaAzulClient(Transport):
+
+class ContaAzulClient(EntryEndpoints):
     """Typed access to one team's Conta Azul account: lookups, find-or-create, entries and their protocols."""
 
     # ------------------------------------------------------------------ lookups
@@ -226,6 +213,9 @@ class ContaAzulClient(Transport):
     ) -> Person | None:
         """Find a supplier or customer by CPF/CNPJ first, then by exact name.
 
+        A CPF or CNPJ costs one search (with the person type it implies), and so does the name then, among people
+        of that type; a name alone is looked for among companies, then individuals, then foreigners.
+
         Args:
             document: CPF or CNPJ, formatted or not.
             name: Exact name (case, accents and spaces ignored).
@@ -238,50 +228,58 @@ class ContaAzulClient(Transport):
             PermanentGatewayError: The API refused.
             RetryableGatewayError: Transient failure.
         """
-        if document and document_digits(document):
-            found = await self._person_by_document(document_digits(document), profile)
+        doc = document_digits(document) if document else ""
+        kind = person_type(doc) if doc else None
+        if doc:
+            found = await self._person_by_document(doc, kind, profile)
             if found is not None:
                 return found
         if name and name.strip():
-            return await self._person_by_name(name, profile)
+            return await self._person_by_name(name, (kind,) if kind else NAME_SEARCH_TYPES, profile)
         return None
 
-    async def _person_by_document(self, doc: str, profile: Profile) -> Person | None:
+    async def _person_by_document(self, doc: str, kind: PersonType | None, profile: Profile) -> Person | None:
         key = ("people", "document", profile, doc)
         cached = self._cached(key)
         if cached is not None:
             return cached  # type: ignore[no-any-return]
-        # The filter's format is undocumented (digits vs. formatted): try both, and always compare locally.
-        for variant in dict.fromkeys((doc, format_document(doc))):
-            people = await self._people({"documentos": variant, "tipo_perfil": profile})
-            matches = [p for p in people if p.document and document_digits(p.document) == doc]
-            if matches:
-                person = _prefer_profile(matches, profile)
-                self._remember(key, person)
-                return person
-        return None
-
-    async def _person_by_name(self, name: str, profile: Profile) -> Person | None:
-        wanted = name_key(name)
-        key = ("people", "name", profile, wanted)
-        cached = self._cached(key)
-        if cached is not None:
-            return cached  # type: ignore[no-any-return]
-        people = await self._people({"busca": " ".join(name.split()), "tipo_perfil": profile})
-        matches = [p for p in people if name_key(p.name) == wanted]
+        # The filter's format is undocumented: digits, the form every other format reduces to; compared locally.
+        params: dict[str, str | int | bool] = {"documentos": doc, "tipo_perfil": profile}
+        if kind is not None:
+            params["tipos_pessoa"] = kind
+        matches = [p for p in await self._people(params) if p.document and document_digits(p.document) == doc]
         if not matches:
             return None
         person = _prefer_profile(matches, profile)
         self._remember(key, person)
         return person
 
+    async def _person_by_name(self, name: str, kinds: tuple[PersonType, ...], profile: Profile) -> Person | None:
+        wanted = name_key(name)
+        key = ("people", "name", profile, wanted, *kinds)
+        cached = self._cached(key)
+        if cached is not None:
+            return cached  # type: ignore[no-any-return]
+        typed = " ".join(name.split())
+        for kind in kinds:
+            people = await self._people({"busca": typed, "tipo_perfil": profile, "tipos_pessoa": kind})
+            matches = [p for p in people if name_key(p.name) == wanted]
+            if matches:
+                person = _prefer_profile(matches, profile)
+                self._remember(key, person)
+                return person
+        return None
+
     async def search_people(self, text: str, profile: Profile = "Fornecedor", limit: int = 50) -> list[Person]:
         """People of one profile whose name or document contains ``text`` (type-ahead; cached).
+
+        A typed CPF or CNPJ is searched among people of its type; anything else among companies and individuals at
+        once (two searches in parallel, so the list comes as fast as one).
 
         Args:
             text: What the person typed; empty lists the first ``limit``.
             profile: ``Fornecedor`` or ``Cliente``.
-            limit: At most this many, in the API's order.
+            limit: At most this many, by name.
 
         Returns:
             Matching people.
@@ -291,10 +289,16 @@ class ContaAzulClient(Transport):
         cached = self._cached(key)
         if cached is not None:
             return cached  # type: ignore[no-any-return]
-        params: dict[str, str | int] = {"tipo_perfil": profile}
+        params: dict[str, str | int | bool] = {"tipo_perfil": profile}
         if typed:
             params["busca"] = typed
-        people = [parse_person(item) for item in await self._pages("/v1/pessoas", params, max_pages=1)][:limit]
+        typed_kind = person_type(typed) if is_valid_cpf(typed) or is_valid_cnpj(typed) else None
+        kinds = (typed_kind,) if typed_kind else TYPE_AHEAD_TYPES
+        pages = await asyncio.gather(
+            *(self._pages("/v1/pessoas", {**params, "tipos_pessoa": k}, max_pages=1) for k in kinds)
+        )
+        found = {person.id: person for page in pages for person in map(parse_person, page)}
+        people = sorted(found.values(), key=lambda p: name_key(p.name))[:limit]
         self._remember(key, people)
         return people
 
@@ -358,234 +362,6 @@ class ContaAzulClient(Transport):
         finally:
             self._cache.invalidate("people")
         return Person(person.id, person.name, person.document, person.person_type, wanted, person.email)
-
-    # ------------------------------------------------------------------ entries
-
-    async def create_payable(self, draft: EntryDraft, *, send_by: datetime | None = None) -> CreatedEntry:
-        """Create an account payable through the configured route.
-
-        Args:
-            draft: The entry; its external reference goes into the description (and ``referencia_externa``).
-            send_by: Nothing is sent, and no protocol polled, after this instant (the posting lease's margin).
-
-        Returns:
-            The created entry's id (the evento financeiro) and, on the async route, the protocol.
-
-        Raises:
-            ValueError: Amounts are inconsistent (rateio/parcelas sums) or have more than 2 decimals.
-            PermanentGatewayError: Refused (400…) or the protocol ended in ERROR.
-            ProtocolPending: Accepted but unresolved in time; call ``resolve_protocol`` later, never re-post.
-            RetryableGatewayError: Transient failure; if ``params["outcome_unknown"]``, reconcile before retrying.
-        """
-        return await self._create("payable", draft, send_by)
-
-    async def create_receivable(self, draft: EntryDraft, *, send_by: datetime | None = None) -> CreatedEntry:
-        """Create an account receivable through the configured route.
-
-        Args:
-            draft: The entry (``person_id`` is the customer).
-            send_by: As for :meth:`create_payable`.
-
-        Returns:
-            The created entry's id and, on the async route, the protocol.
-
-        Raises:
-            ValueError: Amounts are inconsistent.
-            PermanentGatewayError: Refused or the protocol ended in ERROR.
-            ProtocolPending: Accepted but unresolved in time.
-            RetryableGatewayError: Transient failure; reconcile before retrying when the outcome is unknown.
-        """
-        return await self._create("receivable", draft, send_by)
-
-    async def _create(self, kind: EntryKind, draft: EntryDraft, send_by: datetime | None) -> CreatedEntry:
-        if self.route == "sync":
-            body = payable_body_sync(draft) if kind == "payable" else receivable_body_sync(draft)
-            response = await self._request("POST", SYNC_PATHS[kind], body=body, send_by=send_by)
-            if isinstance(response.data, dict) and _looks_like_protocol(response.data):
-                return await self._follow_protocol(kind, draft, parse_protocol(response.data), "sync", send_by)
-            entry_id, installment_ids = parse_created(response.data)
-            return CreatedEntry(entry_id, "sync", None, installment_ids)
-        body = payable_body_async(draft) if kind == "payable" else receivable_body_async(draft)
-        response = await self._request("POST", ASYNC_PATHS[kind], body=body, send_by=send_by)
-        return await self._follow_protocol(kind, draft, parse_protocol(response.data), "async", send_by)
-
-    async def _follow_protocol(
-        self, kind: EntryKind, draft: EntryDraft, protocol: ProtocolStatus, route: Route, send_by: datetime | None
-    ) -> CreatedEntry:
-        if protocol.status == "ERROR":
-            raise _protocol_error(protocol)
-        if protocol.status == "SUCCESS" and protocol.event_id:
-            return CreatedEntry(protocol.event_id, route, protocol.id, ())
-        timeout = self.protocol_timeout
-        if send_by is not None:  # polling must end within the lease too; a later attempt resumes it
-            timeout = max(timedelta(0), min(timeout, send_by - self._clock.now()))
-        event_id = await self.resolve_protocol(
-            protocol.id, kind=kind, due_date=draft.parcels()[0][0], reference=draft.external_reference, timeout=timeout
-        )
-        return CreatedEntry(event_id, route, protocol.id, ())
-
-    async def resolve_protocol(
-        self,
-        protocol_id: str,
-        *,
-        kind: EntryKind,
-        due_date: date,
-        reference: str | None = None,
-        timeout: timedelta | None = None,
-    ) -> str:
-        """Poll an async-create protocol until it yields the evento financeiro id.
-
-        Falls back to matching ``evento.referencia.id`` on installments due that day when ``/v1/protocolo``
-        answers 404 (reference §3.5).
-
-        Args:
-            protocol_id: The id returned by the 202.
-            kind: ``"payable"`` or ``"receivable"`` (where to search in the fallback).
-            due_date: First installment's due date (narrows the fallback search).
-            reference: Our external reference, to narrow the fallback search by description.
-            timeout: How long to poll; defaults to the client's ``protocol_timeout``.
-
-        Returns:
-            The evento financeiro id.
-
-        Raises:
-            PermanentGatewayError: The protocol ended in ERROR.
-            ProtocolPending: Still unresolved at the deadline (carries ``protocol_id``).
-            RetryableGatewayError: Transient failure while polling.
-        """
-        deadline = self._clock.now() + (timeout if timeout is not None else self.protocol_timeout)
-        delay = 0.5
-        use_fallback = False
-        checked: set[str] = set()
-        while True:
-            if not use_fallback:
-                try:
-                    protocol = parse_protocol(await self._get(PROTOCOL_PATH.format(id=protocol_id)))
-                except PermanentGatewayError as exc:
-                    if exc.status != 404:
-                        raise
-                    logger.info("protocol endpoint 404 for %s; matching installments instead", protocol_id)
-                    use_fallback = True
-                else:
-                    if protocol.status == "ERROR":
-                        raise _protocol_error(protocol)
-                    if protocol.status == "SUCCESS":
-                        if protocol.event_id:
-                            return protocol.event_id
-                        use_fallback = True
-            if use_fallback:
-                event_id = await self._event_for_protocol(kind, protocol_id, due_date, reference, checked)
-                if event_id:
-                    return event_id
-            now = self._clock.now()
-            if now >= deadline:
-                raise ProtocolPending(protocol_id)
-            await self._sleep(min(delay, (deadline - now).total_seconds()))
-            delay = min(delay * 2, 10.0)
-
-    async def _event_for_protocol(
-        self, kind: EntryKind, protocol_id: str, due_date: date, reference: str | None, checked: set[str]
-    ) -> str | None:
-        candidates = await self.search_entries(kind, due_date, due_date, description=reference)
-        if reference:
-            candidates = [c for c in candidates if reference in c.description] or await self.search_entries(
-                kind, due_date, due_date
-            )
-        for candidate in candidates:
-            if candidate.id in checked:
-                continue
-            detail = await self.installment(candidate.id)
-            checked.add(candidate.id)
-            if detail.reference_id == protocol_id and detail.event_id:
-                return detail.event_id
-        return None
-
-    async def installment(self, installment_id: str) -> InstallmentDetail:
-        """One installment with its event reference.
-
-        Args:
-            installment_id: Parcela id (from ``search_entries``).
-
-        Returns:
-            The installment's event id and ``evento.referencia``.
-
-        Raises:
-            PermanentGatewayError: Not found or refused.
-            RetryableGatewayError: Transient failure.
-        """
-        data = await self._get(INSTALLMENT_PATH.format(id=installment_id))
-        if not isinstance(data, dict):
-            raise PermanentGatewayError("unexpected installment response", body=data)
-        return parse_installment_detail(data)
-
-    async def search_entries(
-        self, kind: EntryKind, due_from: date, due_to: date, description: str | None = None
-    ) -> list[EntrySummary]:
-        """Installments of payables or receivables due in a date range, all pages.
-
-        Args:
-            kind: ``"payable"`` or ``"receivable"``.
-            due_from: First due date (inclusive).
-            due_to: Last due date (inclusive).
-            description: Optional ``descricao`` filter (its matching rule is undocumented: also check locally).
-
-        Returns:
-            The installments found.
-
-        Raises:
-            PermanentGatewayError: The API refused.
-            RetryableGatewayError: Transient failure.
-        """
-        params: dict[str, str | int | bool] = {
-            "data_vencimento_de": due_from.isoformat(),
-            "data_vencimento_ate": due_to.isoformat(),
-        }
-        if description:
-            params["descricao"] = description
-        return [parse_entry_summary(item) for item in await self._pages(SEARCH_PATHS[kind], params)]
-
-    async def find_entries_by_reference(
-        self, kind: EntryKind, reference: str, due_from: date, due_to: date
-    ) -> list[EntrySummary]:
-        """The installments whose description ends with our exact ``reference`` token, for reconciling a retry.
-
-        The caller still compares amount and counterparty before adopting one (see ``ledger.outbox``).
-
-        Args:
-            kind: ``"payable"`` or ``"receivable"``.
-            reference: Our external reference (e.g. ``PAG-2026-000123``).
-            due_from: First due date to look at.
-            due_to: Last due date to look at.
-
-        Returns:
-            The matching installments (usually none or one).
-
-        Raises:
-            PermanentGatewayError: The API refused.
-            RetryableGatewayError: Transient failure.
-        """
-        for description in (reference, None):
-            # The ``descricao`` filter's matching rule is undocumented: without it, scan the window ourselves.
-            found = [
-                entry
-                for entry in await self.search_entries(kind, due_from, due_to, description=description)
-                if carries_reference(entry.description, reference)
-            ]
-            if found:
-                return found
-        return []
-
-
-def _looks_like_protocol(data: Mapping[str, Any]) -> bool:
-    return any(key in data for key in ("protocolo", "protocolId"))
-
-
-def _protocol_error(protocol: ProtocolStatus) -> PermanentGatewayError:
-    return PermanentGatewayError(
-        f"Conta Azul rejected the entry (protocol {protocol.id}): {protocol.response or 'no reason given'}",
-        body=protocol.response,
-        protocol_id=protocol.id,
-    )
 
 
 def _prefer_profile(people: list[Person], profile: Profile) -> Person:

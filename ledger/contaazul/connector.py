@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from ledger.contaazul.client import ContaAzulClient
 from ledger.contaazul.crypto import TokenCipher
-from ledger.contaazul.limits import LookupCache, RateLimiter, Sleep
+from ledger.contaazul.limits import CreateRoute, LookupCache, RateLimiter, Sleep
 from ledger.contaazul.models import FinancialAccount, Route
 from ledger.contaazul.oauth import (
     ConnectionInfo,
@@ -54,9 +54,12 @@ class ContaAzul:
     oauth: TokenEndpoint = field(init=False)
     route: Route = "sync"
     sleep: Sleep | None = None  # injectable so tests move a fake clock instead of waiting
-    # Conta Azul allows 10 requests/s and 600/min per company; with N instances, give each its share.
-    rate_limits: tuple[int, int] = (10, 600)
+    # Conta Azul's docs say 10 requests/s and 600/min per company, earlier versions 20/s and 500/min: the stricter
+    # of each. With N instances, give each its share.
+    rate_limits: tuple[int, int] = (10, 500)
     tokens: TokenManager = field(init=False)
+    # For every client of this process: once the synchronous create route is found missing, it is not tried again.
+    _create_route: CreateRoute = field(init=False)
     # Per team, for every client of this connector: Conta Azul's limits and the lookups are the company's.
     _limiters: dict[str, RateLimiter] = field(init=False, default_factory=dict)
     _caches: dict[str, LookupCache] = field(init=False, default_factory=dict)
@@ -75,6 +78,7 @@ class ContaAzul:
             refresh_timeout=self.request_timeout,
             sleep=self.sleep,
         )
+        self._create_route = CreateRoute(self.route)
 
     def client(self, team_id: str) -> Books:
         """A client bound to the team's connection (tokens refreshed on demand, lookups cached)."""
@@ -88,7 +92,7 @@ class ContaAzul:
             tokens=self.tokens,
             team_id=team_id,
             clock=self.clock,
-            route=self.route,
+            route=self._create_route,
             sleep=self.sleep,
             request_timeout=self.request_timeout,
             limiter=self._limiter(team_id),

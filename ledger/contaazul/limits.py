@@ -1,7 +1,8 @@
-"""Per-team throttling and caching for the Conta Azul client: the rate limiter, the lookup cache, lease checks.
+"""State the Conta Azul clients share: the rate limiter, the lookup cache, the create route in use; lease checks.
 
-Kept apart from the client because one ``RateLimiter`` and one ``LookupCache`` are shared by every client of a team
-(the connector builds them), and apart from the wire format because they hold state and wait on a clock.
+Kept apart from the client because one ``RateLimiter`` and one ``LookupCache`` are shared by every client of a team,
+and one ``CreateRoute`` by every client of a process (the connector builds them), and apart from the wire format
+because they hold state and wait on a clock.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import datetime, timedelta
 from typing import Any
 
+from ledger.contaazul.models import Route
 from ledger.errors import RetryableGatewayError
 from ledger.ports import Clock
 
@@ -51,7 +53,7 @@ class RateLimiter:
     # the server never sees more than the limit in any window.
 
     def __init__(
-        self, *, clock: Clock, sleep: Sleep | None = None, per_second: int = 10, per_minute: int = 600
+        self, *, clock: Clock, sleep: Sleep | None = None, per_second: int = 10, per_minute: int = 500
     ) -> None:
         """Use ``clock`` for time and ``sleep`` to wait (inject both to test without real waiting)."""
         if per_second < 1 or per_minute < 1:
@@ -120,6 +122,18 @@ class RateLimiter:
         return max(waits)
 
 
+class CreateRoute:
+    """The create route in use: the configured one until Conta Azul answers the synchronous route ``404``/``405`` (it
+    does not exist for the account yet), then the asynchronous one for every client sharing this object."""
+
+    def __init__(self, configured: Route = "sync") -> None:
+        self.current: Route = configured
+
+    def sync_missing(self) -> None:
+        """The synchronous route was refused as absent: use the asynchronous one from now on."""
+        self.current = "async"
+
+
 class LookupCache:
     """A small TTL cache of lookups for one team, shared by every client of that team."""
 
@@ -157,6 +171,7 @@ class LookupCache:
 
 
 __all__ = [
+    "CreateRoute",
     "LookupCache",
     "RateLimiter",
     "Sleep",

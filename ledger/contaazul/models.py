@@ -15,6 +15,7 @@ from typing import Any, Final, Literal
 EntryKind = Literal["payable", "receivable"]
 CategoryKind = Literal["DESPESA", "RECEITA"]
 Profile = Literal["Fornecedor", "Cliente"]
+PersonType = Literal["Física", "Jurídica", "Estrangeira"]
 Route = Literal["sync", "async"]
 QueryParams = Mapping[str, str | int | bool]
 
@@ -138,13 +139,23 @@ class ProtocolStatus:
 
 
 @dataclass(frozen=True, slots=True)
+class Counterparty:
+    """The supplier or customer Conta Azul shows on an entry; ``id`` None when it shows none."""
+
+    id: str | None
+    name: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class CreatedEntry:
-    """The outcome of a create: the evento financeiro id, and the protocol when the async route was used."""
+    """The outcome of a create: the evento financeiro id, the protocol when the async route was used, and the
+    counterparty the create's answer reports (None when the answer does not say: read the entry back to know)."""
 
     id: str
     route: Route
     protocol_id: str | None
     installment_ids: tuple[str, ...]
+    counterparty: Counterparty | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -195,6 +206,7 @@ __all__ = [
     "CategoryKind",
     "ConnectedCompany",
     "CostCenter",
+    "Counterparty",
     "CreatedEntry",
     "EntryDraft",
     "EntryKind",
@@ -203,6 +215,7 @@ __all__ = [
     "InstallmentDetail",
     "Page",
     "Person",
+    "PersonType",
     "Profile",
     "ProtocolStatus",
     "QueryParams",

@@ -10,7 +10,7 @@ from typing import Any, Protocol
 
 import httpx
 
-from ledger.contaazul.limits import LookupCache, RateLimiter, Sleep, check_send_by
+from ledger.contaazul.limits import CreateRoute, LookupCache, RateLimiter, Sleep, check_send_by
 from ledger.contaazul.models import PAGE_SIZES, QueryParams, Route
 from ledger.contaazul.wire import dumps, error_message, loads, parse_page, parse_retry_after
 from ledger.errors import PermanentGatewayError, RetryableGatewayError
@@ -67,7 +67,7 @@ class Transport:
         limiter: RateLimiter | None = None,
         cache: LookupCache | None = None,
         cache_ttl: timedelta = timedelta(minutes=5),
-        route: Route = "sync",
+        route: Route | CreateRoute = "sync",
         sleep: Sleep | None = None,
         page_size: int = 100,
         max_429_retries: int = 3,
@@ -87,7 +87,8 @@ class Transport:
             limiter: The team's rate limiter; None gives this client one of its own.
             cache: The team's lookup cache; None gives this client one of its own.
             cache_ttl: How long lookups (accounts, categories, cost centers, people) are reused.
-            route: ``"sync"`` (201 with id) or ``"async"`` (202 + protocol) create endpoints.
+            route: ``"sync"`` (201 with id) or ``"async"`` (202 + protocol) create endpoints, or the process's
+                ``CreateRoute`` (the connector's), which remembers that the synchronous one is missing.
             sleep: Awaitable sleep, injectable so tests do not wait.
             page_size: ``tamanho_pagina`` for list calls (one of 10…1000).
             max_429_retries: 429s absorbed per request before giving up.
@@ -109,13 +110,18 @@ class Transport:
         self._limiter = limiter or RateLimiter(clock=clock, sleep=sleep)
         self._cache = cache if cache is not None else LookupCache()
         self.cache_ttl = cache_ttl
-        self.route: Route = route
+        self.create_route = route if isinstance(route, CreateRoute) else CreateRoute(route)
         self.page_size = page_size
         self.max_429_retries = max_429_retries
         self.max_retry_wait = max_retry_wait
         self.get_retries = get_retries
         self.protocol_timeout = protocol_timeout
         self.request_timeout = request_timeout
+
+    @property
+    def route(self) -> Route:
+        """The create route in use now."""
+        return self.create_route.current
 
     @property
     def limiter(self) -> RateLimiter:
@@ -183,7 +189,8 @@ class Transport:
                 continue
             if status == 429:
                 wait = parse_retry_after(response.headers.get("Retry-After"), self._clock.now())
-                delay = 1.0 if wait is None else wait
+                # Without a Retry-After, back off from 1 s, doubling: a fixed wait could keep meeting the limit.
+                delay = float(2**throttled) if wait is None else wait
                 self._limiter.block_until(self._clock.now() + timedelta(seconds=delay))
                 if throttled < self.max_429_retries and delay <= self.max_retry_wait.total_seconds():
                     check_send_by(send_by, self._clock.now(), delay, "a Retry-After")

@@ -20,12 +20,15 @@ from ledger.contaazul.models import (
     Category,
     ConnectedCompany,
     CostCenter,
+    Counterparty,
     EntryDraft,
+    EntryKind,
     EntrySummary,
     FinancialAccount,
     InstallmentDetail,
     Page,
     Person,
+    PersonType,
     Profile,
     ProtocolStatus,
 )
@@ -88,6 +91,16 @@ def format_document(text: str) -> str:
 
 
 PROFILE_NAMES = {"FORNECEDOR": "Fornecedor", "CLIENTE": "Cliente", "TRANSPORTADORA": "Transportadora"}
+
+
+def person_type(document: str) -> PersonType | None:
+    """``Física`` for a CPF (11 characters), ``Jurídica`` for a CNPJ (14, alphanumeric too); None otherwise."""
+    size = len(document_digits(document))
+    if size == 11:
+        return "Física"
+    if size == 14:
+        return "Jurídica"
+    return None
 
 
 def profile_key(text: str) -> str:
@@ -225,20 +238,43 @@ def parse_installment_detail(data: Mapping[str, Any]) -> InstallmentDetail:
     )
 
 
-def parse_created(data: Any) -> tuple[str, tuple[str, ...]]:
-    """Read the sync-create 201 body: the event ``id`` and its installment ids (shape unverified, see §3.5)."""
+def parse_created(data: Any) -> tuple[str, tuple[str, ...]] | None:
+    """Read the sync-create 201 body: the event ``id`` and its installment ids (shape unverified, see §3.5); None
+    when the body names no entry (it was created all the same: the caller finds it by reference)."""
     if not isinstance(data, dict):
-        raise PermanentGatewayError("create response is not a JSON object", body=data)
+        return None
     entry_id = data.get("id") or data.get("id_evento") or data.get("evento_financeiro_id")
     if not entry_id and isinstance(data.get("evento"), dict):
         entry_id = data["evento"].get("id")
-    if not entry_id:
-        raise PermanentGatewayError("create response has no id", body=data)
+    if not entry_id or not isinstance(entry_id, str | int):
+        return None
     parcels = data.get("parcelas")
     if parcels is None and isinstance(data.get("condicao_pagamento"), dict):
         parcels = data["condicao_pagamento"].get("parcelas")
     ids = tuple(str(p["id"]) for p in parcels or [] if isinstance(p, dict) and p.get("id"))
     return str(entry_id), ids
+
+
+# Where a create's answer may name the counterparty, by kind (the sync route's keys first; its 201 is unverified).
+_COUNTERPARTY_KEYS: Mapping[EntryKind, tuple[str, ...]] = {
+    "payable": ("id_fornecedor", "fornecedor", "contato"),
+    "receivable": ("id_cliente", "cliente", "contato"),
+}
+
+
+def reported_counterparty(data: Any, kind: EntryKind) -> Counterparty | None:
+    """The supplier (payable) or customer (receivable) a create's answer reports, as an id or a ``{id, nome}``
+    object; ``Counterparty(None)`` when the key is there but empty, None when no such key is in the answer."""
+    if not isinstance(data, dict):
+        return None
+    for key in _COUNTERPARTY_KEYS[kind]:
+        if key not in data:
+            continue
+        value = data[key]
+        if isinstance(value, dict):
+            return Counterparty(_opt_str(value.get("id")), _opt_str(value.get("nome")))
+        return Counterparty(_opt_str(value) if isinstance(value, str | int) else None)
+    return None
 
 
 def parse_retry_after(value: str | None, now: datetime) -> float | None:
@@ -445,13 +481,11 @@ def person_body(name: str, document: str | None, profile: Profile, email: str | 
     """Body for ``POST /v1/pessoas``: Física with ``cpf`` (11) or Jurídica with ``cnpj`` (14), accented values."""
     body: dict[str, Any] = {"nome": name[:200]}
     if document:
-        doc = document_digits(document)
-        if len(doc) == 11:
-            body.update(tipo_pessoa="Física", cpf=format_document(doc))
-        elif len(doc) == 14:
-            body.update(tipo_pessoa="Jurídica", cnpj=format_document(doc))
-        else:
+        kind = person_type(document)
+        if kind is None:
             raise ValueError("document must be a CPF (11 digits) or a CNPJ (14 characters)")
+        body["tipo_pessoa"] = kind
+        body["cpf" if kind == "Física" else "cnpj"] = format_document(document)
     else:
         # Without a document we cannot tell; suppliers of an SMB are mostly companies.
         body["tipo_pessoa"] = "Jurídica"
@@ -484,7 +518,9 @@ __all__ = [
     "payable_body_async",
     "payable_body_sync",
     "person_body",
+    "person_type",
     "profile_key",
     "receivable_body_async",
     "receivable_body_sync",
+    "reported_counterparty",
 ]

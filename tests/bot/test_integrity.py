@@ -402,7 +402,7 @@ async def test_a_protocol_never_resolved_ends_unconfirmed_and_retry_reconciles_f
     ) as aprova:
         await aprova.connect_contaazul()
         assert aprova.sandbox is not None
-        aprova.sandbox.state.faults.protocols_stay_pending = True  # accepted, then silently never processed
+        aprova.sandbox.discard_protocols_next(1)  # accepted, then silently dropped: nothing will ever come of it
         await aprova.file_request()
         await click_approve(aprova, MANAGER)
         outcomes = []
@@ -419,12 +419,13 @@ async def test_a_protocol_never_resolved_ends_unconfirmed_and_retry_reconciles_f
         assert "o Conta Azul nunca confirmou o lançamento" in text_of(told)
 
         # The admin checked Conta Azul (nothing there) and presses Retry: Aprova looks first, then posts anew.
-        aprova.sandbox.state.faults.protocols_stay_pending = False
         await aprova.click(told, RETRY, user_id=CFO)
         await aprova.settle()
         [result] = await aprova.post()
         assert result.outcome == "posted", result.posting.error_detail
         assert len(entries(aprova)) == 1
+        dropped, posted = aprova.sandbox.state.protocols.values()
+        assert (dropped.status, dropped.evento_id) == ("PENDING", None) and posted.evento_id == entries(aprova)[0].id
         actions = [e.action for e in await flows.audit_trail(session_factory, request_id=1)]
         assert "protocol_abandoned" in actions
 

@@ -33,6 +33,8 @@ def test_defaults():
     assert settings.finance_admins == ()
     assert settings.slack_bot_token is None and settings.slack_app_token is None
     assert not settings.contaazul_api_url_set
+    # Conta Azul's docs have said 10/s and 600/min, and 20/s and 500/min: the stricter of each.
+    assert (settings.contaazul_rate_per_second, settings.contaazul_rate_per_minute) == (10, 500)
 
 
 def test_blank_values_count_as_unset():

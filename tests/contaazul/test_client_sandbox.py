@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
+from urllib.parse import parse_qs
 
 import anyio
 import httpx
@@ -17,8 +18,8 @@ from ledger import db
 from ledger.clock import FixedClock
 from ledger.contaazul.client import ContaAzulClient
 from ledger.contaazul.crypto import TokenCipher
-from ledger.contaazul.limits import LookupCache, RateLimiter
-from ledger.contaazul.models import PAYMENT_METHODS, EntryDraft
+from ledger.contaazul.limits import CreateRoute, LookupCache, RateLimiter
+from ledger.contaazul.models import ASYNC_PATHS, PAYMENT_METHODS, SYNC_PATHS, Counterparty, EntryDraft
 from ledger.contaazul.oauth import OAuthConfig, TokenEndpoint
 from ledger.contaazul.sandbox import Sandbox
 from ledger.contaazul.sandbox.seed import (
@@ -30,8 +31,9 @@ from ledger.contaazul.sandbox.seed import (
     PERSON_IDS,
 )
 from ledger.contaazul.tokens import TokenManager
-from ledger.errors import PermanentGatewayError, ProtocolPending, RetryableGatewayError
+from ledger.errors import EntryUnidentified, PermanentGatewayError, ProtocolPending, RetryableGatewayError
 from ledger.models import Base, ContaAzulConnection
+from ledger.names import name_key
 
 T0 = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
 CLIENT_ID = "aprova-test"
@@ -347,10 +349,11 @@ async def test_protocol_error_is_permanent(env: Env) -> None:
 @pytest.mark.anyio
 async def test_protocol_endpoint_404_falls_back_to_installment_reference(env: Env) -> None:
     env.sandbox.state.protocol_delay_seconds = 1
-    env.sandbox.fail_next(50, 404, path_prefix="/v1/protocolo/")
+    env.sandbox.control({"action": "configure", "protocol_endpoint_missing": True})
     created = await env.make(route="async").create_payable(payable("PAG-2026-000777"))
     event = env.sandbox.state.events[created.id]
     assert event.referencia_id == created.protocol_id
+    assert {r.status for r in env.sandbox.state.api_calls("/v1/protocolo/")} == {404}
     assert env.sandbox.state.api_calls("/v1/financeiro/eventos-financeiros/parcelas/")
 
 
@@ -530,3 +533,141 @@ async def test_explicit_limiter_is_used(env: Env) -> None:
     client = env.make(limiter=limiter)
     await gather(*(client.connected_company() for _ in range(4)))
     assert limiter.total_granted == 4 and limiter.total_waited >= 1.0
+
+
+# --------------------------------------------------------------------------- what the live API was seen to do
+
+
+def posts_to(env: Env, path: str) -> list[int]:
+    return [r.status for r in env.sandbox.state.api_calls(path, method="POST") if r.path == path]
+
+
+@pytest.mark.parametrize("status", [404, 405])
+@pytest.mark.anyio
+async def test_missing_sync_route_falls_back_to_async_once_per_process(env: Env, status: int) -> None:
+    env.sandbox.control({"action": "configure", "sync_route_missing": status})
+    env.sandbox.state.protocol_delay_seconds = 2
+    process = CreateRoute("sync")  # what the connector shares between all its clients
+    first = await env.make(route=process).create_payable(payable("PAG-2026-000201"))
+    assert (first.route, process.current) == ("async", "async") and first.protocol_id in env.sandbox.state.protocols
+    second = await env.make(route=process).create_payable(payable("PAG-2026-000202"))
+    assert second.route == "async" and second.id != first.id
+    assert posts_to(env, SYNC_PATHS["payable"]) == [status]  # tried once in this process, and it created nothing
+    assert posts_to(env, ASYNC_PATHS["payable"]) == [202, 202]
+    assert {e.route for e in env.sandbox.state.events.values()} == {"async"} and len(env.sandbox.state.events) == 2
+    # A new process (its own route memory) tries the documented route again, and finds it once it exists.
+    env.sandbox.control({"action": "configure", "sync_route_missing": None})
+    third = await env.make(route=CreateRoute("sync")).create_payable(payable("PAG-2026-000203"))
+    assert third.route == "sync" and posts_to(env, SYNC_PATHS["payable"]) == [status, 201]
+
+
+@pytest.mark.anyio
+async def test_a_sync_refusal_is_not_sent_again_by_the_other_route(env: Env) -> None:
+    client = env.make()
+    with pytest.raises(PermanentGatewayError) as info:
+        await client.create_payable(payable(category_id=CATEGORY_IDS["Vendas de Produtos"]))
+    assert info.value.status == 400 and client.route == "sync"
+    assert env.sandbox.state.api_calls(ASYNC_PATHS["payable"]) == []
+
+
+@pytest.mark.parametrize("route", ["sync", "async"])
+@pytest.mark.anyio
+async def test_a_create_accepted_without_an_id_is_left_to_find_by_reference(env: Env, route: str) -> None:
+    env.sandbox.control({"action": "configure", "created_answer_without_id": True})
+    client = env.make(route=route)
+    with pytest.raises(EntryUnidentified) as info:
+        await client.create_payable(payable("PAG-2026-000301"))
+    assert isinstance(info.value, RetryableGatewayError) and info.value.params["outcome_unknown"] is True
+    assert env.sandbox.state.api_calls("/v1/protocolo/") == []  # nothing to poll
+    [found] = await client.find_entries_by_reference("payable", "PAG-2026-000301", DUE, DUE)
+    assert env.sandbox.state.installments[found.id].evento_id in env.sandbox.state.events
+
+
+@pytest.mark.anyio
+async def test_the_counterparty_the_create_reports(env: Env) -> None:
+    created = await env.make().create_payable(payable("PAG-2026-000401"))
+    assert created.counterparty == Counterparty(PERSON_IDS[ENEL])
+    env.sandbox.control({"action": "configure", "counterparty_ignored": True})
+    dropped = await env.make().create_payable(payable("PAG-2026-000402"))
+    assert dropped.counterparty == Counterparty(None)  # Conta Azul says: no supplier
+    asynchronous = await env.make(route="async").create_payable(payable("PAG-2026-000403"))
+    assert asynchronous.counterparty is None  # a protocol does not say: the caller reads the entry back
+    [listed] = await env.make().find_entries_by_reference("payable", "PAG-2026-000403", DUE, DUE)
+    assert listed.person_id is None
+
+
+@pytest.mark.anyio
+async def test_people_searches_name_the_person_type(env: Env) -> None:
+    env.sandbox.control({"action": "configure", "pessoas_default_tipos_pessoa": "Física"})
+    client = env.make()
+    searches = lambda: [parse_qs(r.query) for r in env.sandbox.state.api_calls("/v1/pessoas")]  # noqa: E731
+
+    enel = await client.find_person(document=PERSON_DOCUMENTS[ENEL], name=ENEL)
+    assert enel is not None and enel.id == PERSON_IDS[ENEL]
+    [query] = searches()  # one search, in one format, for a company
+    digits = "".join(ch for ch in PERSON_DOCUMENTS[ENEL] if ch.isdigit())
+    assert (query["documentos"], query["tipos_pessoa"]) == ([digits], ["Jurídica"])
+
+    jose = await client.find_person(document=PERSON_DOCUMENTS["José Carlos Pereira"])
+    assert jose is not None and searches()[-1]["tipos_pessoa"] == ["Física"]
+
+    papelaria = await client.find_person(name="papelaria central me")  # no document: companies first
+    assert papelaria is not None and papelaria.id == PERSON_IDS["Papelaria Central ME"] and len(searches()) == 3
+    individual = await client.find_person(name="José Carlos Pereira")
+    assert individual is not None and [q["tipos_pessoa"] for q in searches()[3:]] == [["Jurídica"], ["Física"]]
+
+    # A document not found: its name among people of its type only, then nothing (the caller creates it).
+    assert await client.find_person(document="11.222.333/0001-81", name="José Carlos Pereira") is None
+    assert [q["tipos_pessoa"] for q in searches()[5:]] == [["Jurídica"], ["Jurídica"]]
+
+
+@pytest.mark.anyio
+async def test_type_ahead_lists_companies_and_individuals(env: Env) -> None:
+    env.sandbox.control({"action": "configure", "pessoas_default_tipos_pessoa": "Física"})
+    client = env.make()
+    everyone = await client.search_people("")
+    assert {p.person_type for p in everyone} == {"JURIDICA", "FISICA"}
+    assert [p.name for p in everyone] == sorted((p.name for p in everyone), key=name_key)
+    assert len(env.sandbox.state.api_calls("/v1/pessoas")) == 2  # at once, one per type
+    [moinho] = await client.search_people(PERSON_DOCUMENTS["Moinho Anaconda Ltda"])
+    assert moinho.id == PERSON_IDS["Moinho Anaconda Ltda"] and len(env.sandbox.state.api_calls("/v1/pessoas")) == 3
+
+
+@pytest.mark.anyio
+async def test_429_without_retry_after_backs_off_doubling(env: Env) -> None:
+    env.sandbox.control({"action": "configure", "retry_after_on_429": False})
+    env.sandbox.fail_next(3, 429)
+    assert (await env.make().connected_company()).name
+    assert [r.status for r in env.sandbox.state.api_calls()] == [429, 429, 429, 200]
+    assert env.slept == [1.0, 2.0, 4.0]
+    env.sandbox.fail_next(4, 429)
+    with pytest.raises(RetryableGatewayError) as info:
+        await env.make().connected_company()
+    assert (info.value.status, info.value.retry_after) == (429, 8.0)  # the caller waits longer still
+
+
+@pytest.mark.anyio
+async def test_async_route_malformed_body_refused_at_once_or_by_its_protocol(env: Env) -> None:
+    malformed = payable("PAG-2026-000501", account_id="not-an-id")
+    with pytest.raises(PermanentGatewayError) as later:
+        await env.make(route="async").create_payable(malformed)
+    assert later.value.params["protocol_id"] in env.sandbox.state.protocols  # accepted, then failed
+
+    env.sandbox.control({"action": "configure", "async_rejects_malformed": True})
+    polls = len(env.sandbox.state.api_calls("/v1/protocolo/"))
+    with pytest.raises(PermanentGatewayError) as at_once:
+        await env.make(route="async").create_payable(malformed)
+    assert at_once.value.status == 400 and "conta_financeira" in str(at_once.value)
+    assert not isinstance(at_once.value, RetryableGatewayError) and "protocol_id" not in at_once.value.params
+    assert len(env.sandbox.state.protocols) == 1 and len(env.sandbox.state.api_calls("/v1/protocolo/")) == polls
+    assert env.sandbox.state.events == {}
+
+
+@pytest.mark.anyio
+async def test_default_limit_is_the_stricter_documented_500_a_minute(env: Env) -> None:
+    env.sandbox.state.rate_limit_per_minute = 500  # an account held to the stricter figure Conta Azul has given
+    client = env.make(limiter=None)  # the client's own limiter, with the defaults
+    assert (client.limiter.per_second, client.limiter.per_minute) == (10, 500)
+    await gather(*(client.connected_company() for _ in range(505)))
+    statuses = [r.status for r in env.sandbox.state.api_calls()]
+    assert len(statuses) == 505 and set(statuses) == {200}  # never met the limit

@@ -15,7 +15,7 @@ import pytest
 from ledger.clock import FixedClock
 from ledger.contaazul.client import ContaAzulClient
 from ledger.contaazul.limits import LookupCache, RateLimiter
-from ledger.contaazul.models import EntryDraft
+from ledger.contaazul.models import Counterparty, EntryDraft
 from ledger.contaazul.oauth import OAuthConfig, TokenEndpoint
 from ledger.contaazul.transport import StaticTokenSource
 from ledger.contaazul.wire import (
@@ -36,8 +36,10 @@ from ledger.contaazul.wire import (
     payable_body_async,
     payable_body_sync,
     person_body,
+    person_type,
     receivable_body_async,
     receivable_body_sync,
+    reported_counterparty,
 )
 from ledger.errors import OAuthGrantError, PermanentGatewayError, RetryableGatewayError
 from ledger.names import document_digits, name_key
@@ -230,6 +232,25 @@ def test_parse_installment_detail_reference() -> None:
 
 def test_parse_created_sync_body() -> None:
     assert parse_created({"id": "ev", "parcelas": [{"id": "p1"}, {"id": "p2"}]}) == ("ev", ("p1", "p2"))
+    # Accepted without naming the entry: nothing to read, the caller finds it by reference.
+    for body in ({}, {"mensagem": "Conta criada com sucesso."}, {"id": None}, {"id": {"x": 1}}, [], "", None):
+        assert parse_created(body) is None, body
+
+
+def test_reported_counterparty_in_any_spelling() -> None:
+    assert reported_counterparty({"id": "ev", "id_fornecedor": "p1"}, "payable") == Counterparty("p1")
+    assert reported_counterparty({"fornecedor": {"id": "p1", "nome": "ACME"}}, "payable") == Counterparty("p1", "ACME")
+    assert reported_counterparty({"contato": "p2"}, "receivable") == Counterparty("p2")
+    assert reported_counterparty({"id_cliente": None}, "receivable") == Counterparty(None)  # says: no one
+    assert reported_counterparty({"id_cliente": "p3"}, "payable") is None  # not the payable's key: does not say
+    assert reported_counterparty({"id": "ev"}, "payable") is None
+    assert reported_counterparty("created", "payable") is None
+
+
+def test_person_type_from_the_document() -> None:
+    assert person_type("123.456.789-09") == "Física"
+    assert person_type("12.ABC.345/01DE-35") == "Jurídica"
+    assert person_type("123") is None
 
 
 def test_retry_after_seconds_and_http_date() -> None:

@@ -707,7 +707,13 @@ INVALID_SYNC: list[tuple[str, dict[str, Any], str]] = [
     ("missing detalhe_valor", _no_detalhe(None), "A composição de valor é obrigatória"),
     ("composicao_valor", _no_detalhe("composicao_valor"), "A composição de valor é obrigatória"),
     ("valor_composicao", _no_detalhe("valor_composicao"), "A composição de valor é obrigatória"),
-    ("parcelas sum", _parcela(payable("sync"), detalhe_valor={"valor_bruto": 1000.0}), "parcelas"),
+    (
+        "parcelas sum",
+        _parcela(payable("sync"), detalhe_valor={"valor_bruto": 1000.0, "valor_liquido": 1000.0}),
+        "parcelas",
+    ),
+    # Optional in the spec, refused without it in practice.
+    ("no valor_liquido", _parcela(payable("sync"), detalhe_valor={"valor_bruto": 1500.0}), "O valor líquido"),
     ("bad due date", _parcela(payable("sync"), data_vencimento="2026-02-30"), "data_vencimento"),
     ("bad metodo", _parcela(payable("sync"), metodo_pagamento="PIX"), "metodo_pagamento"),
     ("no parcelas", payable("sync", condicao_pagamento={"parcelas": []}), "parcela"),
@@ -738,7 +744,12 @@ async def test_installments_and_cents(api: httpx.AsyncClient) -> None:
     ]
     template = body["condicao_pagamento"]["parcelas"][0]
     body["condicao_pagamento"]["parcelas"] = [
-        {**template, "descricao": f"Conta ({i}/2)", "data_vencimento": due, "detalhe_valor": {"valor_bruto": 50.05}}
+        {
+            **template,
+            "descricao": f"Conta ({i}/2)",
+            "data_vencimento": due,
+            "detalhe_valor": {"valor_bruto": 50.05, "valor_liquido": 50.05},
+        }
         for i, due in ((1, "2026-09-10"), (2, "2026-10-10"))
     ]
     resp = await api.post("/v1/financeiro/contas-a-pagar", json=body)
@@ -980,3 +991,107 @@ async def test_state_file_survives_restart(tmp_path: Any, fake_clock: FakeClock)
         assert parcelas.status_code == 200 and len(parcelas.json()) == 1
         data = {"grant_type": "refresh_token", "refresh_token": tokens.refresh_token}
         assert (await raw.post("/oauth2/token", data=data, headers=basic())).status_code == 200
+
+
+# ------------------------------------------------------------------------- behaviours reported of the live API
+
+
+@pytest.mark.parametrize("status", [404, 405])
+async def test_sync_route_missing(sandbox: Sandbox, api: httpx.AsyncClient, raw: httpx.AsyncClient, status: int):
+    resp = await raw.post("/_sandbox/faults", json={"action": "configure", "sync_route_missing": status})
+    assert resp.status_code == 200
+    for path, body in (("/v1/financeiro/contas-a-pagar", payable("sync")), ("/v1/financeiro/contas-a-receber", {})):
+        missing = await api.post(path, json=body)
+        assert missing.status_code == status and missing.json()["code"] == status
+    assert sandbox.state.events == {}  # refused whole: nothing created
+    assert (await api.post(f"{FINANCE}/contas-a-pagar", json=payable())).status_code == 202  # the async route stays
+    assert (await raw.get("/_sandbox/state")).json()["settings"]["sync_route_missing"] == status
+    bad = await raw.post("/_sandbox/faults", json={"action": "configure", "sync_route_missing": 500})
+    assert bad.status_code == 400
+
+
+async def test_discarded_protocol_stays_pending_and_creates_nothing(
+    sandbox: Sandbox, api: httpx.AsyncClient, raw: httpx.AsyncClient, fake_clock: FakeClock
+) -> None:
+    await raw.post("/_sandbox/faults", json={"action": "discard_protocols_next", "n": 1})
+    dropped = (await api.post(f"{FINANCE}/contas-a-pagar", json=payable())).json()["protocolo"]
+    kept = (await api.post(f"{FINANCE}/contas-a-pagar", json=payable())).json()["protocolo"]
+    sandbox.protocols_stay_pending(False)
+    fake_clock.advance(3600)
+    api.headers["Authorization"] = f"Bearer {sandbox.issue_tokens().access_token}"
+    assert (await api.get(f"/v1/protocolo/{dropped}")).json()["status"] == "PENDING"
+    assert (await api.get(f"/v1/protocolo/{kept}")).json()["status"] == "SUCCESS"
+    assert len(sandbox.state.events) == 1
+    sandbox.discard_protocols_next(2)
+    assert sandbox.state.faults.summary()["protocols_discard_remaining"] == 2
+    sandbox.clear_faults()
+    assert sandbox.state.faults.protocols_discard_remaining == 0
+
+
+async def test_protocol_endpoint_missing(sandbox: Sandbox, api: httpx.AsyncClient) -> None:
+    sandbox.control({"action": "configure", "protocol_endpoint_missing": True})
+    protocolo = (await api.post(f"{FINANCE}/contas-a-pagar", json=payable())).json()["protocolo"]
+    assert (await api.get(f"/v1/protocolo/{protocolo}")).status_code == 404
+    # The entry exists all the same, and its installment still says which protocol made it.
+    [installment] = (await api.get(f"{FINANCE}/contas-a-pagar/buscar", params=search_params())).json()["itens"]
+    detail = (await api.get(f"{FINANCE}/parcelas/{installment['id']}")).json()
+    assert detail["evento"]["referencia"]["id"] == protocolo
+
+
+async def test_people_search_default_person_type(sandbox: Sandbox, api: httpx.AsyncClient) -> None:
+    sandbox.control({"action": "configure", "pessoas_default_tipos_pessoa": "Física"})
+    digits = re.sub(r"\D", "", PERSON_DOCUMENTS["Moinho Anaconda Ltda"])
+    hidden = (await api.get("/v1/pessoas", params={"documentos": digits, "tipo_perfil": "Fornecedor"})).json()
+    assert hidden["items"] == []  # a company, hidden by the default applied to a search without tipos_pessoa
+    params = {"documentos": digits, "tipo_perfil": "Fornecedor", "tipos_pessoa": "Jurídica"}
+    assert [p["id"] for p in (await api.get("/v1/pessoas", params=params)).json()["items"]] == [MOINHO]
+    everyone = (await api.get("/v1/pessoas", params={"tamanho_pagina": 100})).json()["items"]
+    assert {p["tipo_pessoa"] for p in everyone} == {"FISICA"}
+    bad = {"action": "configure", "pessoas_default_tipos_pessoa": "Fisica"}
+    with pytest.raises(Exception, match="Configuração inválida"):
+        sandbox.control(bad)
+
+
+async def test_429_without_retry_after(sandbox: Sandbox, api: httpx.AsyncClient) -> None:
+    sandbox.control({"action": "configure", "retry_after_on_429": False})
+    sandbox.fail_next(1, 429, retry_after=7)
+    throttled = await api.get("/v1/pessoas")
+    assert throttled.status_code == 429 and "Retry-After" not in throttled.headers
+    sandbox.state.rate_limit_per_second = 1
+    assert (await api.get("/v1/pessoas")).status_code == 200
+    limited = await api.get("/v1/pessoas")
+    assert limited.status_code == 429 and "Retry-After" not in limited.headers
+
+
+async def test_async_route_answers_malformed_bodies_at_once(sandbox: Sandbox, api: httpx.AsyncClient) -> None:
+    sandbox.control({"action": "configure", "async_rejects_malformed": True})
+    no_net = _parcela(payable(), detalhe_valor={"valor_bruto": 1500.0})
+    refused = await api.post(f"{FINANCE}/contas-a-pagar", json=no_net)
+    assert (
+        refused.status_code == 400 and refused.json()["message"] == "valor da parcela: O valor líquido é obrigatório."
+    )
+    no_observacao = await api.post(f"{FINANCE}/contas-a-receber", json={**receivable(), "observacao": None})
+    assert no_observacao.status_code == 400 and "observacao" in no_observacao.json()["message"]
+    assert sandbox.state.protocols == {}
+    # An id the company does not have is still only reported by the protocol.
+    unknown = payable(rateio=[{"id_categoria": "0b7f8a9e-1111-4222-8333-444455556666", "valor": 1500.0}])
+    accepted = await api.post(f"{FINANCE}/contas-a-pagar", json=unknown)
+    assert accepted.status_code == 202
+    protocol = (await api.get(f"/v1/protocolo/{accepted.json()['protocolo']}")).json()
+    assert protocol["status"] == "ERROR" and "Categoria" in protocol["resposta"]
+    # Without the switch, a malformed body too is accepted and fails in its protocol.
+    sandbox.control({"action": "configure", "async_rejects_malformed": False})
+    later = await api.post(f"{FINANCE}/contas-a-pagar", json=no_net)
+    assert later.status_code == 202
+    assert (await api.get(f"/v1/protocolo/{later.json()['protocolo']}")).json()["status"] == "ERROR"
+
+
+async def test_created_answer_without_id_and_counterparty_ignored(sandbox: Sandbox, api: httpx.AsyncClient) -> None:
+    sandbox.control({"action": "configure", "created_answer_without_id": True, "counterparty_ignored": True})
+    created = await api.post("/v1/financeiro/contas-a-pagar", json=payable("sync"))
+    assert created.status_code == 201 and "id" not in created.json()
+    accepted = await api.post(f"{FINANCE}/contas-a-pagar", json=payable())
+    assert accepted.status_code == 202 and set(accepted.json()) == {"status"}
+    found = (await api.get(f"{FINANCE}/contas-a-pagar/buscar", params=search_params())).json()
+    assert [item["fornecedor"] for item in found["itens"]] == [{"id": None, "nome": None}] * 2
+    assert len(sandbox.state.events) == 2 and {e.contato_id for e in sandbox.state.events.values()} == {None}

@@ -144,6 +144,21 @@ MESSAGES: dict[str, dict[Locale, str]] = {
         "pt_BR": "{mention}📗 Lançado no Conta Azul: {vendor} · {amount} · vencimento {due} · id `{id}` · <{url}|abrir contas a pagar>",
         "en": "{mention}📗 Posted to Conta Azul: {vendor} · {amount} · due {due} · id `{id}` · <{url}|open payables>",
     },
+    "thread.counterparty_mismatch": {
+        "pt_BR": "⚠️ Atenção: no Conta Azul este lançamento aparece com outro {party} ({shown}), não {vendor}. "
+        "O financeiro foi avisado para corrigir.",
+        "en": "⚠️ Note: in Conta Azul this entry shows another {party} ({shown}), not {vendor}. "
+        "The finance team has been told to fix it.",
+    },
+    "finance.counterparty_mismatch": {
+        "pt_BR": "⚠️ *{reference}* ({amount}) foi lançado no Conta Azul (id `{id}`), mas aparece com outro {party}: "
+        "{shown} em vez de {vendor}.\nCorrija o lançamento no Conta Azul.",
+        "en": "⚠️ *{reference}* ({amount}) was posted to Conta Azul (id `{id}`), but it shows another {party}: "
+        "{shown} instead of {vendor}.\nFix the entry in Conta Azul.",
+    },
+    "party.vendor": {"pt_BR": "fornecedor", "en": "vendor"},
+    "party.customer": {"pt_BR": "cliente", "en": "customer"},
+    "party.none": {"pt_BR": "nenhum", "en": "none"},
     "thread.post_failed": {
         "pt_BR": "{mention}⚠️ Não consegui lançar no Conta Azul: {reason}. O financeiro foi avisado.",
         "en": "{mention}⚠️ I could not post this to Conta Azul: {reason}. The finance team has been told.",

@@ -61,6 +61,8 @@ class SandboxApp:
             fail = state.faults.take("fail", path)
             if fail is not None:
                 retry = fail.retry_after if fail.retry_after is not None else (1 if fail.status == 429 else None)
+                if fail.status == 429 and not state.retry_after_on_429:
+                    retry = None
                 message = "Limite de requisições excedido." if fail.status == 429 else "Ocorreu um erro inesperado."
                 response: web.StreamResponse = error_response(ApiError(fail.status, message, retry_after=retry))
             else:
@@ -80,7 +82,7 @@ class SandboxApp:
                 retry = self.state.check_rate_limit(company_id)
                 if retry is not None:
                     message = f"Limite de requisições excedido. Tente novamente em {retry} segundo(s)."
-                    raise ApiError(429, message, retry_after=retry)
+                    raise ApiError(429, message, retry_after=retry if self.state.retry_after_on_429 else None)
                 self.state.resolve_protocols()
             return await handler(request)
         except ApiError as exc:

@@ -12,7 +12,7 @@ from .faults import CREATE_FAIL_MODES, FaultRule
 from .models import JSON
 from .route_helpers import json_body, json_response
 from .state import SandboxState
-from .validation import PERFIS, bad
+from .validation import PERFIS, TIPOS_PESSOA, bad
 
 
 @dataclass
@@ -71,6 +71,13 @@ def state_counts(state: SandboxState) -> JSON:
             "rate_limit_per_second": state.rate_limit_per_second,
             "rate_limit_per_minute": state.rate_limit_per_minute,
             "revoke_endpoint": state.revoke_endpoint,
+            "sync_route_missing": state.sync_route_missing,
+            "protocol_endpoint_missing": state.protocol_endpoint_missing,
+            "pessoas_default_tipos_pessoa": state.pessoas_default_tipos_pessoa,
+            "retry_after_on_429": state.retry_after_on_429,
+            "async_rejects_malformed": state.async_rejects_malformed,
+            "created_answer_without_id": state.created_answer_without_id,
+            "counterparty_ignored": state.counterparty_ignored,
         },
     }
 
@@ -86,6 +93,13 @@ _SETTINGS: dict[str, Callable[[Any], bool]] = {
     "pessoas_default_tipo_perfil": lambda v: v is None or v in PERFIS,
     "leaf_categories_only": lambda v: isinstance(v, bool),
     "revoke_endpoint": lambda v: v in ("available", "absent", "failing"),
+    "sync_route_missing": lambda v: v is None or (v in (404, 405) and not isinstance(v, bool)),
+    "protocol_endpoint_missing": lambda v: isinstance(v, bool),
+    "pessoas_default_tipos_pessoa": lambda v: v is None or v in TIPOS_PESSOA,
+    "retry_after_on_429": lambda v: isinstance(v, bool),
+    "async_rejects_malformed": lambda v: isinstance(v, bool),
+    "created_answer_without_id": lambda v: isinstance(v, bool),
+    "counterparty_ignored": lambda v: isinstance(v, bool),
 }
 
 
@@ -109,8 +123,8 @@ def apply_control(state: SandboxState, action: Any) -> None:
     Actions: fail_next(n, status, retry_after, path_prefix), slow_next(n, seconds, path_prefix),
     drop_next(n, path_prefix), hold(path_prefix) until release_held,
     create_then_fail_next(n, mode="error"|"drop"|"hang", seconds for "hang"),
-    protocols_stay_pending(value), protocols_error_next(n), expire_all_access_tokens, revoke_refresh_tokens,
-    clear_faults, configure(<setting>=<value>...).
+    protocols_stay_pending(value), protocols_error_next(n), discard_protocols_next(n), expire_all_access_tokens,
+    revoke_refresh_tokens, clear_faults, configure(<setting>=<value>...).
     """
     if not isinstance(action, dict) or not isinstance(action.get("action"), str):
         raise bad('Cada ação deve ser um objeto com a chave "action".')
@@ -155,6 +169,8 @@ def apply_control(state: SandboxState, action: Any) -> None:
         faults.protocols_stay_pending = value
     elif name == "protocols_error_next":
         faults.protocols_error_remaining += _count(action)
+    elif name == "discard_protocols_next":
+        faults.protocols_discard_remaining += _count(action)
     elif name == "expire_all_access_tokens":
         state.expire_all_access_tokens()
     elif name == "revoke_refresh_tokens":

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from http import HTTPStatus
 from typing import Literal
 
 from aiohttp import web
@@ -56,26 +57,40 @@ class EntryRoutes:
             body = await json_body(request)
             if not isinstance(body, dict):
                 raise bad("O corpo da requisição deve ser um objeto JSON.")
-            # Like the real API, content problems are not reported here: the protocol just ends in ERROR.
+            # Like the real API, content problems are not reported here: the protocol just ends in ERROR (a
+            # malformed body may be answered at once, as reported live, with `async_rejects_malformed`).
             try:
                 entry, error = validate_entry(self.state, body, tipo, "async"), None
             except ApiError as exc:
+                if exc.structural and self.state.async_rejects_malformed:
+                    raise
                 entry, error = None, exc.message
             protocol = self.state.create_protocol(tipo, entry, error)
-            return await answer_created(self.state, json_response(protocol_accepted_json(self.state, protocol), 202))
+            accepted = protocol_accepted_json(self.state, protocol)
+            if self.state.created_answer_without_id:
+                accepted = {"status": protocol.status}
+            return await answer_created(self.state, json_response(accepted, 202))
 
         return handler
 
     def _sync_create(self, tipo: Literal["DESPESA", "RECEITA"]) -> Handler:
         async def handler(request: web.Request) -> web.StreamResponse:
+            if self.state.sync_route_missing is not None:  # as the router answers a route that does not exist
+                status = self.state.sync_route_missing
+                raise ApiError(status, HTTPStatus(status).phrase)
             entry = validate_entry(self.state, await json_body(request), tipo, "sync")
             event = self.state.store_entry(entry, route="sync")
-            return await answer_created(self.state, json_response(created_entry_json(self.state, event), 201))
+            created = created_entry_json(self.state, event)
+            if self.state.created_answer_without_id:
+                created = {"mensagem": "Conta criada com sucesso."}
+            return await answer_created(self.state, json_response(created, 201))
 
         return handler
 
     async def get_protocol(self, request: web.Request) -> web.Response:
         """GET /v1/protocolo/{id}."""
+        if self.state.protocol_endpoint_missing:
+            raise ApiError(404, HTTPStatus.NOT_FOUND.phrase)
         protocol = self.state.protocols.get(uuid_str(request.match_info["id"], "id"))
         if protocol is None:
             raise ApiError(404, "Protocolo não encontrado.")
@@ -201,7 +216,7 @@ def search_item_json(state: SandboxState, inst: Installment) -> JSON:
     event = state.events[inst.evento_id]
     status = state.installment_status(inst)
     total = money_out(inst.detalhe_valor["valor_liquido"])
-    person = state.people.get(event.contato_id)
+    person = state.people.get(event.contato_id) if event.contato_id else None
     categorias = [
         {"id": r["id_categoria"], "nome": cat.nome if (cat := state.categories.get(r["id_categoria"])) else None}
         for r in event.rateio

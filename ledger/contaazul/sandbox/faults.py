@@ -41,6 +41,7 @@ class Faults:
     held_now: int = 0
     _released: asyncio.Event = field(default_factory=asyncio.Event, repr=False)
     _arrived: asyncio.Event = field(default_factory=asyncio.Event, repr=False)
+    protocols_discard_remaining: int = 0
 
     def add(self, rule: FaultRule) -> None:
         """Queue a rule (ignored when n <= 0)."""
@@ -97,6 +98,13 @@ class Faults:
         self.held_prefixes.clear()
         self._released.set()
 
+    def take_protocol_discard(self) -> bool:
+        """Consume one forced silent discard."""
+        if self.protocols_discard_remaining > 0:
+            self.protocols_discard_remaining -= 1
+            return True
+        return False
+
     def clear(self) -> None:
         """Forget every pending fault."""
         self.release_held()
@@ -105,6 +113,7 @@ class Faults:
         self.hang_seconds = DEFAULT_HANG_SECONDS
         self.protocols_stay_pending = False
         self.protocols_error_remaining = 0
+        self.protocols_discard_remaining = 0
 
     def summary(self) -> dict[str, Any]:
         """JSON-friendly view for /_sandbox/state."""
@@ -116,4 +125,5 @@ class Faults:
             "protocols_error_remaining": self.protocols_error_remaining,
             "held_prefixes": list(self.held_prefixes),
             "held_now": self.held_now,
+            "protocols_discard_remaining": self.protocols_discard_remaining,
         }

@@ -112,7 +112,7 @@ class Event:
     data_competencia: str
     valor: float
     observacao: str | None
-    contato_id: str
+    contato_id: str | None  # None when stored without its supplier/customer (`counterparty_ignored`)
     conta_financeira_id: str
     rateio: list[JSON]
     referencia_id: str
@@ -155,6 +155,7 @@ class Protocol:
     entry: JSON | None  # NewEntry as a dict, None when the body was invalid
     error: str | None
     force_error: bool = False
+    discarded: bool = False  # silently dropped by Conta Azul: PENDING forever, nothing created
     evento_id: str | None = None
     resposta: str | None = None
 

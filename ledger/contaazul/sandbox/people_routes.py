@@ -37,7 +37,9 @@ class PeopleRoutes:
         ids = set(list_param(q, "ids"))
         emails = {e.casefold() for e in list_param(q, "emails")}
         perfil = enum_param(q.get("tipo_perfil", self.state.pessoas_default_tipo_perfil), "tipo_perfil", PERFIS)
-        tipos = {TIPOS_PESSOA[enum_param(t, "tipos_pessoa", TIPOS_PESSOA) or t] for t in list_param(q, "tipos_pessoa")}
+        default_tipos = self.state.pessoas_default_tipos_pessoa
+        asked = list_param(q, "tipos_pessoa") or ([default_tipos] if default_tipos else [])
+        tipos = {TIPOS_PESSOA[enum_param(t, "tipos_pessoa", TIPOS_PESSOA) or t] for t in asked}
         busca_doc = normalize(busca) if busca else ""
         doc_search = bool(busca_doc) and busca_doc.isalnum() and any(ch.isdigit() for ch in busca_doc)
 

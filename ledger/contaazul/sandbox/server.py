@@ -170,6 +170,11 @@ class Sandbox:
         """The next n accepted async protocols end in ERROR (nothing created)."""
         self.state.faults.protocols_error_remaining += n
 
+    def discard_protocols_next(self, n: int = 1) -> None:
+        """The next n accepted async protocols are silently dropped: PENDING forever, nothing created (as the live
+        API does with, e.g., an invalid category id)."""
+        self.state.faults.protocols_discard_remaining += n
+
     def expire_all_access_tokens(self) -> None:
         """Every access token issued so far now gets 401."""
         self.state.expire_all_access_tokens()

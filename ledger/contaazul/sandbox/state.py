@@ -54,7 +54,15 @@ class SandboxState:
     `cost_center_list_key` ("items" per spec | "itens" as observed), `protocol_key_style` ("new" | "old"),
     `protocol_delay_seconds`, `rate_limit_per_second` / `rate_limit_per_minute` (None = off),
     `access_token_ttl`, `auth_code_ttl`, `require_permite_apenas_filhos`, `pessoas_default_tipo_perfil`,
-    `leaf_categories_only`, `revoke_endpoint` ("available" | "absent" | "failing").
+    `leaf_categories_only`, `revoke_endpoint` ("available" | "absent" | "failing"), and the behaviours
+    reported of the live API that the docs do not show:
+    `sync_route_missing` (None, or 404/405: the synchronous create routes do not exist yet),
+    `protocol_endpoint_missing` (`GET /v1/protocolo/{id}` answers 404), `pessoas_default_tipos_pessoa`
+    (e.g. "Física": applied when a people search sends no `tipos_pessoa`), `retry_after_on_429` (False: 429s
+    carry no `Retry-After`), `async_rejects_malformed` (True: the async create routes answer a malformed body
+    400 at once; unknown ids still end in the protocol's ERROR), `created_answer_without_id` (True: a create is
+    answered 201 without the entry's id, 202 without a protocol) and `counterparty_ignored` (True: entries are
+    stored without the supplier or customer sent, as one live test claimed).
 
     Note: rate windows and expiries follow `clock`; with a frozen test clock advance it (or set the rate limits to
     None), otherwise more than 10 API calls in a row answer 429.
@@ -87,6 +95,13 @@ class SandboxState:
         self.pessoas_default_tipo_perfil: str | None = None
         self.leaf_categories_only = False
         self.revoke_endpoint = "available"  # | "absent" (404, as an API without it) | "failing" (502)
+        self.sync_route_missing: int | None = None
+        self.protocol_endpoint_missing = False
+        self.pessoas_default_tipos_pessoa: str | None = None
+        self.retry_after_on_429 = True
+        self.async_rejects_malformed = False
+        self.created_answer_without_id = False
+        self.counterparty_ignored = False
 
         self.company: Company = seed.company()
         self.accounts: dict[str, FinancialAccount] = {a.id: a for a in seed.accounts()}
@@ -341,6 +356,7 @@ class SandboxState:
             entry=asdict(entry) if entry is not None else None,
             error=error,
             force_error=self.faults.take_protocol_error(),
+            discarded=self.faults.take_protocol_discard(),
         )
         self.protocols[protocol.id] = protocol
         self.persist()
@@ -353,7 +369,7 @@ class SandboxState:
         now = self.now()
         changed = False
         for protocol in self.protocols.values():
-            if protocol.status != "PENDING" or now < protocol.resolve_at:
+            if protocol.status != "PENDING" or protocol.discarded or now < protocol.resolve_at:
                 continue
             changed = True
             if protocol.force_error:
@@ -378,7 +394,7 @@ class SandboxState:
             data_competencia=entry.data_competencia,
             valor=entry.valor,
             observacao=entry.observacao,
-            contato_id=entry.contato_id,
+            contato_id=None if self.counterparty_ignored else entry.contato_id,
             conta_financeira_id=entry.conta_financeira_id,
             rateio=entry.rateio,
             referencia_id=referencia_id or event_id,

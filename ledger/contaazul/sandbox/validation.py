@@ -27,19 +27,34 @@ METODOS_PAGAMENTO = frozenset(
 TIPOS_PESSOA = {"Física": "FISICA", "Jurídica": "JURIDICA", "Estrangeira": "ESTRANGEIRA"}
 PERFIS = {"Cliente": "CLIENTE", "Fornecedor": "FORNECEDOR", "Transportadora": "TRANSPORTADORA"}
 MISSING_COMPOSITION = "valor da parcela: A composição de valor é obrigatória."
+MISSING_NET_VALUE = "valor da parcela: O valor líquido é obrigatório."
 CENT = Decimal("0.01")
 _DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 
 class ApiError(Exception):
-    """An HTTP error answered as JSON `{"code", "error", "message"}`."""
+    """An HTTP error answered as JSON `{"code", "error", "message"}`.
 
-    def __init__(self, status: int, message: str, *, error: str | None = None, retry_after: int | None = None):
+    `structural` tells a malformed body (a missing or ill-typed field, sums that disagree) from one that points at
+    data the company does not have (an unknown or unusable id): the async create route may answer the first kind
+    at once, while the second only ever shows in the protocol.
+    """
+
+    def __init__(
+        self,
+        status: int,
+        message: str,
+        *,
+        error: str | None = None,
+        retry_after: int | None = None,
+        structural: bool = True,
+    ):
         super().__init__(message)
         self.status = status
         self.message = message
         self.error = error or HTTPStatus(status).phrase
         self.retry_after = retry_after
+        self.structural = structural
 
     def body(self) -> JSON:
         """The JSON error body (the spec shows `code`/`message`; `error` is added for convenience)."""
@@ -49,6 +64,11 @@ class ApiError(Exception):
 def bad(message: str) -> ApiError:
     """A 400 with a Portuguese message."""
     return ApiError(400, message)
+
+
+def bad_reference(message: str) -> ApiError:
+    """A 400 about data the body points to (not found, inactive, of the wrong kind), not about its shape."""
+    return ApiError(400, message, structural=False)
 
 
 def money(value: Any, label: str, *, positive: bool = True) -> Decimal:
@@ -154,7 +174,7 @@ def validate_entry(
     conta = _account(state, body["conta_financeira"], "conta_financeira", tipo)
     contato = uuid_str(body[contact_key], contact_key)
     if contato not in state.people:
-        raise bad(f"{contact_key}: Pessoa '{contato}' não encontrada.")
+        raise bad_reference(f"{contact_key}: Pessoa '{contato}' não encontrada.")
 
     rateio = _rateio(state, body.get("rateio"), tipo, valor)
     parcelas = _parcelas(state, body["condicao_pagamento"], tipo, route, valor, descricao, conta)
@@ -176,11 +196,11 @@ def _account(state: SandboxState, value: Any, label: str, tipo: str) -> str:
     account_id = uuid_str(value, label)
     account = state.accounts.get(account_id)
     if account is None:
-        raise bad(f"{label}: Conta financeira '{account_id}' não encontrada.")
+        raise bad_reference(f"{label}: Conta financeira '{account_id}' não encontrada.")
     if not account.ativo:
-        raise bad(f"{label}: A conta financeira '{account.nome}' está inativa.")
+        raise bad_reference(f"{label}: A conta financeira '{account.nome}' está inativa.")
     if tipo == "DESPESA" and account.tipo == "RECEBA_FACIL_CARTAO":
-        raise bad(f"{label}: A conta financeira Receba Fácil não pode ser utilizada em contas a pagar.")
+        raise bad_reference(f"{label}: A conta financeira Receba Fácil não pode ser utilizada em contas a pagar.")
     return account_id
 
 
@@ -197,15 +217,15 @@ def _rateio(state: SandboxState, value: Any, tipo: str, valor: Decimal) -> list[
         cat_id = uuid_str(item["id_categoria"], "id_categoria")
         category = state.categories.get(cat_id)
         if category is None:
-            raise bad(f"rateio.id_categoria: Categoria '{cat_id}' não encontrada.")
+            raise bad_reference(f"rateio.id_categoria: Categoria '{cat_id}' não encontrada.")
         if category.tipo != tipo:
             kind = "contas a pagar" if tipo == "DESPESA" else "contas a receber"
-            raise bad(
+            raise bad_reference(
                 f"rateio.id_categoria: A categoria '{category.nome}' é do tipo {category.tipo} "
                 f"e não pode ser utilizada em {kind}."
             )
         if state.leaf_categories_only and any(c.categoria_pai == cat_id for c in state.categories.values()):
-            raise bad(f"rateio.id_categoria: A categoria '{category.nome}' possui subcategorias.")
+            raise bad_reference(f"rateio.id_categoria: A categoria '{category.nome}' possui subcategorias.")
         if item.get("valor") is None:
             raise bad("rateio.valor: O campo é obrigatório.")
         item_valor = money(item["valor"], "rateio.valor")
@@ -240,9 +260,13 @@ def _cost_split(state: SandboxState, value: Any, item_valor: Decimal) -> list[JS
         cc_id = uuid_str(split["id_centro_custo"], "id_centro_custo")
         cc = state.cost_centers.get(cc_id)
         if cc is None:
-            raise bad(f"rateio.rateio_centro_custo.id_centro_custo: Centro de custo '{cc_id}' não encontrado.")
+            raise bad_reference(
+                f"rateio.rateio_centro_custo.id_centro_custo: Centro de custo '{cc_id}' não encontrado."
+            )
         if not cc.ativo:
-            raise bad(f"rateio.rateio_centro_custo.id_centro_custo: O centro de custo '{cc.nome}' está inativo.")
+            raise bad_reference(
+                f"rateio.rateio_centro_custo.id_centro_custo: O centro de custo '{cc.nome}' está inativo."
+            )
         if split.get("valor") is None:
             raise bad("rateio.rateio_centro_custo.valor: O campo é obrigatório.")
         split_valor = money(split["valor"], "rateio.rateio_centro_custo.valor")
@@ -288,16 +312,15 @@ def _parcelas(
             raise bad("parcela.data_vencimento: O campo é obrigatório.")
         if detalhe.get("valor_bruto") is None:
             raise bad("valor da parcela: O valor bruto é obrigatório.")
+        # Optional in the spec, refused when missing in practice.
+        if detalhe.get("valor_liquido") is None:
+            raise bad(MISSING_NET_VALUE)
         bruto = money(detalhe["valor_bruto"], "valor da parcela")
         extras = {
             k: money(detalhe[k], f"valor da parcela.{k}", positive=False) if detalhe.get(k) is not None else Decimal(0)
             for k in ("desconto", "juros", "multa", "taxa")
         }
-        liquido = (
-            money(detalhe["valor_liquido"], "valor da parcela.valor_liquido", positive=False)
-            if detalhe.get("valor_liquido") is not None
-            else bruto - extras["desconto"] + extras["juros"] + extras["multa"] - extras["taxa"]
-        )
+        liquido = money(detalhe["valor_liquido"], "valor da parcela.valor_liquido", positive=False)
         total += bruto
         metodo = parcela.get("metodo_pagamento")
         if metodo is not None and metodo not in METODOS_PAGAMENTO:
