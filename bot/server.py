@@ -18,8 +18,9 @@ from bot.blocks.contaazul import build_callback_page, company_line
 from bot.blocks.i18n import Locale
 from bot.deps import Deps
 from ledger import flows
+from ledger.contaazul.connector import stored_connections
 from ledger.contaazul.oauth import STATUS_ACTIVE, connection_statuses, consume_state
-from ledger.errors import GatewayError, OAuthGrantError, OAuthStateError
+from ledger.errors import GatewayError, OAuthGrantError, OAuthStateError, TokensUnreadable
 
 log = logging.getLogger(__name__)
 
@@ -119,12 +120,18 @@ async def handle_readyz(request: web.Request) -> web.Response:
         async with deps.session_factory() as session:
             await session.execute(text("SELECT 1"))
             statuses = await connection_statuses(session)
+        unreadable: set[str] = set()
+        if deps.contaazul is not None and statuses:
+            connections = await stored_connections(deps.session_factory, deps.contaazul.cipher)
+            unreadable = {c.team_id for c in connections if not c.readable}
     except Exception as exc:  # any failure means "not ready"; the reason goes to the operator
         return web.json_response({"status": "unavailable", "database": type(exc).__name__}, status=503)
     if deps.contaazul is None:
         books: str | dict[str, str] = "not_configured"
     else:
+        # Tokens no configured key decrypts (APROVA_ENCRYPTION_KEY replaced or lost) are not a connection.
         books = {
-            team: "connected" if status == STATUS_ACTIVE else status for team, status in statuses.items()
+            team: TokensUnreadable.code if team in unreadable else "connected" if status == STATUS_ACTIVE else status
+            for team, status in statuses.items()
         } or "not_connected"
     return web.json_response({"status": "ok", "database": "ok", "contaazul": books})

@@ -8,6 +8,7 @@
       ├── InvalidSubmission        user input that fails validation, keyed by form field
       ├── PolicyError              the approval policy file is invalid or yields no eligible approver
       ├── OAuthStateError          the OAuth callback's state is unknown, expired or used
+      ├── TokensUnreadable         stored tokens no configured encryption key decrypts (also a ValueError)
       ├── WebhookRefused           a CRM webhook delivery cannot be taken (``status`` is the HTTP answer)
       └── GatewayError             talking to the books (Conta Azul) failed
             ├── PermanentGatewayError   a 4xx or a rule the books refuse: retrying will not help
@@ -123,6 +124,12 @@ class OAuthStateError(LedgerError):
     def __init__(self, code: str, message: str = "") -> None:
         super().__init__(message or code)
         self.code = code
+
+
+class TokensUnreadable(LedgerError, ValueError):
+    """Stored Conta Azul tokens that no key of APROVA_ENCRYPTION_KEY decrypts: the key was replaced or lost."""
+
+    code = "tokens_unreadable"
 
 
 class OAuthGrantError(PermanentGatewayError):

@@ -46,7 +46,7 @@ def test_values_are_read_and_normalised():
             "SLACK_API_URL": "http://localhost:4000/api",
             "PORT": "8080",
             "APROVA_PAYMENT_COMMANDS": "/pagar, /pay ,",
-            "APROVA_FINANCE_ADMINS": "U1, U2",
+            "APROVA_FINANCE_ADMINS": "U0FIN1, U0FIN2",
             "APROVA_TIMEZONE": "America/Manaus",
             "APROVA_DEFAULT_LOCALE": "en",
             "APROVA_POLICY_FILE": "/etc/aprova/policy.toml",
@@ -59,7 +59,7 @@ def test_values_are_read_and_normalised():
     assert settings.slack_api_url == "http://localhost:4000/api/"  # trailing slash added
     assert settings.port == 8080
     assert settings.payment_commands == ("/pagar", "/pay")
-    assert settings.finance_admins == ("U1", "U2")
+    assert settings.finance_admins == ("U0FIN1", "U0FIN2")
     assert settings.timezone == ZoneInfo("America/Manaus")
     assert settings.default_locale == "en"
     assert settings.policy_file == Path("/etc/aprova/policy.toml")
