@@ -29,6 +29,8 @@ from sqlalchemy.engine import URL
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.settings import Settings
+from bot.socket_mode import TRANSIENT as SLACK_TRANSIENT
+from bot.socket_mode import slack_error
 from ledger import db
 from ledger.contaazul.connector import has_connections, stored_connections
 from ledger.contaazul.crypto import GENERATE_KEY_HINT, TokenCipher
@@ -43,8 +45,6 @@ EXAMPLE_APPROVERS = frozenset(
 )
 MIGRATE = "run `make migrate` (or `python -m bot migrate`)"
 SLACK_TIMEOUT_SECONDS = 10
-# Slack errors that mean "try again later" rather than "this token is refused".
-SLACK_TRANSIENT = frozenset({"ratelimited", "internal_error", "fatal_error", "service_unavailable", "request_timeout"})
 SLACK_UNREACHABLE = (aiohttp.ClientError, OSError, TimeoutError)
 
 
@@ -406,7 +406,9 @@ class SlackFacts:
 
 
 def _slack_client(settings: Settings, token: str | None = None) -> AsyncWebClient:
-    return AsyncWebClient(token=token, base_url=settings.slack_api_url, timeout=SLACK_TIMEOUT_SECONDS)
+    return AsyncWebClient(
+        token=token, base_url=settings.slack_api_url, timeout=SLACK_TIMEOUT_SECONDS, retry_handlers=[]
+    )
 
 
 def _unreachable(settings: Settings, exc: BaseException) -> Finding:
@@ -441,8 +443,16 @@ async def slack_token_findings(settings: Settings, facts: SlackFacts) -> list[Fi
 
 
 def _refused(variable: str, exc: SlackApiError, fix: str) -> Finding:
-    error = str(exc.response.get("error") or exc.response.status_code)
-    return Finding(variable, f"Slack refuses it ({error})", fix, blocking=error not in SLACK_TRANSIENT)
+    error = slack_error(exc)
+    transient = error in SLACK_TRANSIENT or exc.response.status_code >= 500
+    if not isinstance(exc.response.data, dict):
+        return Finding(
+            "SLACK_API_URL",
+            f"{exc.response.api_url} answered {error}, not like Slack's Web API",
+            "leave SLACK_API_URL unset (https://slack.com/api/) or correct it",
+            blocking=not transient,
+        )
+    return Finding(variable, f"Slack refuses it ({error})", fix, blocking=not transient)
 
 
 async def slack_people_findings(settings: Settings, policy: Policy | None) -> list[Finding]:
@@ -461,7 +471,7 @@ async def slack_people_findings(settings: Settings, policy: Policy | None) -> li
                 return None
             user = (await client.users_info(user=slack_id))["user"]
         except SlackApiError as exc:
-            error = str(exc.response.get("error"))
+            error = slack_error(exc)
             if error in ("user_not_found", "no_such_subteam", "subteam_not_found"):
                 kind = "user group" if GROUP_ID.match(slack_id) else "person"
                 return Finding(

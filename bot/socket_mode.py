@@ -31,6 +31,14 @@ APP_TOKEN_HELP = (
 )
 
 
+def slack_error(exc: SlackApiError) -> str:
+    """Slack's error code, or the HTTP status when what answered was not Slack's JSON."""
+    data = exc.response.data
+    if isinstance(data, dict) and data.get("error"):
+        return str(data["error"])
+    return f"HTTP {exc.response.status_code}"
+
+
 class OncePer(logging.Filter):
     """Lets one warning or error through per ``interval`` seconds, without its traceback; quieter records pass."""
 
@@ -78,7 +86,7 @@ class SocketModeLink:
         self._app_token, self._api_url = app_token, api_url
         self._retry_every, self._warn_every = retry_every, warn_every
         self._clock, self._sleep = clock, sleep
-        self._web = AsyncWebClient(base_url=api_url, timeout=10)
+        self._web = AsyncWebClient(base_url=api_url, timeout=10, retry_handlers=[])  # retried here, said once
         sdk_log = logging.getLogger("bot.socket_mode.slack_sdk")
         if not any(isinstance(f, OncePer) for f in sdk_log.filters):
             sdk_log.addFilter(OncePer(warn_every, clock))
@@ -97,10 +105,16 @@ class SocketModeLink:
             try:
                 opened = await self._web.apps_connections_open(app_token=self._app_token)
             except SlackApiError as exc:
-                error = str(exc.response.get("error") or exc.response.status_code)
-                if error not in TRANSIENT:
+                error = slack_error(exc)
+                if exc.response.status_code >= 500 or error in TRANSIENT:
+                    problem = f"Slack answered {error}"
+                elif not isinstance(exc.response.data, dict):
+                    raise StartupError(
+                        f"SLACK_API_URL: {self._api_url} answered {error}, not like Slack's Web API → leave "
+                        "SLACK_API_URL unset (https://slack.com/api/) or correct it"
+                    ) from None
+                else:
                     raise StartupError(f"SLACK_APP_TOKEN: Slack refuses it ({error}) → {APP_TOKEN_HELP}") from None
-                problem = f"Slack answered {error}"
             except (aiohttp.ClientError, OSError, TimeoutError) as exc:
                 problem = f"Slack did not answer ({str(exc) or type(exc).__name__})"
             else:

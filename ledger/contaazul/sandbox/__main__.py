@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import sys
 
 from .server import Sandbox
@@ -31,8 +32,9 @@ async def _serve(args: argparse.Namespace) -> None:
     try:
         await sandbox.start(args.host, args.port)
     except OSError as exc:  # the port is taken, or the address is not this machine's
+        reason = os.strerror(exc.errno).lower() if exc.errno else str(exc)
         raise SystemExit(
-            f"✗ cannot listen on {args.host}:{args.port} ({exc.strerror or exc}) → pick another port with --port"
+            f"✗ cannot listen on {args.host}:{args.port} ({reason}) → pick another port with --port"
         ) from None
     try:
         print(f"Conta Azul sandbox for {sandbox.state.company.razao_social}", flush=True)
