@@ -28,6 +28,7 @@ from bot.checks import (
     slack_people_findings,
     slack_token_findings,
     sqlite_file_missing,
+    sqlite_folder_finding,
     stored_token_findings,
 )
 from bot.logs import configure_logging
@@ -90,15 +91,26 @@ def report(problems: Iterable[Finding | str], exit_code: int) -> int:
 
 
 def migrate(settings: Settings) -> int:
+    problem = upgrade_database(settings)
+    if problem is not None:
+        return report([problem], REFUSED)
+    print("The database is at the latest schema.")
+    return 0
+
+
+def upgrade_database(settings: Settings) -> Finding | None:
+    """Migrate; what stopped it, when that is the environment's doing (anything else is a bug, and raises)."""
+    unwritable = sqlite_folder_finding(settings)
+    if unwritable is not None:
+        return unwritable
     try:
         db.upgrade(settings.database_url)
     except Exception as exc:
         finding = explain_database_error(exc, settings.database_url)
         if finding is None:
             raise  # not the environment: a bug, with its traceback
-        return report([finding], REFUSED)
-    print("The database is at the latest schema.")
-    return 0
+        return finding
+    return None
 
 
 async def check(settings: Settings, *, contaazul: bool) -> int:
@@ -110,7 +122,10 @@ async def check(settings: Settings, *, contaazul: bool) -> int:
     findings, passed = list(configuration.findings), list(configuration.passed)
     reported = {f.subject for f in findings}
     missing_file = sqlite_file_missing(settings)
-    if missing_file is not None:  # opening it would create it: a check changes nothing
+    unwritable = sqlite_folder_finding(settings)
+    if unwritable is not None:
+        findings.append(unwritable)
+    elif missing_file is not None:  # opening it would create it: a check changes nothing
         findings.append(Finding("DATABASE_URL", f"the SQLite file {missing_file} does not exist yet", MIGRATE))
     else:
         engine = db.create_engine(settings.database_url)
@@ -184,13 +199,9 @@ def start(settings: Settings) -> int:
     configuration = read_configuration(settings)
     if configuration.blocking:
         return report(configuration.blocking, REFUSED)
-    try:
-        db.upgrade(settings.database_url)
-    except Exception as exc:
-        finding = explain_database_error(exc, settings.database_url)
-        if finding is None:
-            raise
-        return report([finding], REFUSED)
+    problem = upgrade_database(settings)
+    if problem is not None:
+        return report([problem], REFUSED)
     try:
         return asyncio.run(serve(settings, configuration))
     except StartupError as exc:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import errno
+import os
 import socket
 import sqlite3
 import ssl
@@ -338,6 +339,23 @@ def _database_name(settings: Settings) -> str:
     if parsed.get_backend_name() == "sqlite":
         return f"SQLite file {parsed.database}"
     return f"PostgreSQL database {parsed.database} at {parsed.host or 'localhost'}:{parsed.port or 5432}"
+
+
+def sqlite_folder_finding(settings: Settings) -> Finding | None:
+    """A SQLite file that cannot be created: its folder is missing or not writable (found before trying)."""
+    parsed = db.normalise_url(settings.database_url)
+    if parsed.get_backend_name() != "sqlite" or not parsed.database or parsed.database == ":memory:":
+        return None
+    path = Path(parsed.database)
+    folder = path.parent
+    if path.exists() or (folder.is_dir() and os.access(folder, os.W_OK | os.X_OK)):
+        return None
+    why = "does not exist" if not folder.is_dir() else "is not writable by this user"
+    return Finding(
+        "DATABASE_URL",
+        f"cannot create the SQLite file {path}: its folder {why}",
+        "create the folder (and let this user write to it), or point DATABASE_URL at another file",
+    )
 
 
 def sqlite_file_missing(settings: Settings) -> Path | None:
