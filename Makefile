@@ -3,14 +3,13 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 # Written only once everything is installed, so an install that failed half-way is simply retried next time.
+# Only the dependencies are installed: Aprova itself runs from this folder (`python -m bot`).
 INSTALLED := $(VENV)/.installed
 
 $(INSTALLED): pyproject.toml requirements-dev.lock
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet --require-hashes -r requirements-dev.lock
-	# compat: a plain path entry (the strict editable mode warns about same-named folders in the checkout)
-	$(BIN)/python -m pip install --quiet --no-deps --config-settings editable_mode=compat -e .
 	touch $(INSTALLED)
 
 .PHONY: install demo run check migrate test bench lock

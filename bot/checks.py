@@ -32,7 +32,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from bot.settings import Settings
 from bot.socket_mode import TRANSIENT as SLACK_TRANSIENT
 from bot.socket_mode import slack_error
+from bot.wiring import build_contaazul
 from ledger import db
+from ledger.clock import SystemClock
 from ledger.contaazul.connector import has_connections, stored_connections
 from ledger.contaazul.crypto import GENERATE_KEY_HINT, TokenCipher
 from ledger.errors import GatewayError, PolicyError
@@ -520,9 +522,6 @@ async def slack_people_findings(settings: Settings, policy: Policy | None) -> li
 
 async def contaazul_company_findings(settings: Settings, engine: AsyncEngine, passed: list[str]) -> list[Finding]:
     """Each connected company answers (its tokens work), found through the same client that posts."""
-    from bot.wiring import build_contaazul
-    from ledger.clock import SystemClock
-
     if not settings.contaazul_configured or not settings.encryption_key:
         return []
     session_factory = db.create_session_factory(engine)
