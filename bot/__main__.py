@@ -22,7 +22,7 @@ from bot.checks import (
     Finding,
     SlackFacts,
     contaazul_company_findings,
-    explain_database_error,
+    database_problems,
     read_configuration,
     schema_finding,
     slack_people_findings,
@@ -31,6 +31,7 @@ from bot.checks import (
     sqlite_folder_finding,
     stored_token_findings,
 )
+from bot.contaazul_check import probe_contaazul
 from bot.logs import configure_logging
 from bot.settings import Settings, SettingsError, load_env_file
 from bot.wiring import StartupError, run_aprova
@@ -103,14 +104,10 @@ def upgrade_database(settings: Settings) -> Finding | None:
     unwritable = sqlite_folder_finding(settings)
     if unwritable is not None:
         return unwritable
-    try:
+    problems: list[Finding] = []
+    with database_problems(settings, problems):
         db.upgrade(settings.database_url)
-    except Exception as exc:
-        finding = explain_database_error(exc, settings.database_url)
-        if finding is None:
-            raise  # not the environment: a bug, with its traceback
-        return finding
-    return None
+    return problems[0] if problems else None
 
 
 async def check(settings: Settings, *, contaazul: bool) -> int:
@@ -121,30 +118,7 @@ async def check(settings: Settings, *, contaazul: bool) -> int:
     configuration = read_configuration(settings)
     findings, passed = list(configuration.findings), list(configuration.passed)
     reported = {f.subject for f in findings}
-    missing_file = sqlite_file_missing(settings)
-    unwritable = sqlite_folder_finding(settings)
-    if unwritable is not None:
-        findings.append(unwritable)
-    elif missing_file is not None:  # opening it would create it: a check changes nothing
-        findings.append(Finding("DATABASE_URL", f"the SQLite file {missing_file} does not exist yet", MIGRATE))
-    else:
-        engine = db.create_engine(settings.database_url)
-        try:
-            schema = await schema_finding(settings, engine)
-            if schema is not None:
-                findings.append(schema)
-            else:
-                passed.append("the database is at the latest schema")
-                findings += await stored_token_findings(settings, engine)
-                if "APROVA_ENCRYPTION_KEY" not in {f.subject for f in findings}:
-                    findings += await contaazul_company_findings(settings, engine, passed)
-        except Exception as exc:
-            finding = explain_database_error(exc, settings.database_url)
-            if finding is None:
-                raise
-            findings.append(finding)
-        finally:
-            await engine.dispose()
+    await check_database(settings, findings, passed)
     findings += await check_slack(settings, configuration, reported, passed)
     for line in passed:
         print(f"✓ {line}")
@@ -152,6 +126,32 @@ async def check(settings: Settings, *, contaazul: bool) -> int:
         return report(findings, PROBLEMS_FOUND)
     print("Aprova's set-up is valid.")
     return 0
+
+
+async def check_database(settings: Settings, findings: list[Finding], passed: list[str]) -> None:
+    """Reachable and migrated; then the tokens it stores, readable and still accepted by Conta Azul."""
+    unwritable = sqlite_folder_finding(settings)
+    missing_file = sqlite_file_missing(settings)
+    if unwritable is not None:
+        findings.append(unwritable)
+        return
+    if missing_file is not None:  # opening it would create it: a check changes nothing
+        findings.append(Finding("DATABASE_URL", f"the SQLite file {missing_file} does not exist yet", MIGRATE))
+        return
+    engine = db.create_engine(settings.database_url)
+    try:
+        with database_problems(settings, findings):
+            schema = await schema_finding(settings, engine)
+            if schema is not None:
+                findings.append(schema)
+                return
+            passed.append("the database is at the latest schema")
+            key_findings = await stored_token_findings(settings, engine)
+            findings += key_findings
+            if not key_findings and not any(f.subject == "APROVA_ENCRYPTION_KEY" for f in findings):
+                findings += await contaazul_company_findings(settings, engine, passed)
+    finally:
+        await engine.dispose()
 
 
 async def check_slack(
@@ -177,18 +177,17 @@ def _without_app_token(settings: Settings) -> Settings:
 
 
 async def check_contaazul(settings: Settings) -> int:
-    from bot.contaazul_check import probe_contaazul
-
     engine = db.create_engine(settings.database_url)
+    problems: list[Finding] = []
+    lines: list[str] = []
+    healthy = False
     try:
-        lines, healthy = await probe_contaazul(settings, engine)
-    except Exception as exc:
-        finding = explain_database_error(exc, settings.database_url)
-        if finding is None:
-            raise
-        return report([finding], PROBLEMS_FOUND)
+        with database_problems(settings, problems):
+            lines, healthy = await probe_contaazul(settings, engine)
     finally:
         await engine.dispose()
+    if problems:
+        return report(problems, PROBLEMS_FOUND)
     for line in lines:
         print(line)
     return 0 if healthy else PROBLEMS_FOUND
@@ -215,8 +214,10 @@ async def serve(settings: Settings, configuration: Configuration) -> int:
         findings = await stored_token_findings(settings, engine)
     finally:
         await engine.dispose()
-    if settings.slack_app_token is None:  # in Socket Mode, the connection itself says what Slack thinks
-        findings += await slack_token_findings(settings, SlackFacts())
+    # The app token is tried by the Socket Mode connection itself, which also says when Slack is out of reach.
+    slack = await slack_token_findings(_without_app_token(settings), SlackFacts())
+    socket_mode = settings.slack_app_token is not None
+    findings += [f for f in slack if not (socket_mode and f.subject == "SLACK_API_URL" and not f.blocking)]
     if any(f.blocking for f in findings):
         return report([f for f in findings if f.blocking], REFUSED)
     for finding in findings:

@@ -16,11 +16,11 @@ import socket
 import sqlite3
 import ssl
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
-import aiohttp
 import asyncpg
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
@@ -31,6 +31,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.settings import Settings
 from bot.socket_mode import TRANSIENT as SLACK_TRANSIENT
+from bot.socket_mode import UNREACHABLE as SLACK_UNREACHABLE
 from bot.socket_mode import slack_error
 from bot.wiring import build_contaazul
 from ledger import db
@@ -48,7 +49,6 @@ EXAMPLE_APPROVERS = frozenset(
 )
 MIGRATE = "run `make migrate` (or `python -m bot migrate`)"
 SLACK_TIMEOUT_SECONDS = 10
-SLACK_UNREACHABLE = (aiohttp.ClientError, OSError, TimeoutError)
 
 
 @dataclass(frozen=True, slots=True)
@@ -263,6 +263,18 @@ def explain_database_error(error: BaseException, url: str) -> Finding | None:
     if parsed.get_backend_name() == "sqlite":
         return _explain_sqlite(error, parsed)
     return _explain_postgres(error, parsed)
+
+
+@contextmanager
+def database_problems(settings: Settings, found: list[Finding]) -> Iterator[None]:
+    """Turns a database error the environment caused into a finding in ``found``; anything else (a bug) raises."""
+    try:
+        yield
+    except Exception as exc:
+        finding = explain_database_error(exc, settings.database_url)
+        if finding is None:
+            raise
+        found.append(finding)
 
 
 def _explain_sqlite(error: BaseException, parsed: URL) -> Finding | None:

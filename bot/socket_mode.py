@@ -23,8 +23,9 @@ from bot.wiring import StartupError
 
 log = logging.getLogger(__name__)
 
-# Slack's answers that mean "later", not "this token is refused".
+# Slack's answers that mean "later", not "this token is refused"; and the errors of a Slack out of reach.
 TRANSIENT = frozenset({"ratelimited", "internal_error", "fatal_error", "service_unavailable", "request_timeout"})
+UNREACHABLE = (aiohttp.ClientError, OSError, TimeoutError)
 APP_TOKEN_HELP = (
     "generate an App-Level Token with connections:write (Slack app settings → Basic Information → App-Level "
     "Tokens), make sure Socket Mode is on, and set it in SLACK_APP_TOKEN"
@@ -115,7 +116,7 @@ class SocketModeLink:
                     ) from None
                 else:
                     raise StartupError(f"SLACK_APP_TOKEN: Slack refuses it ({error}) → {APP_TOKEN_HELP}") from None
-            except (aiohttp.ClientError, OSError, TimeoutError) as exc:
+            except UNREACHABLE as exc:
                 problem = f"Slack did not answer ({str(exc) or type(exc).__name__})"
             else:
                 self._handler.client.wss_uri = opened["url"]

@@ -32,12 +32,14 @@ import pytest
 from cryptography.fernet import Fernet
 from slack_bolt.async_app import AsyncApp
 
+from bot.checks import EXAMPLE_APPROVERS, policy_approvers
 from bot.dev import slack_payloads as payloads
 from bot.dev.localslack import LocalSlack
 from bot.socket_mode import OncePer, SocketModeLink
 from bot.wiring import StartupError
 from ledger import db
 from ledger.contaazul.sandbox import Sandbox
+from ledger.policy import load_policy
 from tests.bot.test_demo import ExternalSandbox, environment_for
 from tests.bot.test_settings import VARIABLES
 from tests.conftest import postgres_reachable, run_sync
@@ -184,6 +186,10 @@ def test_an_install_that_failed_is_retried_and_a_complete_one_is_not_repeated(tm
 
 
 # --------------------------------------------------------------------------- 2. check says what is wrong
+
+
+def test_the_example_policy_ids_are_the_ones_check_calls_placeholders():
+    assert set(policy_approvers(load_policy(ROOT / "approval-policy.example.toml"))) == EXAMPLE_APPROVERS
 
 
 async def test_a_fresh_clone_with_the_example_env_gets_every_placeholder_listed(folder: Path):
