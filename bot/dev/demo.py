@@ -34,6 +34,7 @@ from urllib.parse import urlsplit
 import httpx
 from cryptography.fernet import Fernet
 
+from bot.blocks.i18n import money
 from bot.dev import slack_payloads as payloads
 from bot.dev.localslack import LocalSlack
 from bot.logs import configure_logging
@@ -54,12 +55,14 @@ STEP_TIMEOUT = 60.0  # seconds for any one step to show in Slack
 
 POLICY = parse_policy({"fallback": [ADMIN], "default": {"steps": [{"name": "Financeiro", "approvers": [APPROVER]}]}})
 
+AMOUNT = Decimal("1234.56")
+DUE_IN = timedelta(days=10)
 # The supplier's PIX "copia e cola" code, as printed on its invoice: Aprova reads the amount from it.
 PIX_CODE = br_code(
     key="financeiro@trigobom.com.br",
     receiver_name="DISTRIBUIDORA TRIGO BOM",
     city="SAO PAULO",
-    amount=Decimal("1234.56"),
+    amount=AMOUNT,
     txid="NF4521",
 )
 # A new supplier (valid CNPJ check digits), so the demo shows one being created in Conta Azul.
@@ -169,7 +172,8 @@ def _confirmed(settings: Settings, out: TextIO, ask: Callable[[str], str]) -> bo
     print(f"  - the supplier {ANSWERS['vendor_name']}, unless one with its CNPJ or name exists", file=out)
     print(f"  - the cost center {ANSWERS['cost_center']}, unless it exists", file=out)
     print(
-        f"  - a payable of R$ 1.234,56 due in 10 days, “{ANSWERS['description']}”, on the default financial account",
+        f"  - a payable of {money(AMOUNT, 'pt_BR')} due in {DUE_IN.days} days, “{ANSWERS['description']}”, on the "
+        "default financial account",
         file=out,
     )
     out.flush()
@@ -278,7 +282,7 @@ async def _play(demo: Demo, settings: Settings) -> bool:
     answers = ANSWERS | {
         "category": category,
         "competence_date": today.isoformat(),
-        "due_date": (today + timedelta(days=10)).isoformat(),
+        "due_date": (today + DUE_IN).isoformat(),
     }
     response = await demo.send(payloads.view_submission(view, user_id=REQUESTER, answers=answers))
     if response.text:

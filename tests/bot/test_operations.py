@@ -42,7 +42,7 @@ from ledger.contaazul.sandbox import Sandbox
 from ledger.policy import load_policy
 from tests.bot.test_demo import ExternalSandbox, environment_for
 from tests.bot.test_settings import VARIABLES
-from tests.conftest import postgres_reachable, run_sync
+from tests.conftest import postgres_reachable
 from tests.harness import (
     CFO,
     DIRECTOR_EN,
@@ -217,28 +217,29 @@ async def test_a_fresh_clone_with_the_example_env_gets_every_placeholder_listed(
     assert "approval-policy.toml still names the example's approvers (S00000DIRET, U0000000CFO" in ran.err
 
 
-async def test_check_names_each_malformed_setting_with_its_fix(folder: Path):
+async def test_every_command_names_each_malformed_setting_with_its_fix(folder: Path):
     (folder / ".env").write_text(
         "DATABASE_URL=notaurl\nLOG_LEVEL=VERBOSE\nAPROVA_FINANCE_ADMINS=bob\nAPROVA_REQUESTS_CHANNEL=#pedidos\n"
         "CONTAAZUL_CLIENT_ID=aprova-app\nAPROVA_PUBLIC_URL=aprova.padaria.com.br\n",
         encoding="utf-8",
     )
-    ran = await run("-m", "bot", "check", cwd=folder, env={"LOG_LEVEL": "INFO"})  # the environment wins over .env
-    assert ran.code == 1 and "Traceback" not in ran.err
+    ran = await run("-m", "bot", "migrate", cwd=folder, env={"APROVA_FINANCE_ADMINS": "U0FIN"})  # the environment wins
+    assert ran.code == 2 and "Traceback" not in ran.err
     problems = [line.split(" ")[1] for line in ran.err.splitlines() if line.startswith("✗ ")]
     assert problems == [
+        "LOG_LEVEL",
         "DATABASE_URL",
         "APROVA_PUBLIC_URL",
-        "APROVA_FINANCE_ADMINS",
         "APROVA_REQUESTS_CHANNEL",
         "CONTAAZUL_CLIENT_SECRET",
     ]
+    assert "✗ LOG_LEVEL must be one of DEBUG, INFO, WARNING, ERROR, CRITICAL (got 'VERBOSE')" in ran.err
 
 
 async def test_check_asks_slack_about_the_tokens_and_the_people(folder: Path):
     async with LocalSlack(team_id=payloads.TEAM_ID) as slack:
         env = workspace_env(folder, slack)
-        assert (await run("-m", "bot", "migrate", cwd=folder, env=env)).code == 0
+        await asyncio.to_thread(db.upgrade, env["DATABASE_URL"])
 
         ran = await run("-m", "bot", "check", cwd=folder, env=env | {"SLACK_APP_TOKEN": slack.app_token})
         assert ran.code == 0, ran.err
@@ -272,7 +273,7 @@ async def test_check_asks_slack_about_the_tokens_and_the_people(folder: Path):
 
 async def test_a_replaced_encryption_key_is_told_to_the_operator_the_admin_and_readyz(folder: Path, clock):
     url = f"sqlite:///{folder / 'aprova.db'}"
-    run_sync(asyncio.to_thread(db.upgrade, url))
+    await asyncio.to_thread(db.upgrade, url)
     engine = db.create_engine(url)
     session_factory = db.create_session_factory(engine)
     replaced = Fernet.generate_key().decode()
@@ -288,21 +289,6 @@ async def test_a_replaced_encryption_key_is_told_to_the_operator_the_admin_and_r
                 "CONTAAZUL_API_URL": aprova.sandbox.api_url,
                 "APROVA_ENCRYPTION_KEY": ENCRYPTION_KEY,
             }
-            # With the right key: every read-only call Aprova relies on, against the connected company.
-            ran = await run("-m", "bot", "check", "--contaazul", cwd=folder, env=env)
-            assert ran.code == 0, ran.out + ran.err
-            lines = ran.out.splitlines()
-            assert lines[:2] == [
-                "Conta Azul for workspace T0001 (Padaria Pão Quente Ltda), read-only:",
-                "  ✓ connected company: Padaria Pão Quente Ltda",
-            ]
-            assert [line.split(":")[0] for line in lines[2:]] == [
-                "  ✓ financial accounts",
-                "  ✓ categories",
-                "  ✓ cost centers",
-                "  ✓ supplier search",
-                "  ✓ payable search",
-            ]
             ran = await run("-m", "bot", "check", cwd=folder, env=env)
             assert "✓ Conta Azul: workspace T0001 posts to Padaria Pão Quente Ltda" in ran.out, ran.err
 
@@ -340,7 +326,6 @@ NOWHERE = "http://127.0.0.1:9/api/"  # a privileged port no test server takes: n
     [
         (f"{PG}:1/aprova", "DATABASE_URL: nothing answers at 127.0.0.1:1 → start PostgreSQL", False),
         ("sqlite:////nonexistent-folder/aprova.db", "DATABASE_URL: cannot create the SQLite file", False),
-        ("notaurl", "DATABASE_URL must be sqlite:///aprova.db (a file) or postgresql://", False),
         (f"{PG}:5432/aprova_never_created", 'DATABASE_URL: PostgreSQL at 127.0.0.1:5432 has no database "', True),
         (f"{PG}:5432/aprova_never_created?sslmode=verify-full", "DATABASE_URL: the SSL connection to", True),
     ],
@@ -353,7 +338,7 @@ async def test_database_problems_are_one_line(folder: Path, database_url, line, 
     assert_one_clean_line(ran, line)
 
 
-async def test_serve_and_a_bad_log_level_are_one_line_too(folder: Path):
+async def test_serve_says_a_database_problem_in_one_line_too(folder: Path):
     async with LocalSlack() as slack:
         env = workspace_env(folder, slack, DATABASE_URL="sqlite:////nonexistent-folder/aprova.db")
         ran = await run("-m", "bot", cwd=folder, env=env)
@@ -361,9 +346,6 @@ async def test_serve_and_a_bad_log_level_are_one_line_too(folder: Path):
         assert_one_clean_line(
             ran, "DATABASE_URL: cannot create the SQLite file /nonexistent-folder/aprova.db: its folder does not exist"
         )
-        ran = await run("-m", "bot", cwd=folder, env=env | {"LOG_LEVEL": "VERBOSE"})
-        assert ran.code == 2
-        assert_one_clean_line(ran, "LOG_LEVEL must be one of DEBUG, INFO, WARNING, ERROR, CRITICAL (got 'VERBOSE')")
 
 
 async def test_the_sandbox_on_a_port_in_use_says_so(folder: Path):
