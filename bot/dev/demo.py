@@ -143,7 +143,8 @@ def run_demo(
     try:
         settings = Settings.from_env(environ)
     except SettingsError as exc:
-        print(f"Configuration error: {exc}", file=sys.stderr)
+        for problem in exc.problems:
+            print(f"✗ {problem}", file=sys.stderr)
         return 2
     configure_logging("WARNING" if settings.log_level == "INFO" else settings.log_level, "text")
     if settings.contaazul_api_url_set and not settings.contaazul_configured:
