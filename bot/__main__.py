@@ -218,6 +218,11 @@ async def serve(settings: Settings, configuration: Configuration) -> int:
     slack = await slack_token_findings(_without_app_token(settings), SlackFacts())
     socket_mode = settings.slack_app_token is not None
     findings += [f for f in slack if not (socket_mode and f.subject == "SLACK_API_URL" and not f.blocking)]
+    if not any(f.subject in ("SLACK_BOT_TOKEN", "SLACK_API_URL") for f in slack):
+        # Someone the policy names who left the workspace is worth a warning, not a refusal to start: the rules
+        # edited in Slack may no longer name them, and the finance admins can fix it from the Home tab.
+        people = await slack_people_findings(settings, configuration.policy)
+        findings += [replace(f, blocking=False) for f in people]
     if any(f.blocking for f in findings):
         return report([f for f in findings if f.blocking], REFUSED)
     for finding in findings:

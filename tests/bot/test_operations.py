@@ -396,11 +396,18 @@ def serve_socket_env(folder: Path, slack: LocalSlack, app_token: str, api_url: s
 async def test_socket_mode_connects_and_answers_over_the_socket(folder: Path):
     async with LocalSlack(team_id=payloads.TEAM_ID) as slack:
         slack.add_user(REQUESTER)
-        process = await start("-m", "bot", cwd=folder, env=serve_socket_env(folder, slack, slack.app_token))
+        env = serve_socket_env(folder, slack, slack.app_token)
+        policy = folder / "approval-policy.toml"
+        policy.write_text(
+            policy.read_text(encoding="utf-8").replace(f'fallback = ["{CFO}"]', 'fallback = ["U0GONE"]'), "utf-8"
+        )
+        process = await start("-m", "bot", cwd=folder, env=env)
         seen: list[str] = []
         try:
             assert process.stderr is not None
             await read_until(process.stderr, "connected to Slack in Socket Mode", seen)
+            gone = "warning: APROVA_POLICY_FILE: U0GONE (approval-policy.toml (fallback)) is not a person of this Slack"
+            assert any(line.startswith(gone) for line in seen), seen
             command = dict(
                 parse_qsl(payloads.slash_command("/pagamento", user_id=REQUESTER, trigger_id=slack.new_trigger_id()))
             )
