@@ -1,5 +1,10 @@
-"""``python -m bot``: run Aprova (HTTP or Socket Mode). ``python -m bot migrate``: upgrade the database.
-``python -m bot rotate-key``: re-encrypt the stored Conta Azul tokens with the first APROVA_ENCRYPTION_KEY."""
+"""``python -m bot``: run Aprova (HTTP or Socket Mode). ``check [--contaazul]``: verify the set-up without starting.
+``migrate``: bring the database to the latest schema. ``demo [--keep] [--yes]``: the whole flow on this machine.
+``rotate-key``: re-encrypt the stored Conta Azul tokens with the first APROVA_ENCRYPTION_KEY.
+
+Every command reads ``.env`` first (a variable already set in the environment wins). A problem of configuration or
+environment is told in one line naming what to change and how, never as a traceback: tracebacks are for bugs.
+"""
 
 from __future__ import annotations
 
@@ -8,105 +13,80 @@ import asyncio
 import logging
 import signal
 import sys
+from collections.abc import Iterable
+from dataclasses import replace
+from typing import Any
 
+from bot.checks import (
+    MIGRATE,
+    Configuration,
+    Finding,
+    SlackFacts,
+    contaazul_company_findings,
+    database_problems,
+    read_configuration,
+    schema_finding,
+    slack_people_findings,
+    slack_token_findings,
+    sqlite_file_missing,
+    sqlite_folder_finding,
+    stored_token_findings,
+)
+from bot.contaazul_check import probe_contaazul
 from bot.logs import configure_logging
-from bot.settings import Settings, SettingsError
+from bot.settings import Settings, SettingsError, load_env_file
 from bot.wiring import StartupError, run_aprova
 from ledger import db
 from ledger.clock import SystemClock
-from ledger.contaazul.connector import has_connections
 from ledger.contaazul.crypto import TokenCipher
 from ledger.contaazul.tokens import KeyRotation, rotate_stored_tokens
-from ledger.errors import PolicyError
-from ledger.policy import Policy, load_policy
-from ledger.receivables import ReceivableRules, load_receivable_rules
 
-log = logging.getLogger("bot")
-
-ENCRYPTION_HELP = """\
-APROVA_ENCRYPTION_KEY is not set, but Conta Azul is configured or connected: Aprova keeps the Conta Azul
-tokens encrypted and cannot run without the key. Generate one with
-  python -c "from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())"
-and keep it safe: losing it means connecting Conta Azul again. To rotate, put the new key first:
-APROVA_ENCRYPTION_KEY=new,old.
-"""
-
-SLACK_HELP = """\
-Aprova needs Slack credentials to run. Set:
-  {missing}
-Create the Slack app from manifest.yml (see README.md, "Create the Slack app"), install it to your
-workspace, then copy the Bot User OAuth Token (xoxb-...) and either the Signing Secret (HTTP mode)
-or an App-Level Token with connections:write (xapp-..., Socket Mode). A .env.example lists every setting.
-"""
+REFUSED = 2  # serve and migrate: Aprova cannot run as configured
+PROBLEMS_FOUND = 1  # check: the set-up has problems
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bot", description="Aprova: payment approvals in Slack.")
-    parser.add_argument(
-        "command", nargs="?", default="serve", choices=["serve", "migrate", "check", "demo", "rotate-key"]
-    )
+    commands = ["serve", "migrate", "check", "demo", "rotate-key"]
+    parser.add_argument("command", nargs="?", default="serve", choices=commands)
     parser.add_argument("--keep", action="store_true", help="demo: keep running afterwards, for a look around")
+    parser.add_argument(
+        "--yes", action="store_true", help="demo: do not ask before writing to a Conta Azul that is not the sandbox"
+    )
+    parser.add_argument(
+        "--contaazul",
+        action="store_true",
+        help="check: make the read-only calls Aprova relies on against each connected Conta Azul company",
+    )
     args = parser.parse_args(argv)
+    try:
+        return _run(args)
+    except KeyboardInterrupt:  # Ctrl-C while starting, migrating or checking: nothing half-done to report
+        print("stopped", file=sys.stderr)
+        return 130
+
+
+def _run(args: argparse.Namespace) -> int:
+    try:
+        load_env_file()
+    except SettingsError as exc:
+        return report(exc.problems, REFUSED)
     if args.command == "demo":
         from bot.dev.demo import run_demo
 
-        return run_demo(keep_running=args.keep)
+        return run_demo(keep_running=args.keep, assume_yes=args.yes)
     try:
         settings = Settings.from_env()
     except SettingsError as exc:
-        print(f"Configuration error: {exc}", file=sys.stderr)
-        return 2
+        return report(exc.problems, PROBLEMS_FOUND if args.command == "check" else REFUSED)
     configure_logging(settings.log_level, settings.log_format)
-
     if args.command == "migrate":
-        db.upgrade(settings.database_url)
-        log.info("database is at the latest schema")
-        return 0
+        return migrate(settings)
+    if args.command == "check":
+        return asyncio.run(check(settings, contaazul=args.contaazul))
     if args.command == "rotate-key":
         return rotate_key(settings)
-    try:
-        policy = load_policy(settings.policy_file)
-    except PolicyError as exc:
-        print(f"Approval policy error: {exc}", file=sys.stderr)
-        return 2
-    try:
-        receivables = load_receivable_rules(settings.receivables_file)
-    except PolicyError as exc:
-        print(f"Receivables error: {exc}", file=sys.stderr)
-        return 2
-    missing = settings.missing_for_slack()
-    if missing:
-        print(SLACK_HELP.format(missing="\n  ".join(missing)), file=sys.stderr)
-        return 2
-    key_problem = encryption_key_problem(settings)
-    if key_problem:
-        print(key_problem, file=sys.stderr)
-        return 2
-    if args.command == "check":
-        rules = f"{settings.receivables_file} is valid" if receivables else "no receivables file (deal webhooks off)"
-        print(f"Configuration and approval policy are valid; {rules}.")
-        return 0
-    db.upgrade(settings.database_url)
-    if not settings.encryption_key and asyncio.run(stores_tokens(settings.database_url)):
-        print(ENCRYPTION_HELP, file=sys.stderr)
-        return 2
-    try:
-        asyncio.run(serve(settings, policy, receivables))
-    except StartupError as exc:
-        print(str(exc), file=sys.stderr)
-        return 2
-    return 0
-
-
-def encryption_key_problem(settings: Settings) -> str | None:
-    """What is wrong with APROVA_ENCRYPTION_KEY for these settings, found without touching the database."""
-    if not settings.encryption_key:
-        return ENCRYPTION_HELP if settings.contaazul_configured else None
-    try:
-        TokenCipher(settings.encryption_key)
-    except ValueError as exc:  # the message names the bad key's position, never the key
-        return f"APROVA_ENCRYPTION_KEY: {exc}"
-    return None
+    return start(settings)
 
 
 def rotate_key(settings: Settings) -> int:
@@ -124,7 +104,9 @@ def rotate_key(settings: Settings) -> int:
     except ValueError as exc:  # names the bad key's position, never the key
         print(f"APROVA_ENCRYPTION_KEY: {exc}", file=sys.stderr)
         return 2
-    db.upgrade(settings.database_url)
+    problem = upgrade_database(settings)
+    if problem is not None:
+        return report([problem], REFUSED)
 
     async def rotate() -> KeyRotation:
         engine = db.create_engine(settings.database_url)
@@ -146,23 +128,166 @@ def rotate_key(settings: Settings) -> int:
     return 0
 
 
-async def stores_tokens(database_url: str) -> bool:
-    """Whether the database already holds Conta Azul tokens (then the key is needed to read them)."""
-    engine = db.create_engine(database_url)
+def report(problems: Iterable[Finding | str], exit_code: int) -> int:
+    """Each problem on its own line (stderr), then what to do next."""
+    lines = [str(p) for p in problems]
+    for line in lines:
+        print(f"✗ {line}", file=sys.stderr)
+    print(f"{len(lines)} problem(s): fix them, then run `make check` (python -m bot check).", file=sys.stderr)
+    return exit_code
+
+
+def migrate(settings: Settings) -> int:
+    problem = upgrade_database(settings)
+    if problem is not None:
+        return report([problem], REFUSED)
+    print("The database is at the latest schema.")
+    return 0
+
+
+def upgrade_database(settings: Settings) -> Finding | None:
+    """Migrate; what stopped it, when that is the environment's doing (anything else is a bug, and raises)."""
+    unwritable = sqlite_folder_finding(settings)
+    if unwritable is not None:
+        return unwritable
+    problems: list[Finding] = []
+    with database_problems(settings, problems):
+        db.upgrade(settings.database_url)
+    return problems[0] if problems else None
+
+
+async def check(settings: Settings, *, contaazul: bool) -> int:
+    """Everything that can be verified without starting; exit 1 with one line per problem."""
+    logging.getLogger("alembic").setLevel(logging.WARNING)  # reading the schema's version is not news
+    if contaazul:
+        return await check_contaazul(settings)
+    configuration = read_configuration(settings)
+    findings, passed = list(configuration.findings), list(configuration.passed)
+    reported = {f.subject for f in findings}
+    await check_database(settings, findings, passed)
+    findings += await check_slack(settings, configuration, reported, passed)
+    for line in passed:
+        print(f"✓ {line}")
+    if findings:
+        return report(findings, PROBLEMS_FOUND)
+    print("Aprova's set-up is valid.")
+    return 0
+
+
+async def check_database(settings: Settings, findings: list[Finding], passed: list[str]) -> None:
+    """Reachable and migrated; then the tokens it stores, readable and still accepted by Conta Azul."""
+    unwritable = sqlite_folder_finding(settings)
+    missing_file = sqlite_file_missing(settings)
+    if unwritable is not None:
+        findings.append(unwritable)
+        return
+    if missing_file is not None:  # opening it would create it: a check changes nothing
+        findings.append(Finding("DATABASE_URL", f"the SQLite file {missing_file} does not exist yet", MIGRATE))
+        return
+    engine = db.create_engine(settings.database_url)
     try:
-        return await has_connections(db.create_session_factory(engine))
+        with database_problems(settings, findings):
+            schema = await schema_finding(settings, engine)
+            if schema is not None:
+                findings.append(schema)
+                return
+            passed.append("the database is at the latest schema")
+            key_findings = await stored_token_findings(settings, engine)
+            findings += key_findings
+            if not key_findings and not any(f.subject == "APROVA_ENCRYPTION_KEY" for f in findings):
+                findings += await contaazul_company_findings(settings, engine, passed)
     finally:
         await engine.dispose()
 
 
-async def serve(settings: Settings, policy: Policy, receivables: ReceivableRules | None) -> None:
-    """Run until SIGINT or SIGTERM."""
-    async with run_aprova(settings, policy, receivables=receivables):
+async def check_slack(
+    settings: Settings, configuration: Configuration, reported: set[str], passed: list[str]
+) -> list[Finding]:
+    """The tokens as Slack sees them, then the people and groups named in the settings and the policy."""
+    if "SLACK_BOT_TOKEN" in reported or not settings.slack_bot_token:
+        return []
+    facts = SlackFacts()
+    checked = settings if "SLACK_APP_TOKEN" not in reported else _without_app_token(settings)
+    findings = await slack_token_findings(checked, facts)
+    if any(f.subject in ("SLACK_BOT_TOKEN", "SLACK_API_URL") for f in findings):
+        return findings
+    passed.append(f"Slack: workspace {facts.team}, bot @{facts.bot}")
+    people = await slack_people_findings(settings, configuration.policy)
+    if not people:
+        passed.append("every finance admin and approver exists in the workspace")
+    return findings + people
+
+
+def _without_app_token(settings: Settings) -> Settings:
+    return replace(settings, slack_app_token=None)
+
+
+async def check_contaazul(settings: Settings) -> int:
+    engine = db.create_engine(settings.database_url)
+    problems: list[Finding] = []
+    lines: list[str] = []
+    healthy = False
+    try:
+        with database_problems(settings, problems):
+            lines, healthy = await probe_contaazul(settings, engine)
+    finally:
+        await engine.dispose()
+    if problems:
+        return report(problems, PROBLEMS_FOUND)
+    for line in lines:
+        print(line)
+    return 0 if healthy else PROBLEMS_FOUND
+
+
+def start(settings: Settings) -> int:
+    """Check what can be checked, migrate, then serve until SIGINT or SIGTERM."""
+    configuration = read_configuration(settings)
+    if configuration.blocking:
+        return report(configuration.blocking, REFUSED)
+    problem = upgrade_database(settings)
+    if problem is not None:
+        return report([problem], REFUSED)
+    try:
+        return asyncio.run(serve(settings, configuration))
+    except StartupError as exc:
+        print(f"✗ {exc}", file=sys.stderr)
+        return REFUSED
+
+
+async def serve(settings: Settings, configuration: Configuration) -> int:
+    engine = db.create_engine(settings.database_url)
+    try:
+        findings = await stored_token_findings(settings, engine)
+    finally:
+        await engine.dispose()
+    # The app token is tried by the Socket Mode connection itself, which also says when Slack is out of reach.
+    slack = await slack_token_findings(_without_app_token(settings), SlackFacts())
+    socket_mode = settings.slack_app_token is not None
+    findings += [f for f in slack if not (socket_mode and f.subject == "SLACK_API_URL" and not f.blocking)]
+    if not any(f.subject in ("SLACK_BOT_TOKEN", "SLACK_API_URL") for f in slack):
+        # Someone the policy names who left the workspace is worth a warning, not a refusal to start: the rules
+        # edited in Slack may no longer name them, and the finance admins can fix it from the Home tab.
+        people = await slack_people_findings(settings, configuration.policy)
+        findings += [replace(f, blocking=False) for f in people]
+    if any(f.blocking for f in findings):
+        return report([f for f in findings if f.blocking], REFUSED)
+    for finding in findings:
+        print(f"warning: {finding}", file=sys.stderr)
+    assert configuration.policy is not None  # a missing or broken policy is blocking
+    async with run_aprova(settings, configuration.policy, receivables=configuration.receivables) as aprova:
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
-        await stop.wait()
+        stopping = asyncio.create_task(stop.wait())
+        waiting: set[asyncio.Future[Any]] = {stopping}
+        if aprova.slack_connection is not None:
+            waiting.add(aprova.slack_connection)
+        while not stop.is_set():
+            done, waiting = await asyncio.wait(waiting, return_when=asyncio.FIRST_COMPLETED)
+            if aprova.slack_connection in done:
+                aprova.slack_connection.result()  # a refused app token raises StartupError
+    return 0
 
 
 if __name__ == "__main__":

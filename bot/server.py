@@ -21,8 +21,9 @@ from bot.blocks.i18n import Locale
 from bot.deps import Deps
 from bot.settings import OAUTH_CALLBACK_PATH, OAUTH_PATH, OAUTH_START_PATH
 from ledger import flows
+from ledger.contaazul.connector import stored_connections
 from ledger.contaazul.oauth import STATE_TTL, STATUS_ACTIVE, connection_statuses
-from ledger.errors import GatewayError, OAuthGrantError, OAuthStateError
+from ledger.errors import GatewayError, OAuthGrantError, OAuthStateError, TokensUnreadable
 
 log = logging.getLogger(__name__)
 
@@ -168,6 +169,10 @@ async def handle_readyz(request: web.Request) -> web.Response:
         async with deps.session_factory() as session:
             await session.execute(text("SELECT 1"))
             statuses = await connection_statuses(session)
+        unreadable: set[str] = set()
+        if deps.contaazul is not None and statuses:
+            connections = await stored_connections(deps.session_factory, deps.contaazul.cipher)
+            unreadable = {c.team_id for c in connections if not c.readable}
     except Exception as exc:  # any failure means "not ready"; the reason goes to the operator
         reason = {"database": type(exc).__name__} if detailed else {}
         return web.json_response({"status": "unavailable", **reason}, status=503)
@@ -176,8 +181,10 @@ async def handle_readyz(request: web.Request) -> web.Response:
     if deps.contaazul is None:
         books: str | dict[str, str] = "not_configured"
     else:
+        # Tokens no configured key decrypts (APROVA_ENCRYPTION_KEY replaced or lost) are not a connection.
         books = {
-            team: "connected" if status == STATUS_ACTIVE else status for team, status in statuses.items()
+            team: TokensUnreadable.code if team in unreadable else "connected" if status == STATUS_ACTIVE else status
+            for team, status in statuses.items()
         } or "not_connected"
     return web.json_response({"status": "ok", "database": "ok", "contaazul": books})
 

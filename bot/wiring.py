@@ -4,10 +4,11 @@ what they run is what production runs."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import socket
 from collections.abc import AsyncIterator
-from contextlib import AsyncExitStack, asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager, suppress
 from dataclasses import dataclass
 
 import aiohttp
@@ -160,6 +161,8 @@ class RunningAprova:
 
     assembly: Assembly
     url: str  # where the HTTP server listens, e.g. http://127.0.0.1:3000
+    # Socket Mode: done once connected to Slack; raises StartupError when Slack refuses the app token.
+    slack_connection: asyncio.Task[None] | None = None
 
     @property
     def deps(self) -> Deps:
@@ -208,17 +211,16 @@ async def run_aprova(
             raise StartupError(f"cannot listen on {settings.host}:{settings.port}: {exc.strerror}") from None
         port = runner.addresses[0][1]
         url = f"http://{'127.0.0.1' if settings.host in ('0.0.0.0', '::', '') else settings.host}:{port}"
+        slack_connection = None
         if settings.slack_app_token is not None:
-            from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+            from bot.socket_mode import SocketModeLink  # it raises this module's StartupError
 
-            handler = AsyncSocketModeHandler(
-                aprova.bolt_app,
-                settings.slack_app_token,
-                web_client=AsyncWebClient(base_url=settings.slack_api_url),
-            )
-            await handler.connect_async()  # type: ignore[no-untyped-call]
-            stack.push_async_callback(handler.close_async)
-            log.info("connected to Slack in Socket Mode; health checks on port %s", port)
+            link = SocketModeLink(aprova.bolt_app, app_token=settings.slack_app_token, api_url=settings.slack_api_url)
+            stack.push_async_callback(link.close)
+            # In the background: health checks answer, and the worker posts, while Slack is out of reach.
+            slack_connection = asyncio.create_task(link.connect())
+            stack.push_async_callback(_cancel, slack_connection)
+            log.info("connecting to Slack in Socket Mode; health checks on port %s", port)
         else:
             log.info("listening for Slack on %s/slack/events", url)
         aprova.deliveries.start()  # also sends whatever a previous run left unsent
@@ -228,5 +230,12 @@ async def run_aprova(
             stack.push_async_callback(aprova.poster.stop)
         aprova.scheduler.start()
         stack.push_async_callback(aprova.scheduler.shutdown)
-        yield RunningAprova(aprova, url)
+        yield RunningAprova(aprova, url, slack_connection)
         log.info("shutting down")
+
+
+async def _cancel(task: asyncio.Task[None]) -> None:
+    if not task.done():
+        task.cancel()
+    with suppress(asyncio.CancelledError, StartupError):
+        await task

@@ -9,6 +9,7 @@
       ├── PolicyError              approval rules (the file, the editor, an absence, the times) are invalid
       ├── NoApprover               a request's step is left with nobody who may approve it (``step``)
       ├── OAuthStateError          the OAuth callback's state is unknown, expired or used
+      ├── TokensUnreadable         stored tokens no configured encryption key decrypts (also a ValueError)
       ├── WebhookRefused           a CRM webhook delivery cannot be taken (``status`` is the HTTP answer)
       └── GatewayError             talking to the books (Conta Azul) failed
             ├── PermanentGatewayError   a 4xx or a rule the books refuse: retrying will not help
@@ -143,6 +144,12 @@ class OAuthStateError(LedgerError):
     def __init__(self, code: str, message: str = "") -> None:
         super().__init__(message or code)
         self.code = code
+
+
+class TokensUnreadable(LedgerError, ValueError):
+    """Stored Conta Azul tokens that no key of APROVA_ENCRYPTION_KEY decrypts: the key was replaced or lost."""
+
+    code = "tokens_unreadable"
 
 
 class OAuthGrantError(PermanentGatewayError):

@@ -157,15 +157,38 @@ async def _resolve(refs: tuple[str, ...], directory: Directory) -> list[str]:
     return people
 
 
+def read_toml_file(path: Path, what: str, **options: Any) -> dict[str, Any]:
+    """A TOML file's contents; ``what`` names the file in messages ("approval policy").
+
+    Raises:
+        FileNotFoundError: There is no such file (the caller decides what that means).
+        PolicyError: It cannot be read (a folder, no permission, not UTF-8) or is not valid TOML.
+    """
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise
+    except IsADirectoryError:
+        raise PolicyError(f"{what} {path} is a folder, not a file: point it at the .toml file") from None
+    except UnicodeDecodeError as exc:
+        raise PolicyError(
+            f"{what} {path} is not UTF-8 text (byte {exc.start}): save it as UTF-8 in your editor"
+        ) from None
+    except OSError as exc:
+        raise PolicyError(f"{what} {path} cannot be read: {exc.strerror}") from None
+    try:
+        return tomllib.loads(text, **options)
+    except tomllib.TOMLDecodeError as exc:
+        raise PolicyError(f"{what} {path} is not valid TOML: {exc}") from None
+
+
 def load_policy(path: str | Path) -> Policy:
     """Read and validate a policy file; every problem is reported with where it is."""
     path = Path(path)
     try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8"), parse_float=Decimal)
+        raw = read_toml_file(path, "approval policy", parse_float=Decimal)
     except FileNotFoundError:
         raise PolicyError(f"approval policy file not found: {path}") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise PolicyError(f"approval policy {path} is not valid TOML: {exc}") from None
     try:
         return parse_policy(raw)
     except PolicyError as exc:

@@ -24,7 +24,6 @@ Example (see ``receivables.example.toml``)::
 from __future__ import annotations
 
 import calendar
-import tomllib
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import ROUND_DOWN, Decimal
@@ -37,6 +36,7 @@ from ledger.domain import PaymentMethod, PlannedStep, RequestDraft, RequestKind
 from ledger.errors import InvalidSubmission, InvalidValue, PolicyError
 from ledger.flows import FinalApprovalHook, Submitted, submit_request
 from ledger.names import name_key
+from ledger.policy import read_toml_file
 from ledger.ports import Clock
 from ledger.validation import amount_problem, parse_document
 
@@ -238,11 +238,9 @@ def load_receivable_rules(path: Path) -> ReceivableRules | None:
         PolicyError: The file is not valid; the message names the key.
     """
     try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+        raw = read_toml_file(path, "receivables file")
     except FileNotFoundError:
         return None
-    except tomllib.TOMLDecodeError as exc:
-        raise PolicyError(f"receivables file {path} is not valid TOML: {exc}") from None
     try:
         return parse_receivable_rules(raw)
     except PolicyError as exc:

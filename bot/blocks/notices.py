@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 from bot.blocks.i18n import Locale, moment, t
 from ledger.clock import BRAZIL
-from ledger.errors import LedgerError, NoApprover, NotAllowed, RequestNotFound, StaleDecision
+from ledger.errors import LedgerError, NoApprover, NotAllowed, RequestNotFound, StaleDecision, TokensUnreadable
 from ledger.read_models import RequestView
 
 
@@ -35,6 +35,8 @@ def explain(error: LedgerError, *, request: RequestView | None, locale: Locale, 
                 return t(locale, "notice.step_already_decided", step=error.params.get("step", ""), **common)
             return t(locale, "notice.already_decided", **common)
         return t(locale, "notice.already_status", reference=reference, status=t(locale, f"status.{status}"))
+    if isinstance(error, TokensUnreadable):
+        return t(locale, "notice.tokens_unreadable")
     if isinstance(error, NoApprover):
         return t(locale, "notice.no_approver", step=error.params.get("step", "—"))
     return t(locale, "notice.unexpected", error_id=error.code)

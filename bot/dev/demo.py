@@ -35,6 +35,7 @@ from urllib.parse import urlsplit
 import httpx
 from cryptography.fernet import Fernet
 
+from bot.blocks.i18n import money
 from bot.dev import slack_payloads as payloads
 from bot.dev.localslack import LocalSlack
 from bot.logs import configure_logging
@@ -55,12 +56,14 @@ STEP_TIMEOUT = 60.0  # seconds for any one step to show in Slack
 
 POLICY = parse_policy({"fallback": [ADMIN], "default": {"steps": [{"name": "Financeiro", "approvers": [APPROVER]}]}})
 
+AMOUNT = Decimal("1234.56")
+DUE_IN = timedelta(days=10)
 # The supplier's PIX "copia e cola" code, as printed on its invoice: Aprova reads the amount from it.
 PIX_CODE = br_code(
     key="financeiro@trigobom.com.br",
     receiver_name="DISTRIBUIDORA TRIGO BOM",
     city="SAO PAULO",
-    amount=Decimal("1234.56"),
+    amount=AMOUNT,
     txid="NF4521",
 )
 # A new supplier (valid CNPJ check digits), so the demo shows one being created in Conta Azul.
@@ -121,12 +124,28 @@ class Demo:
         return re.sub(r"<([^|>]+)\|([^>]+)>", r"\2 (\1)", text)
 
 
-def run_demo(*, keep_running: bool = False, environ: dict[str, str] | None = None, out: TextIO = sys.stdout) -> int:
-    """Run the demo; 0 when the payable was posted and the thread got its reply."""
+def run_demo(
+    *,
+    keep_running: bool = False,
+    assume_yes: bool = False,
+    environ: dict[str, str] | None = None,
+    out: TextIO = sys.stdout,
+    ask: Callable[[str], str] = input,
+) -> int:
+    """Run the demo; 0 when the payable was posted and the thread got its reply.
+
+    Args:
+        keep_running: Keep Aprova running afterwards (until Ctrl-C).
+        assume_yes: Do not ask before writing to a Conta Azul that is not the bundled sandbox.
+        environ: The settings (the process environment by default).
+        out: Where the story is told.
+        ask: How the question is put to the person (``input``).
+    """
     try:
         settings = Settings.from_env(environ)
     except SettingsError as exc:
-        print(f"Configuration error: {exc}", file=sys.stderr)
+        for problem in exc.problems:
+            print(f"✗ {problem}", file=sys.stderr)
         return 2
     configure_logging("WARNING" if settings.log_level == "INFO" else settings.log_level, "text")
     if settings.contaazul_api_url_set and not settings.contaazul_configured:
@@ -136,11 +155,35 @@ def run_demo(*, keep_running: bool = False, environ: dict[str, str] | None = Non
             file=sys.stderr,
         )
         return 2
+    if settings.contaazul_api_url_set and not assume_yes and not _confirmed(settings, out, ask):
+        print("Nothing was written to Conta Azul. (--yes skips this question.)", file=out)
+        return 1
     try:
         return asyncio.run(_demo(settings, keep_running=keep_running, out=out))
     except (DemoFailed, StartupError) as exc:
         print(f"demo failed: {exc}", file=sys.stderr)
         return 1
+    except KeyboardInterrupt:  # how --keep is stopped; everything was closed on the way out
+        print("\nAprova stopped.", file=out)
+        return 0
+
+
+def _confirmed(settings: Settings, out: TextIO, ask: Callable[[str], str]) -> bool:
+    """Say what the demo will create in a Conta Azul that is not the sandbox, and ask before doing it."""
+    print(f"The demo writes to the Conta Azul at {settings.contaazul_api_url}, in the company you authorize:", file=out)
+    print(f"  - the supplier {ANSWERS['vendor_name']}, unless one with its CNPJ or name exists", file=out)
+    print(f"  - the cost center {ANSWERS['cost_center']}, unless it exists", file=out)
+    print(
+        f"  - a payable of {money(AMOUNT, 'pt_BR')} due in {DUE_IN.days} days, “{ANSWERS['description']}”, on the "
+        "default financial account",
+        file=out,
+    )
+    out.flush()
+    try:
+        answer = ask("Go ahead? [y/N] ")
+    except EOFError:  # no one at a terminal to answer
+        answer = ""
+    return answer.strip().lower() in ("y", "yes", "s", "sim")
 
 
 async def _demo(settings: Settings, *, keep_running: bool, out: TextIO) -> int:
@@ -241,7 +284,7 @@ async def _play(demo: Demo, settings: Settings) -> bool:
     answers = ANSWERS | {
         "category": category,
         "competence_date": today.isoformat(),
-        "due_date": (today + timedelta(days=10)).isoformat(),
+        "due_date": (today + DUE_IN).isoformat(),
     }
     response = await demo.send(payloads.view_submission(view, user_id=REQUESTER, answers=answers))
     if response.text:

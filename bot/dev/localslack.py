@@ -21,6 +21,7 @@ from aiohttp import web
 
 from .localslack_chat import Chat
 from .localslack_files import Files, SlackUpload
+from .localslack_socket import SocketMode
 from .localslack_views import Views
 from .localslack_workspace import JSONDict, SlackError, Workspace, csv_values, flag
 
@@ -63,9 +64,16 @@ class _Failure:
 class LocalSlack:
     """An in-process HTTP server that answers like the Slack Web API and records every call."""
 
-    def __init__(self, team_id: str = "T0001", bot_user_id: str = "UBOT", bot_token: str = "xoxb-local") -> None:
+    def __init__(
+        self,
+        team_id: str = "T0001",
+        bot_user_id: str = "UBOT",
+        bot_token: str = "xoxb-local",
+        app_token: str = "xapp-local",
+    ) -> None:
         self.workspace = Workspace(team_id, bot_user_id)
         self.bot_token = bot_token
+        self.app_token = app_token
         self.calls: list[SlackCall] = []
         self._changed = asyncio.Condition()
         self._dms: dict[str, str] = {}
@@ -78,6 +86,7 @@ class LocalSlack:
         self._chat = Chat(self.workspace, self.dm_channel)
         self._views = Views(self.workspace)
         self._files = Files(self.workspace, self._require_base_url)
+        self.socket_mode = SocketMode(self.workspace, self._require_base_url)
         self._handlers: dict[str, Callable[[JSONDict], JSONDict]] = {
             "auth.test": self._auth_test,
             "chat.postMessage": self._chat.post_message,
@@ -95,6 +104,7 @@ class LocalSlack:
             "reactions.add": self._chat.add_reaction,
             "conversations.history": self._chat.history,
             "conversations.replies": self._chat.replies,
+            "apps.connections.open": self.socket_mode.open,
         }
         self.add_user(bot_user_id, name="aprova", real_name="Aprova")
         self._users[bot_user_id].is_bot = True
@@ -111,6 +121,7 @@ class LocalSlack:
         app.router.add_get("/api/{method}", self._handle_api)
         app.router.add_post("/upload/{file_id}", self._handle_upload)
         app.router.add_get("/files/{file_id}/{name}", self._handle_download)
+        app.router.add_get("/socket-mode/{connection_id}", self.socket_mode.handle)
         runner = web.AppRunner(app, access_log=None)
         await runner.setup()
         try:
@@ -127,6 +138,7 @@ class LocalSlack:
         """Shut the server down; safe to call twice."""
         runner, self._runner, self._base_url = self._runner, None, None
         if runner is not None:
+            await self.socket_mode.close()
             await runner.cleanup()
 
     async def __aenter__(self) -> LocalSlack:
@@ -283,7 +295,8 @@ class LocalSlack:
             return web.json_response({"ok": False, "error": "unknown_method"})
         if not token:
             return web.json_response({"ok": False, "error": "not_authed"})
-        if token != self.bot_token:
+        # Socket Mode is opened with the app-level token; everything else with the bot token.
+        if token != (self.app_token if method == "apps.connections.open" else self.bot_token):
             return web.json_response({"ok": False, "error": "invalid_auth"})
         queued = self._failures.get(method)
         if queued:

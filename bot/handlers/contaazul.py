@@ -21,7 +21,7 @@ from bot.blocks.i18n import t
 from bot.blocks.receivable_modal import build_receivable_modal
 from bot.deps import Deps
 from bot.errors import Listeners
-from bot.ids import CallbackId
+from bot.ids import ActionId, CallbackId
 from bot.middleware import Actor, require_finance_admin, tell
 from bot.notifier import alert_needs_reconnect
 from bot.settings import Settings
@@ -146,8 +146,14 @@ async def handle_account_submission(
     await client.chat_postMessage(channel=actor.user_id, text=t(actor.locale, "ca.account.saved", account=name))
 
 
+async def handle_connect_link(ack: AsyncAck) -> None:
+    """The connect button is a link the browser opens; Slack still sends the click, which wants only an ack."""
+    await ack()
+
+
 def register(app: Listeners, settings: Settings) -> None:
     app.command("/contaazul")(handle_contaazul_command)
+    app.action(ActionId.CONNECT_LINK.value)(handle_connect_link)
     app.view(CallbackId.ACCOUNT_MODAL.value, middleware=[require_finance_admin("contaazul", field="account")])(
         handle_account_submission
     )

@@ -30,7 +30,7 @@ from ledger.contaazul.oauth import (
 from ledger.contaazul.revocation import ConnectionRevoker, Revocation
 from ledger.contaazul.tokens import TokenManager
 from ledger.contaazul.transport import Transport
-from ledger.errors import ConnectionNeedsReconnect, OAuthStateError
+from ledger.errors import ConnectionNeedsReconnect, OAuthStateError, TokensUnreadable
 from ledger.models import ContaAzulConnection
 from ledger.ports import Books, Clock
 
@@ -200,3 +200,30 @@ async def has_connections(session_factory: async_sessionmaker[AsyncSession]) -> 
     """Whether any team stored Conta Azul tokens (then the encryption key is mandatory)."""
     async with session_factory() as session:
         return bool(await session.scalar(select(func.count()).select_from(ContaAzulConnection)))
+
+
+@dataclass(frozen=True, slots=True)
+class StoredConnection:
+    """A team's stored connection, and whether the configured keys can read its tokens."""
+
+    team_id: str
+    company_name: str
+    readable: bool
+
+
+async def stored_connections(
+    session_factory: async_sessionmaker[AsyncSession], cipher: TokenCipher
+) -> list[StoredConnection]:
+    """Every team's connection, each tried with ``cipher``: a replaced or lost key shows here, not at posting."""
+    async with session_factory() as session:
+        rows = (await session.execute(select(ContaAzulConnection).order_by(ContaAzulConnection.team_id))).scalars()
+        return [StoredConnection(row.team_id, row.company_name, _readable(cipher, row)) for row in rows]
+
+
+def _readable(cipher: TokenCipher, row: ContaAzulConnection) -> bool:
+    try:
+        cipher.decrypt(row.access_token_enc)
+        cipher.decrypt(row.refresh_token_enc)
+    except TokensUnreadable:
+        return False
+    return True

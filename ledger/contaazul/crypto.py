@@ -6,6 +6,9 @@ import binascii
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 
+from ledger.errors import TokensUnreadable
+
+UNREADABLE = "ciphertext is corrupt or was encrypted with a key that is no longer configured"
 GENERATE_KEY_HINT = 'python -c "from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())"'
 
 
@@ -34,15 +37,15 @@ class TokenCipher:
         return self._fernet.encrypt(plaintext.encode("utf-8")).decode("ascii")
 
     def decrypt(self, ciphertext: str) -> str:
-        """Decrypt with whichever configured key matches; ``ValueError`` when none does."""
+        """Decrypt with whichever configured key matches; ``TokensUnreadable`` (a ``ValueError``) when none does."""
         try:
             return self._fernet.decrypt(ciphertext.encode("ascii")).decode("utf-8")
         except (InvalidToken, UnicodeEncodeError):
-            raise ValueError("ciphertext is corrupt or was encrypted with a key that is no longer configured") from None
+            raise TokensUnreadable(UNREADABLE) from None
 
     def rotate(self, ciphertext: str) -> str:
         """Re-encrypt ``ciphertext`` with the newest key, so older keys can be retired."""
         try:
             return self._fernet.rotate(ciphertext.encode("ascii")).decode("ascii")
         except (InvalidToken, UnicodeEncodeError):
-            raise ValueError("ciphertext is corrupt or was encrypted with a key that is no longer configured") from None
+            raise TokensUnreadable(UNREADABLE) from None

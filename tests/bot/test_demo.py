@@ -86,9 +86,18 @@ def test_demo_without_credentials_posts_the_payable_with_the_bundled_sandbox():
 
 @pytest.mark.parametrize("external_sandbox", [True], indirect=True)
 def test_demo_runs_against_the_conta_azul_in_the_environment(external_sandbox: Sandbox):
-    out = io.StringIO()
-    assert run_demo(environ=environment_for(external_sandbox), out=out) == 0, out.getvalue()
+    out, questions = io.StringIO(), []
+
+    def agree(question: str) -> str:
+        questions.append(question)
+        return "s"
+
+    assert run_demo(environ=environment_for(external_sandbox), out=out, ask=agree) == 0, out.getvalue()
+    assert questions == ["Go ahead? [y/N] "]
     text = out.getvalue()
+    assert f"The demo writes to the Conta Azul at {external_sandbox.api_url}" in text
+    assert "the supplier Distribuidora Trigo Bom Ltda, unless one with its CNPJ or name exists" in text
+    assert "a payable of R$ 1.234,56 due in 10 days" in text
     assert f"Conta Azul at {external_sandbox.api_url}" in text and "the Conta Azul sandbox" not in text
     [event] = external_sandbox.state.events.values()
     assert event.referencia_externa == "PAG-2026-000001"
@@ -135,11 +144,25 @@ def on_loopback(url: str) -> str:
 @pytest.mark.parametrize("external_sandbox", [False], indirect=True)
 def test_demo_prints_the_consent_link_and_waits_for_the_callback(external_sandbox: Sandbox):
     person = ConsentingPerson()
-    assert run_demo(environ=environment_for(external_sandbox), out=person) == 0, person.getvalue()
+    assert run_demo(environ=environment_for(external_sandbox), out=person, assume_yes=True) == 0, person.getvalue()
     assert person.done.result(timeout=10) == 200
     text = person.getvalue()
     assert "Open this link in a browser, sign in to Conta Azul and authorize Aprova:" in text
     assert "Conta Azul conectado: Padaria Pão Quente Ltda" in text and len(POSTED.findall(text)) == 1
+
+
+@pytest.mark.parametrize("external_sandbox", [True], indirect=True)
+def test_demo_writes_nothing_to_a_real_conta_azul_unless_told_yes(external_sandbox: Sandbox):
+    suppliers = len(external_sandbox.state.people)
+    out = io.StringIO()
+
+    def nobody_at_the_terminal(question: str) -> str:
+        raise EOFError
+
+    for answer in (lambda question: "n", nobody_at_the_terminal):
+        assert run_demo(environ=environment_for(external_sandbox), out=out, ask=answer) == 1
+    assert "Nothing was written to Conta Azul. (--yes skips this question.)" in out.getvalue()
+    assert not external_sandbox.state.events and len(external_sandbox.state.people) == suppliers
 
 
 def test_demo_refuses_a_conta_azul_url_without_credentials(capsys):

@@ -48,7 +48,7 @@ def test_values_are_read_and_normalised():
             "SLACK_API_URL": "http://localhost:4000/api",
             "PORT": "8080",
             "APROVA_PAYMENT_COMMANDS": "/pagar, /pay ,",
-            "APROVA_FINANCE_ADMINS": "U1, U2",
+            "APROVA_FINANCE_ADMINS": "U0FIN1, U0FIN2",
             "APROVA_TIMEZONE": "America/Manaus",
             "APROVA_DEFAULT_LOCALE": "en",
             "APROVA_POLICY_FILE": "/etc/aprova/policy.toml",
@@ -64,7 +64,7 @@ def test_values_are_read_and_normalised():
     assert settings.slack_api_url == "http://localhost:4000/api/"  # trailing slash added
     assert settings.port == 8080
     assert settings.payment_commands == ("/pagar", "/pay")
-    assert settings.finance_admins == ("U1", "U2")
+    assert settings.finance_admins == ("U0FIN1", "U0FIN2")
     assert settings.timezone == ZoneInfo("America/Manaus")
     assert settings.default_locale == "en"
     assert settings.policy_file == Path("/etc/aprova/policy.toml")
@@ -146,9 +146,10 @@ def test_variables_are_found_in_the_source():
 
 @pytest.fixture
 def environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> pytest.MonkeyPatch:
-    """A clean environment with a valid policy file."""
+    """A clean environment with a valid policy file, run from an empty folder (no .env)."""
     for name in VARIABLES:
         monkeypatch.delenv(name, raising=False)
+    monkeypatch.chdir(tmp_path)
     policy = tmp_path / "policy.toml"
     policy.write_text(POLICY, encoding="utf-8")
     monkeypatch.setenv("APROVA_POLICY_FILE", str(policy))
@@ -157,17 +158,17 @@ def environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> pytest.Monke
 
 
 def test_check_names_missing_slack_credentials(environment, capsys, tmp_path):
-    assert bot.__main__.main(["check"]) == 2
+    assert bot.__main__.main(["check"]) == 1
     err = capsys.readouterr().err
-    assert "SLACK_BOT_TOKEN" in err
-    assert "SLACK_SIGNING_SECRET (HTTP mode) or SLACK_APP_TOKEN (Socket Mode)" in err
-    assert "manifest.yml" in err
-    assert not (tmp_path / "never-created.db").exists()  # check touches no database
+    assert "✗ SLACK_BOT_TOKEN: not set → create the Slack app from manifest.yml" in err
+    assert "✗ SLACK_APP_TOKEN: neither it nor SLACK_SIGNING_SECRET is set" in err
+    assert "✗ DATABASE_URL: the SQLite file" in err and "does not exist yet → run `make migrate`" in err
+    assert not (tmp_path / "never-created.db").exists()  # check creates no database
 
 
 def test_check_names_the_one_missing_credential(environment, capsys):
     environment.setenv("SLACK_SIGNING_SECRET", "secret")
-    assert bot.__main__.main(["check"]) == 2
+    assert bot.__main__.main(["check"]) == 1
     err = capsys.readouterr().err
     assert "SLACK_BOT_TOKEN" in err and "SLACK_SIGNING_SECRET" not in err
 
@@ -178,31 +179,45 @@ def test_check_reports_a_broken_policy(environment, capsys, tmp_path):
     broken = tmp_path / "broken.toml"
     broken.write_text('[default]\nsteps = [{ name = "Financeiro", approvers = ["bob"] }]\n', encoding="utf-8")
     environment.setenv("APROVA_POLICY_FILE", str(broken))
-    assert bot.__main__.main(["check"]) == 2
+    assert bot.__main__.main(["check"]) == 1
     err = capsys.readouterr().err
-    assert err.startswith("Approval policy error:")
+    assert err.startswith("✗ APROVA_POLICY_FILE: approval policy")
     assert str(broken) in err and "default.steps[0]" in err and "'bob'" in err
 
 
-def test_check_reports_a_missing_policy(environment, capsys, tmp_path):
+@pytest.mark.parametrize(
+    ("content", "problem"),
+    [
+        (b"\xff\xfe[default]", "is not UTF-8 text (byte 0): save it as UTF-8"),
+        (None, "is a folder, not a file: point it at the .toml file"),
+    ],
+)
+def test_check_explains_a_policy_file_it_cannot_read(environment, capsys, tmp_path, content, problem):
+    path = tmp_path / "unreadable.toml"
+    if content is None:
+        path.mkdir()
+    else:
+        path.write_bytes(content)
+    environment.setenv("APROVA_POLICY_FILE", str(path))
+    assert bot.__main__.main(["check"]) == 1
+    assert f"✗ APROVA_POLICY_FILE: approval policy {path} {problem}" in capsys.readouterr().err
+
+
+def test_check_names_the_example_to_copy_when_the_policy_is_missing(environment, capsys, tmp_path):
     environment.setenv("APROVA_POLICY_FILE", str(tmp_path / "absent.toml"))
-    assert bot.__main__.main(["check"]) == 2
-    assert "approval policy file not found" in capsys.readouterr().err
+    assert bot.__main__.main(["check"]) == 1
+    err = capsys.readouterr().err
+    assert "approval policy file not found" in err
+    assert f"cp approval-policy.example.toml {tmp_path / 'absent.toml'}" in err
 
 
-def test_check_reports_a_bad_setting(environment, capsys):
+def test_check_reports_every_bad_setting_at_once(environment, capsys):
     environment.setenv("PORT", "eighty")
-    assert bot.__main__.main(["check"]) == 2
-    assert "Configuration error: PORT must be a TCP port number" in capsys.readouterr().err
-
-
-def test_check_passes_when_all_is_set(environment, capsys):
-    environment.setenv("SLACK_BOT_TOKEN", "xoxb-1")
-    environment.setenv("SLACK_SIGNING_SECRET", "secret")
-    assert bot.__main__.main(["check"]) == 0
-    out, err = capsys.readouterr()
-    assert "Configuration and approval policy are valid; no receivables file (deal webhooks off)." in out
-    assert err == ""
+    environment.setenv("LOG_LEVEL", "VERBOSE")
+    assert bot.__main__.main(["check"]) == 1
+    err = capsys.readouterr().err
+    assert "✗ PORT must be a TCP port number" in err
+    assert "✗ LOG_LEVEL must be one of DEBUG, INFO, WARNING, ERROR, CRITICAL (got 'VERBOSE')" in err
 
 
 def test_check_reports_a_bad_receivables_file(environment, capsys, tmp_path):
@@ -211,8 +226,57 @@ def test_check_reports_a_bad_receivables_file(environment, capsys, tmp_path):
     rules = tmp_path / "receivables.toml"
     rules.write_text('category = "Vendas"\ndue_days = "thirty"\n', encoding="utf-8")
     environment.setenv("APROVA_RECEIVABLES_FILE", str(rules))
-    assert bot.__main__.main(["check"]) == 2
-    assert "Receivables error: receivables file" in capsys.readouterr().err
+    assert bot.__main__.main(["check"]) == 1
+    assert "✗ APROVA_RECEIVABLES_FILE: receivables file" in capsys.readouterr().err
     rules.write_text('category = "Vendas de Produtos"\n', encoding="utf-8")
-    assert bot.__main__.main(["check"]) == 0
-    assert f"{rules} is valid" in capsys.readouterr().out
+    bot.__main__.main(["check"])
+    out, err = capsys.readouterr()
+    assert f"✓ receivables rules {rules}" in out and "APROVA_RECEIVABLES_FILE" not in err
+
+
+@pytest.mark.parametrize(
+    ("environ", "fragments"),
+    [
+        ({"DATABASE_URL": "notaurl"}, ["DATABASE_URL must be sqlite:///aprova.db", "not a database address"]),
+        ({"DATABASE_URL": "mysql://aprova:s3cret@db/aprova"}, ["DATABASE_URL", "got a mysql:// address"]),
+        ({"APROVA_PUBLIC_URL": "aprova.empresa.com.br"}, ["APROVA_PUBLIC_URL must be a web address", "https://"]),
+        ({"SLACK_API_URL": "slack.com/api"}, ["SLACK_API_URL must be a web address"]),
+        ({"APROVA_FINANCE_ADMINS": "U0FIN1,bob"}, ["APROVA_FINANCE_ADMINS", "'bob' is not one", "Copy member ID"]),
+        ({"APROVA_REQUESTS_CHANNEL": "#pedidos"}, ["APROVA_REQUESTS_CHANNEL must be a channel id (C…)", "'#pedidos'"]),
+        ({"APROVA_FINANCE_CHANNEL": "financeiro"}, ["APROVA_FINANCE_CHANNEL must be a channel id"]),
+        ({"SLACK_BOT_TOKEN": "xoxp-a-user-token"}, ["SLACK_BOT_TOKEN must be the Bot User OAuth Token", "xoxb-"]),
+        ({"SLACK_APP_TOKEN": "xoxb-not-an-app-token"}, ["SLACK_APP_TOKEN must be an App-Level Token", "xapp-"]),
+        ({"CONTAAZUL_CLIENT_ID": "client"}, ["CONTAAZUL_CLIENT_SECRET is not set, but CONTAAZUL_CLIENT_ID is"]),
+        ({"CONTAAZUL_CLIENT_SECRET": "secret"}, ["CONTAAZUL_CLIENT_ID is not set, but CONTAAZUL_CLIENT_SECRET is"]),
+        ({"LOG_LEVEL": "verbose"}, ["LOG_LEVEL must be one of"]),
+    ],
+)
+def test_shapes_are_checked(environ, fragments):
+    with pytest.raises(SettingsError) as caught:
+        Settings.from_env(environ)
+    for fragment in fragments:
+        assert fragment in str(caught.value)
+    assert "s3cret" not in str(caught.value) and "xoxp-a-user-token" not in str(caught.value)
+
+
+def test_every_problem_is_reported_at_once():
+    with pytest.raises(SettingsError) as caught:
+        Settings.from_env({"PORT": "http", "APROVA_DIGEST_HOUR": "24", "DATABASE_URL": "notaurl"})
+    assert [p.split(" ")[0] for p in caught.value.problems] == ["APROVA_DIGEST_HOUR", "DATABASE_URL", "PORT"]
+
+
+def test_env_file_fills_in_what_the_environment_does_not_set(monkeypatch, tmp_path):
+    for name in VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("PORT", "8080")
+    monkeypatch.setenv("APROVA_DIGEST_HOUR", "")
+    monkeypatch.delenv("APROVA_DIGEST_HOUR")  # recorded, so what the .env file sets is undone after the test
+    env_file = tmp_path / ".env"
+    env_file.write_text("PORT=9999  # ignored: already set\nAPROVA_DIGEST_HOUR=6\n", encoding="utf-8")
+    assert bot.settings.load_env_file(env_file)
+    settings = Settings.from_env()
+    assert (settings.port, settings.digest_hour) == (8080, 6)
+    assert not bot.settings.load_env_file(tmp_path / "absent")
+    env_file.write_bytes(b"PORT=\xff\n")
+    with pytest.raises(SettingsError, match=r"\.env is not UTF-8 text"):
+        bot.settings.load_env_file(env_file)

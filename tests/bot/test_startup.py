@@ -42,6 +42,7 @@ def environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, held_port: int,
     """Slack configured (HTTP mode, an unreachable Slack), a valid policy, a fresh SQLite file, nothing else."""
     for name in VARIABLES:
         monkeypatch.delenv(name, raising=False)
+    monkeypatch.chdir(tmp_path)  # no .env
     policy = tmp_path / "policy.toml"
     policy.write_text(POLICY, encoding="utf-8")
     monkeypatch.setenv("APROVA_POLICY_FILE", str(policy))
@@ -65,15 +66,15 @@ def test_contaazul_without_a_key_stops_before_anything_else(environment, capsys,
     assert bot.__main__.main(["serve"]) == 2
     out, err = capsys.readouterr()
     assert out == ""
-    assert err.startswith("APROVA_ENCRYPTION_KEY is not set")
+    assert err.startswith("✗ APROVA_ENCRYPTION_KEY: not set, but Conta Azul is configured")
     assert GENERATE_HINT in err and "APROVA_ENCRYPTION_KEY=new,old" in err
     assert not database.exists()  # stopped before migrating
 
 
 def test_check_reports_the_missing_key_too(environment, capsys):
     with_contaazul_app(environment)
-    assert bot.__main__.main(["check"]) == 2
-    assert "APROVA_ENCRYPTION_KEY is not set" in capsys.readouterr().err
+    assert bot.__main__.main(["check"]) == 1
+    assert "✗ APROVA_ENCRYPTION_KEY: not set, but Conta Azul is configured" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize(
@@ -89,7 +90,7 @@ def test_a_malformed_key_is_named_not_echoed(environment, capsys, database, keys
     environment.setenv("APROVA_ENCRYPTION_KEY", keys)
     assert bot.__main__.main(["serve"]) == 2
     err = capsys.readouterr().err
-    assert err.startswith("APROVA_ENCRYPTION_KEY: ")
+    assert err.startswith("✗ APROVA_ENCRYPTION_KEY: ")
     assert f"encryption key {position} is not a valid Fernet key" in err
     assert GENERATE_HINT in err
     assert keys.split(",")[-1] not in err  # a key is a secret, even a broken one
@@ -98,8 +99,8 @@ def test_a_malformed_key_is_named_not_echoed(environment, capsys, database, keys
 
 def test_a_malformed_key_fails_even_without_contaazul(environment, capsys):
     environment.setenv("APROVA_ENCRYPTION_KEY", "not-a-fernet-key")
-    assert bot.__main__.main(["check"]) == 2
-    assert "APROVA_ENCRYPTION_KEY: encryption key #1 of 1 is not a valid Fernet key" in capsys.readouterr().err
+    assert bot.__main__.main(["check"]) == 1
+    assert "✗ APROVA_ENCRYPTION_KEY: encryption key #1 of 1 is not a valid Fernet key" in capsys.readouterr().err
 
 
 async def _store_connection(url: str) -> None:
@@ -132,5 +133,4 @@ def test_stored_tokens_need_the_key_even_when_contaazul_is_not_configured(enviro
     assert bot.__main__.main(["serve"]) == 2
     out, err = capsys.readouterr()
     assert out == ""
-    assert err.startswith("APROVA_ENCRYPTION_KEY is not set, but Conta Azul is configured or connected")
-    assert GENERATE_HINT in err
+    assert "✗ APROVA_ENCRYPTION_KEY: not set, but the database holds Conta Azul tokens" in err

@@ -23,6 +23,10 @@ MESSAGES: dict[str, dict[Locale, str]] = {
         "en": "Click to connect your company's Conta Azul. The link is valid for 10 minutes, once, for you only.",
     },
     "ca.connect.button": {"pt_BR": "Conectar o Conta Azul", "en": "Connect Conta Azul"},
+    "notice.tokens_unreadable": {
+        "pt_BR": "⚠️ Os tokens do Conta Azul guardados pelo Aprova não podem ser lidos com a chave configurada (APROVA_ENCRYPTION_KEY foi trocada ou perdida). Peça a quem administra o Aprova para restaurar a chave antiga (APROVA_ENCRYPTION_KEY=nova,antiga), ou conecte de novo com `/contaazul connect`.",
+        "en": "⚠️ The Conta Azul tokens Aprova keeps cannot be read with the configured key (APROVA_ENCRYPTION_KEY was replaced or lost). Ask whoever runs Aprova to restore the old key (APROVA_ENCRYPTION_KEY=new,old), or connect again with `/contaazul connect`.",
+    },
     "ca.connected": {
         "pt_BR": "✅ Conta Azul conectado: *{company}*{document}. Conta financeira padrão: {account}.",
         "en": "✅ Conta Azul connected: *{company}*{document}. Default financial account: {account}.",

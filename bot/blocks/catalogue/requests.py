@@ -290,8 +290,8 @@ MESSAGES: dict[str, dict[Locale, str]] = {
         "en": "Request {reference} sent for approval.",
     },
     "notice.unexpected": {
-        "pt_BR": "Algo deu errado do nosso lado (código {error_id}). Tente de novo; se persistir, avise o financeiro.",
-        "en": "Something went wrong on our side (code {error_id}). Try again; if it persists, tell the finance team.",
+        "pt_BR": "⚠️ Erro interno, código {error_id}: algo deu errado do nosso lado. Tente de novo; se persistir, avise o financeiro com esse código.",
+        "en": "⚠️ Internal error, code {error_id}: something went wrong on our side. Try again; if it persists, tell the finance team that code.",
     },
     # Duplicate detection
     "duplicate.warning": {

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
+import os
+import sys
 
 from .server import Sandbox
 
@@ -28,7 +29,13 @@ async def _serve(args: argparse.Namespace) -> None:
         auto_consent=args.auto_consent,
         state_file=args.state_file,
     )
-    await sandbox.start(args.host, args.port)
+    try:
+        await sandbox.start(args.host, args.port)
+    except OSError as exc:  # the port is taken, or the address is not this machine's
+        reason = os.strerror(exc.errno).lower() if exc.errno else str(exc)
+        raise SystemExit(
+            f"✗ cannot listen on {args.host}:{args.port} ({reason}) → pick another port with --port"
+        ) from None
     try:
         print(f"Conta Azul sandbox for {sandbox.state.company.razao_social}", flush=True)
         print(f"  auth_url:  {sandbox.auth_url}  (authorize: {sandbox.authorize_url})", flush=True)
@@ -41,12 +48,15 @@ async def _serve(args: argparse.Namespace) -> None:
         await sandbox.stop()
 
 
-def main(argv: list[str] | None = None) -> None:
-    """Entry point."""
+def main(argv: list[str] | None = None) -> int:
+    """Entry point; Ctrl-C stops it quietly."""
     args = _parse(argv)
-    with contextlib.suppress(KeyboardInterrupt):
+    try:
         asyncio.run(_serve(args))
+    except KeyboardInterrupt:
+        pass
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())
