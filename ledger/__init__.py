@@ -20,6 +20,7 @@ from ledger.errors import (
     PolicyError,
     RequestNotFound,
     StaleDecision,
+    TokensUnreadable,
 )
 from ledger.payment_code import detect_payment_method, read_payment_code
 from ledger.policy import Policy
@@ -60,6 +61,7 @@ __all__ = [
     "StaleDecision",
     "StepStatus",
     "StepView",
+    "TokensUnreadable",
     "check_may_edit",
     "check_times",
     "decode_duplicates",

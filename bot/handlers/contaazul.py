@@ -25,7 +25,14 @@ from bot.ids import ActionId, CallbackId
 from bot.middleware import Actor, require_finance_admin, tell
 from bot.notifier import alert_needs_reconnect
 from bot.settings import Settings
-from ledger import ConnectionNeedsReconnect, GatewayError, InvalidSubmission, NotAllowed, RevokeOutcome
+from ledger import (
+    ConnectionNeedsReconnect,
+    GatewayError,
+    InvalidSubmission,
+    NotAllowed,
+    RevokeOutcome,
+    TokensUnreadable,
+)
 
 log = logging.getLogger(__name__)
 SUBCOMMANDS = ("connect", "status", "account", "disconnect", "receivable")
@@ -80,6 +87,8 @@ async def _status(client: AsyncWebClient, deps: Deps, actor: Actor) -> tuple[str
         except ConnectionNeedsReconnect:
             access = "reconnect"
             await alert_needs_reconnect(client, deps, actor.team_id)
+            if not await books.tokens_readable(actor.team_id):  # not Conta Azul's doing: the key was replaced
+                raise TokensUnreadable() from None
         except GatewayError as exc:
             access, error = "error", exc.code if exc.status is None else f"HTTP {exc.status}"
         info = await books.connection(actor.team_id)

@@ -164,6 +164,12 @@ class ContaAzul:
                 )
         return info
 
+    async def tokens_readable(self, team_id: str) -> bool:
+        """Whether the configured keys decrypt the team's stored tokens (a replaced key shows here)."""
+        async with self.session_factory() as session:
+            row = await session.scalar(select(ContaAzulConnection).where(ContaAzulConnection.team_id == team_id))
+        return row is None or _readable(self.cipher, row)
+
     async def connection(self, team_id: str) -> ConnectionInfo | None:
         return await get_connection_info(self.session_factory, team_id=team_id)
 

@@ -303,8 +303,11 @@ async def test_a_replaced_encryption_key_is_told_to_the_operator_the_admin_and_r
             )
             assert ran.code == 1 and "✗ tokens: APROVA_ENCRYPTION_KEY cannot decrypt them" in ran.out
 
-        async with running_aprova(session_factory, clock, contaazul=True, encryption_key=replaced) as aprova:
-            assert (await aprova.http.get("/readyz")).json()["contaazul"] == {"T0001": "tokens_unreadable"}
+        async with running_aprova(
+            session_factory, clock, contaazul=True, encryption_key=replaced, readyz_token="ops-token"
+        ) as aprova:
+            ready = await aprova.http.get("/readyz", headers={"Authorization": "Bearer ops-token"})
+            assert ready.json()["contaazul"] == {"T0001": "tokens_unreadable"}
             trigger = aprova.slack.new_trigger_id()
             await aprova.send_form(payloads.slash_command("/contaazul", user_id=CFO, trigger_id=trigger, text="status"))
             await aprova.settle()
@@ -643,7 +646,11 @@ async def test_the_setup_checklist_followed_literally_ends_with_a_posted_payable
             blocks = slack.ephemerals(CFO)[-1]["blocks"]
             [link] = [e["url"] for b in blocks if b["type"] == "actions" for e in b["elements"]]
             async with httpx.AsyncClient(timeout=15) as browser:
-                consent = await browser.get(link)  # the sandbox consents at once and sends the browser back
+                # The link is Aprova's one-time start page (on this run's port): it binds the browser, then sends
+                # it to Conta Azul, whose sandbox consents at once and sends it back.
+                start_link = urlsplit(link)
+                started = await browser.get(f"http://127.0.0.1:{port}{start_link.path}?{start_link.query}")
+                consent = await browser.get(started.headers["location"])
                 back = urlsplit(consent.headers["location"])
                 page = await browser.get(f"http://127.0.0.1:{port}{back.path}?{back.query}")
             assert page.status_code == 200, page.text
