@@ -19,6 +19,9 @@ claim due rows with a lease (``FOR UPDATE SKIP LOCKED`` on PostgreSQL; SQLite se
    Conta Azul accepted without naming the entry is found by our reference at once, or left to a person: it is
    never sent again on its own.
 
+What steps 2, 3 and 5 ask of Conta Azul is :class:`ledger.booking.BooksGateway`'s; this module owns the outbox rows,
+their leases and the request's status.
+
 Retryable failures (429, 5xx, timeouts) back off with jitter and honour Retry-After; permanent ones (a 4xx, a
 missing category, no connection, no financial account) stop, mark the request ``post_failed`` and wait for an
 admin's Retry. Every write that finishes an attempt is a compare-and-set on the lease, so a worker that lost
@@ -32,15 +35,15 @@ import asyncio
 import logging
 import random
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
-from decimal import Decimal
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import and_, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from ledger.booking import BooksGateway, Posted
 from ledger.contaazul.connector import ContaAzul
-from ledger.contaazul.models import PAYMENT_METHODS, CategoryKind, Counterparty, EntryDraft, EntryKind, Profile
+from ledger.contaazul.models import PAYMENT_METHODS, CategoryKind, EntryDraft, EntryKind, Profile
 from ledger.domain import RequestKind, RequestStatus, StepStatus
 from ledger.errors import (
     EntryUnidentified,
@@ -54,7 +57,7 @@ from ledger.errors import (
 from ledger.flows import add_audit, change_status
 from ledger.models import PaymentRequest, Posting
 from ledger.outbox import COUNTERPARTY_MISMATCH, PostingResult, PostingStatus, SessionFactory
-from ledger.ports import Books, Clock
+from ledger.ports import Clock
 from ledger.receivables import split_installments
 from ledger.terms import ApprovalTerms
 
@@ -74,16 +77,6 @@ class Backoff:
         if retry_after is not None:
             seconds = max(seconds, retry_after)
         return timedelta(seconds=seconds)
-
-
-@dataclass(frozen=True, slots=True)
-class Posted:
-    """The entry a posting made (or found) in Conta Azul, and, when Conta Azul shows another counterparty on it than
-    the one sent, both (finance must fix the entry there)."""
-
-    entry_id: str
-    counterparty_sent: str | None = None
-    counterparty_shown: Counterparty | None = None
 
 
 class PostingWorker:
@@ -124,13 +117,12 @@ class PostingWorker:
         self._send_margin = request_timeout + lease / 10
         self._unconfirmed_after = unconfirmed_after
         # After a create whose answer never came, "not found" only counts once the server had time to finish it.
-        self._settle = 2 * lease
+        self._gateway = BooksGateway(clock=clock, settle=2 * lease)
         self._batch_size = batch_size
         self._concurrency = asyncio.Semaphore(concurrency)
         self._max_attempts = max_attempts
         self._backoff = backoff
         self._rng = rng or random.Random()
-        self._creation_locks: dict[str, asyncio.Lock] = {}
 
     async def drain(self, *, max_batches: int = 1000) -> list[PostingResult]:
         """Process every posting that is due now, batch after batch."""
@@ -246,7 +238,7 @@ class PostingWorker:
 
         installments = split_installments(terms.amount, terms.due_date, terms.installments)
         first = installments[0]
-        adopted = await self._reconcile(client, posting, request, terms, profile, first=first)
+        adopted = await self._gateway.reconcile(client, posting, request, terms, profile, first=first)
         if adopted is not None:
             return adopted
 
@@ -256,9 +248,7 @@ class PostingWorker:
             raise PostingRefused(
                 "category_missing", f"category {terms.category!r} does not exist in Conta Azul", name=terms.category
             )
-        async with self._creating(request.team_id):
-            person_id = await self._counterparty(client, request, terms, profile)
-            cost_center_id = await self._cost_center(client, terms.cost_center) if terms.cost_center else None
+        person_id, cost_center_id = await self._gateway.find_or_create(client, request, terms, profile)
         draft = EntryDraft(
             description=f"{request.description} — {terms.vendor_name}",
             amount=terms.amount,
@@ -281,202 +271,15 @@ class PostingWorker:
                 else client.create_payable(draft, send_by=send_by)
             )
         except EntryUnidentified:
-            return await self._adopt_unidentified(client, request, terms, profile, first=first)
+            return await self._gateway.adopt_unidentified(client, request, terms, profile, first=first)
         except GatewayError as exc:
             if _nothing_created(exc):
                 posting.create_sent_at = None  # the next attempt needs no reconciliation (saved with the outcome)
             raise
         kind: EntryKind = "receivable" if receivable else "payable"
-        return await self._verified(
+        return await self._gateway.verified(
             client, kind, request.reference, first[0], created.id, sent=person_id, reported=created.counterparty
         )
-
-    async def _adopt_unidentified(
-        self,
-        client: Books,
-        request: PaymentRequest,
-        terms: ApprovalTerms,
-        profile: Profile,
-        *,
-        first: tuple[date, Decimal],
-    ) -> Posted:
-        """Conta Azul took the create (a 2xx) without naming the entry: it exists, so it is found by our reference
-        now, or a person looks; it is never sent again on its own (``create_sent_at`` stays, so Retry looks first).
-
-        Raises:
-            PostingRefused: ``unconfirmed`` — not listed (yet); ``reconcile_conflict`` — listed, but different.
-        """
-        try:
-            found = await self._find_ours(client, request, terms, profile, first=first)
-        except RetryableGatewayError as exc:
-            log.warning("posting %s: could not look for the entry Conta Azul accepted: %s", request.reference, exc)
-            found = None
-        if found is None:
-            raise PostingRefused(
-                "unconfirmed",
-                f"Conta Azul accepted {request.reference} without naming the entry, and it is not listed: "
-                "check Conta Azul before retrying",
-                outcome_unknown=True,
-            )
-        log.info("posting %s: Conta Azul accepted it without its id; found it as %s", request.reference, found)
-        return Posted(found)
-
-    async def _verified(
-        self,
-        client: Books,
-        kind: EntryKind,
-        reference: str,
-        first_due: date,
-        entry_id: str,
-        *,
-        sent: str | None,
-        reported: Counterparty | None = None,
-    ) -> Posted:
-        """The posted entry, with the counterparty Conta Azul shows on it when that is not the one ``sent``: what
-        the create's answer ``reported``, else what the entry lists once read back."""
-        shown = reported or await self._counterparty_listed(client, kind, reference, first_due)
-        if shown is None or sent is None or shown.id == sent:
-            return Posted(entry_id)
-        log.warning("posted %s, but Conta Azul shows counterparty %s instead of %s", reference, shown.id, sent)
-        return Posted(entry_id, counterparty_sent=sent, counterparty_shown=shown)
-
-    async def _counterparty_listed(
-        self, client: Books, kind: EntryKind, reference: str, first_due: date
-    ) -> Counterparty | None:
-        """The counterparty listed on our new entry; None when it cannot be read now (the posting is done: a failed
-        check must not undo it)."""
-        try:
-            listed = await client.find_entries_by_reference(kind, reference, *_due_window(first_due))
-        except GatewayError as exc:
-            log.warning("posting %s: could not read the entry back to check its counterparty: %s", reference, exc)
-            return None
-        if not listed:
-            log.warning("posting %s: the new entry is not listed yet, its counterparty is unchecked", reference)
-            return None
-        return Counterparty(listed[0].person_id, listed[0].person_name)
-
-    def _creating(self, team_id: str) -> asyncio.Lock:
-        """One find-or-create at a time per team in this process, so parallel attempts never create a vendor or
-        cost center twice; across processes, the loser of a create race adopts the winner's (see below)."""
-        lock = self._creation_locks.get(team_id)
-        if lock is None:
-            lock = self._creation_locks[team_id] = asyncio.Lock()
-        return lock
-
-    async def _counterparty(
-        self, client: Books, request: PaymentRequest, terms: ApprovalTerms, profile: Profile
-    ) -> str:
-        """The supplier's (or customer's) id: found by CPF/CNPJ, else exact name; created when missing."""
-        document, name = terms.vendor_document, terms.vendor_name
-        person = await client.find_person(document, name, profile)
-        if person is not None:
-            return person.id
-        try:
-            return (await client.create_person(name, document, profile, email=request.counterparty_email)).id
-        except ValueError as exc:
-            raise PostingRefused("vendor_invalid", str(exc)) from exc
-        except PermanentGatewayError:
-            # Another instance created it a moment ago and Conta Azul refused a second one: use that one.
-            person = await client.find_person(document, name, profile)
-            if person is not None:
-                return person.id
-            # Or it exists with the other profile (a supplier who is also a customer): add ours to it.
-            other: Profile = "Fornecedor" if profile == "Cliente" else "Cliente"
-            person = await client.find_person(document, name, other)
-            if person is None:
-                raise
-            log.info("%s: %s gets the %s profile in Conta Azul", request.reference, person.id, profile)
-            return (await client.add_profile(person, profile)).id
-
-    async def _cost_center(self, client: Books, name: str) -> str:
-        """The cost center's id, created when Conta Azul has none with this exact name."""
-        center = await client.find_cost_center(name, confirm_miss=True)
-        if center is not None:
-            return center.id
-        try:
-            return (await client.create_cost_center(name)).id
-        except PermanentGatewayError:
-            center = await client.find_cost_center(name, confirm_miss=True)
-            if center is None:
-                raise
-            return center.id
-
-    async def _reconcile(
-        self,
-        client: Books,
-        posting: Posting,
-        request: PaymentRequest,
-        terms: ApprovalTerms,
-        profile: Profile,
-        *,
-        first: tuple[date, Decimal],
-    ) -> Posted | None:
-        """An earlier attempt may have created the entry: find it by protocol, or by our exact reference token.
-
-        Raises:
-            PostingRefused: ``reconcile_conflict`` — an entry carries our token but another amount or counterparty.
-            RetryableGatewayError: An earlier create's outcome is unknown and it may still land: not yet.
-        """
-        kind: EntryKind = "receivable" if terms.kind == RequestKind.RECEIVABLE else "payable"
-        first_due = first[0]  # the first installment: what Conta Azul lists and matches
-        if posting.protocol_id:
-            entry_id = await client.resolve_protocol(
-                posting.protocol_id, kind=kind, due_date=first_due, reference=request.reference
-            )
-            person = await client.find_person(terms.vendor_document, terms.vendor_name, profile)
-            sent = person.id if person else None
-            return await self._verified(client, kind, request.reference, first_due, entry_id, sent=sent)
-        if posting.create_sent_at is None:
-            return None
-        adopted = await self._find_ours(client, request, terms, profile, first=first)
-        if adopted is not None:
-            return Posted(adopted)
-        settles_at = posting.create_sent_at + self._settle
-        now = self._clock.now()
-        if now < settles_at:
-            # A create whose answer never came may still be processed; only after that is "not found" final.
-            wait = (settles_at - now).total_seconds()
-            raise RetryableGatewayError(
-                f"an earlier create's outcome is unknown; looking again in {wait:.0f}s", retry_after=wait
-            )
-        return None
-
-    async def _find_ours(
-        self,
-        client: Books,
-        request: PaymentRequest,
-        terms: ApprovalTerms,
-        profile: Profile,
-        *,
-        first: tuple[date, Decimal],
-    ) -> str | None:
-        """The id of the entry whose installment ends with our exact reference token, for the same amount and
-        counterparty; None when Conta Azul lists none.
-
-        Raises:
-            PostingRefused: ``reconcile_conflict`` — an entry carries our token but another amount or counterparty.
-        """
-        kind: EntryKind = "receivable" if terms.kind == RequestKind.RECEIVABLE else "payable"
-        first_due, first_amount = first
-        found = await client.find_entries_by_reference(kind, request.reference, *_due_window(first_due))
-        if not found:
-            return None
-        person = await client.find_person(terms.vendor_document, terms.vendor_name, profile)
-        same = [
-            entry
-            for entry in found
-            if entry.total == first_amount
-            and (entry.person_id is None or person is None or entry.person_id == person.id)
-        ]
-        if not same:
-            raise PostingRefused(
-                "reconcile_conflict",
-                f"Conta Azul has an entry carrying {request.reference} with another amount or counterparty "
-                f"({', '.join(e.id for e in found)}): check it before retrying",
-            )
-        detail = await client.installment(same[0].id)  # the search lists installments; we keep the entry's id
-        log.info("posting %s: adopted entry %s already in Conta Azul", request.reference, detail.event_id)
-        return detail.event_id or same[0].id
 
     async def _mark_sent(self, posting: Posting) -> datetime:
         """Renew the lease and record that a create is about to leave; returns the last moment it may leave."""
@@ -666,11 +469,6 @@ def _nothing_created(error: GatewayError) -> bool:
     if isinstance(error, ProtocolPending) or error.params.get("outcome_unknown"):
         return False
     return True
-
-
-def _due_window(due: date) -> tuple[date, date]:
-    """Search the entry's due date; a day either side absorbs time-zone rounding in the ERP."""
-    return due - timedelta(days=1), due + timedelta(days=1)
 
 
 def _notes(request: PaymentRequest, terms: ApprovalTerms) -> str:

@@ -266,7 +266,7 @@ class EntryEndpoints(Transport):
     ) -> list[EntrySummary]:
         """The installments whose description ends with our exact ``reference`` token, for reconciling a retry.
 
-        The caller still compares amount and counterparty before adopting one (see ``ledger.posting``).
+        The caller still compares amount and counterparty before adopting one (see ``ledger.booking``).
 
         Args:
             kind: ``"payable"`` or ``"receivable"``.
