@@ -4,10 +4,11 @@
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import Any, Literal
 from urllib.parse import urlencode
 
 from slack_bolt.async_app import AsyncAck
+from slack_sdk.models.blocks import MarkdownTextObject, SectionBlock
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.blocks.contaazul import (
@@ -18,6 +19,7 @@ from bot.blocks.contaazul import (
     parse_account_modal,
 )
 from bot.blocks.i18n import t
+from bot.blocks.notices import explain
 from bot.blocks.receivable_modal import build_receivable_modal
 from bot.deps import Deps
 from bot.errors import Listeners
@@ -80,19 +82,29 @@ async def _status(client: AsyncWebClient, deps: Deps, actor: Actor) -> tuple[str
     books = deps.contaazul
     assert books is not None
     info = await books.connection(actor.team_id)
-    access, error = "ok", ""
+    access: Literal["ok", "reconnect", "error"] = "ok"
+    error, unreadable = "", False
     if info is not None:
         try:
             await books.client(actor.team_id).connected_company()
         except ConnectionNeedsReconnect:
             access = "reconnect"
             await alert_needs_reconnect(client, deps, actor.team_id)
-            if not await books.tokens_readable(actor.team_id):  # not Conta Azul's doing: the key was replaced
-                raise TokensUnreadable() from None
+            unreadable = not await books.tokens_readable(actor.team_id)  # not Conta Azul's doing: a replaced key
         except GatewayError as exc:
             access, error = "error", exc.code if exc.status is None else f"HTTP {exc.status}"
         info = await books.connection(actor.team_id)
-    return build_status_message(info, access=access, error=error, locale=actor.locale, tz=deps.settings.timezone)  # type: ignore[arg-type]
+    text, blocks = build_status_message(
+        info,
+        access=access,
+        error=error,
+        locale=actor.locale,
+        tz=deps.settings.timezone,
+    )
+    if unreadable:
+        text = explain(TokensUnreadable(), request=None, locale=actor.locale)
+        blocks = [SectionBlock(text=MarkdownTextObject(text=text)), *blocks]
+    return text, blocks
 
 
 async def _open_account_picker(client: AsyncWebClient, deps: Deps, actor: Actor, trigger_id: str) -> None:
