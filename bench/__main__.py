@@ -19,10 +19,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import platform
 import signal
+import sys
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -62,13 +64,19 @@ async def serving_slack(options: rigging.Options, parts: set[str], postgres: str
     return report
 
 
-async def run(options: rigging.Options, parts: set[str], postgres: str, payables: int) -> dict[str, Any]:
+async def run(
+    options: rigging.Options, parts: set[str], postgres: str, payables: int, keep: Path | None
+) -> dict[str, Any]:
     report: dict[str, Any] = {
         "machine": {"cores": os.cpu_count(), "python": platform.python_version(), "system": platform.system()},
         "quick": options.quick,
     }
-    with tempfile.TemporaryDirectory(prefix="aprova-bench-") as tmp:
-        workdir = Path(tmp)
+    with contextlib.ExitStack() as stack:
+        if keep is None:
+            workdir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="aprova-bench-")))
+        else:
+            workdir = keep
+            workdir.mkdir(parents=True, exist_ok=True)
         if parts & {"clicks", "submissions", "postgres", "home"}:
             report |= await serving_slack(options, parts, postgres, workdir)
         if "drain" in parts:
@@ -81,12 +89,14 @@ async def run(options: rigging.Options, parts: set[str], postgres: str, payables
     return report
 
 
-async def main_task(options: rigging.Options, parts: set[str], postgres: str, payables: int) -> dict[str, Any]:
+async def main_task(
+    options: rigging.Options, parts: set[str], postgres: str, payables: int, keep: Path | None
+) -> dict[str, Any]:
     # SIGTERM ends the run like Ctrl-C: the clean-up stops every process this run started.
     task = asyncio.current_task()
     assert task is not None
     asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, task.cancel)
-    return await run(options, parts, postgres, payables)
+    return await run(options, parts, postgres, payables, keep)
 
 
 def main() -> None:
@@ -101,10 +111,17 @@ def main() -> None:
         default=os.environ.get("APROVA_TEST_POSTGRES_URL", DEFAULT_POSTGRES),
         help="a PostgreSQL database to create the PostgreSQL measurements' databases from (skipped if unreachable)",
     )
+    parser.add_argument(
+        "--keep", type=Path, metavar="DIR", help="keep each process's log and the SQLite databases in DIR"
+    )
     args = parser.parse_args()
     options = rigging.Options.make(quick=args.quick, count=args.count, home_pending=args.home_pending)
     payables = args.payables or (10 if args.quick else 200)
-    report = asyncio.run(main_task(options, set(args.only or PARTS), args.postgres, payables))
+    try:
+        report = asyncio.run(main_task(options, set(args.only or PARTS), args.postgres, payables, args.keep))
+    except (KeyboardInterrupt, asyncio.CancelledError):
+        scenarios.note("interrupted; every process it started is stopped")
+        sys.exit(130)
     print(json.dumps(report, indent=2, ensure_ascii=False))
 
 

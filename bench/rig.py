@@ -24,6 +24,7 @@ from bot.ids import CallbackId
 from ledger import db
 
 BOT_TOKEN = "xoxb-local"
+POLICY_FILE = "approval-policy.toml"
 TIMEZONE = ZoneInfo("America/Sao_Paulo")  # Aprova's default, whose "today" the modal's dates are checked against
 POLICY = f"""\
 [default]
@@ -46,7 +47,7 @@ class Options:
     @classmethod
     def make(cls, *, quick: bool, count: int | None = None, home_pending: int | None = None) -> Options:
         if quick:
-            return cls(True, count or 10, count or 20, home_pending or 100, 2, 0.3, 2.0)
+            return cls(True, count or 10, count or 20, home_pending or 100, 2, 0.3, 4.0)
         return cls(False, count or 300, count or 300, home_pending or 10_000, 20, 0.5, 5.0)
 
 
@@ -62,8 +63,6 @@ class Rig:
 
     def aprova_env(self, database_url: str) -> dict[str, str]:
         """Aprova's settings, as an operator would set them (anything else in our environment blanked)."""
-        policy = self.workdir / "approval-policy.toml"
-        policy.write_text(POLICY)
         blank = ("SLACK_APP_TOKEN", "CONTAAZUL_CLIENT_ID", "CONTAAZUL_CLIENT_SECRET", "APROVA_ENCRYPTION_KEY")
         return {name: "" for name in blank} | {
             "SLACK_BOT_TOKEN": BOT_TOKEN,
@@ -72,7 +71,7 @@ class Rig:
             "DATABASE_URL": database_url,
             "HOST": "127.0.0.1",
             "PORT": "0",
-            "APROVA_POLICY_FILE": str(policy),
+            "APROVA_POLICY_FILE": str(self.workdir / POLICY_FILE),
             "APROVA_RECEIVABLES_FILE": str(self.workdir / "no-receivables.toml"),
             "APROVA_REQUESTS_CHANNEL": people.REQUESTS_CHANNEL,
             "APROVA_FINANCE_ADMINS": people.FINANCE_ADMIN,
@@ -112,6 +111,7 @@ def slack_events(child: Child) -> str:
 @asynccontextmanager
 async def started(options: Options, workdir: Path) -> AsyncIterator[Rig]:
     """The stand-in with the people in the workspace, and the two bare Bolt apps; all stopped on the way out."""
+    (workdir / POLICY_FILE).write_text(POLICY)
     async with AsyncExitStack() as stack:
         children = await stack.enter_async_context(Children(workdir))
         standin_process = await children.serve(

@@ -67,7 +67,13 @@ class Phase:
 
 
 async def measure(
-    rig: Rig, targets: Sequence[Child], requests: Sequence[SlackRequest], *, rate: float, done: Done | None = None
+    rig: Rig,
+    targets: Sequence[Child],
+    requests: Sequence[SlackRequest],
+    *,
+    rate: float,
+    done: Done | None = None,
+    give_up: float | None = None,
 ) -> Phase:
     """Send ``requests`` open-loop at ``rate`` to ``targets`` in turn; wait until the Slack calls they cause are in
     (``done``) and the stand-in has been quiet a moment, so the CPU figure holds the work after the acks too."""
@@ -75,7 +81,7 @@ async def measure(
     cpu_before = sum(t.cpu_seconds() for t in targets)
     sent = await open_loop(rig.load, [slack_events(t) for t in targets], requests, rate=rate)
     calls = await rig.standin.wait(
-        since, done or (lambda calls: True), settle=rig.options.settle, give_up=rig.options.give_up
+        since, done or (lambda calls: True), settle=rig.options.settle, give_up=give_up or rig.options.give_up
     )
     return Phase(sent, calls, sum(t.cpu_seconds() for t in targets) - cpu_before)
 
@@ -118,8 +124,12 @@ class Delivered:
             for found in call.markers:
                 kept[found].append(call)
 
-    def all_in(self, markers: Sequence[str]) -> bool:
+    def dms_in(self, markers: Sequence[str]) -> bool:
         return all(m in self.to_approver for m in markers)
+
+    def all_in(self, markers: Sequence[str]) -> bool:
+        """Every request's approver DM and tracking message."""
+        return self.dms_in(markers) and all(m in self.tracking for m in markers)
 
 
 def once(by_marker: dict[str, list[RecordedCall]], markers: Sequence[str]) -> Report:
@@ -180,7 +190,7 @@ async def submission_point(
             [rig.bare_calling],
             [r for _, r in floor_batch],
             rate=rate,
-            done=lambda calls: Delivered(calls, channels).all_in(floor_markers),
+            done=lambda calls: Delivered(calls, channels).dms_in(floor_markers),
         )
         floor_dm = to_approver_dm(floor.sent, floor_markers, Delivered(floor.calls, channels))
         point["to_approver_dm"]["bare_bolt_one_call"] = floor_dm
@@ -300,8 +310,9 @@ async def pending_approvals(rig: Rig, aprova: Child, submissions: people.Submiss
         [r for _, r in batch],
         rate=PREPARATION_RATE,
         done=lambda calls: Delivered(calls, channels).all_in(markers),
+        give_up=60,  # nothing is failed on purpose here: whatever is slow is still coming
     )
-    if not Delivered(phase.calls, channels).all_in(markers):
+    if not Delivered(phase.calls, channels).dms_in(markers):
         raise RuntimeError("Aprova did not send every approver's DM the clicks need")
     dm = await rig.standin.dm_channel(people.APPROVER)
     by_marker: dict[str, dict[str, Any]] = {}
