@@ -331,13 +331,8 @@ async def button_clicks(rig: Rig, aprova: Child, submissions: people.Submissions
     clicks = [people.approve_click(m) for m in messages]
     note(f"approve clicks at {CLICK_RATE}/s")
 
-    def updated(calls: list[RecordedCall]) -> set[tuple[str, str]]:
-        return {
-            (str(c.args.get("channel")), str(c.args.get("ts"))) for c in calls if c.method == "chat.update" and c.ok
-        }
-
     def all_updated(calls: list[RecordedCall]) -> bool:
-        return set(targets) <= updated(calls)
+        return set(targets) <= updates(calls).keys()
 
     bare = await measure(rig, [rig.bare], clicks, rate=CLICK_RATE)
     floor = await measure(rig, [rig.bare_calling], clicks, rate=CLICK_RATE, done=all_updated)
@@ -354,7 +349,7 @@ async def button_clicks(rig: Rig, aprova: Child, submissions: people.Submissions
             "to_approver_dm_updated": {
                 "aprova": aprova_update,
                 "bare_bolt_one_call": dm_updated(floor, targets),
-                "missing": len(set(targets) - updated(phase.calls)),
+                "missing": len(set(targets) - updates(phase.calls).keys()),
             },
             "target_met": (figures["ack"]["p99_ratio_to_bare"] or float("inf")) <= 2
             and (_p(aprova_update, "p99_ms") or float("inf")) <= CLICK_TO_DM_P99_TARGET_MS,
@@ -362,15 +357,21 @@ async def button_clicks(rig: Rig, aprova: Child, submissions: people.Submissions
     )
 
 
+def updates(calls: list[RecordedCall]) -> dict[tuple[str, str], list[float]]:
+    """When each message (channel, ts) was successfully changed by ``chat.update``."""
+    found: dict[tuple[str, str], list[float]] = defaultdict(list)
+    for call in calls:
+        if call.method == "chat.update" and call.ok:
+            found[(str(call.args.get("channel")), str(call.args.get("ts")))].append(call.at)
+    return found
+
+
 def dm_updated(phase: Phase, targets: list[tuple[str, str]]) -> dict[str, float] | None:
     """From each click leaving to the first ``chat.update`` of the message it was on (ms)."""
-    first: dict[tuple[str, str], list[float]] = defaultdict(list)
-    for call in phase.calls:
-        if call.method == "chat.update" and call.ok:
-            first[(call.args.get("channel", ""), call.args.get("ts", ""))].append(call.at)
+    changed = updates(phase.calls)
     latencies = []
     for click, target in zip(phase.sent, targets, strict=True):
-        after = [at for at in first.get(target, []) if at >= click.at]
+        after = [at for at in changed.get(target, []) if at >= click.at]
         if after:
             latencies.append((min(after) - click.at) * 1000)
     return distribution(latencies)
