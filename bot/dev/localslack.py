@@ -1,7 +1,8 @@
-"""A loopback stand-in for the Slack Web API, for the tests and the no-credentials demo.
+"""A loopback stand-in for the Slack Web API, for the tests, the no-credentials demo and the benchmark.
 
 `LocalSlack` is the HTTP server, the call log, the failure injection and the people in the workspace; the messages,
 views and files Aprova creates are kept by `localslack_chat`, `localslack_views` and `localslack_files`.
+``python -m bot.dev.localslack`` runs it as a process of its own, driven over the routes of `localslack_control`.
 """
 
 from __future__ import annotations
