@@ -1,4 +1,5 @@
-"""Posting drain: N approved requests → N payables in the Conta Azul sandbox, which enforces 10 requests/s.
+"""Posting drain: N approved requests → N payables in the Conta Azul sandbox, which enforces 10 requests/s, by
+posting workers in their own processes (``bench.drain_worker``), the sandbox in the benchmark's.
 
 Real time throughout (the sandbox and the client use the wall clock), so the drain time can be compared with
 the floor the rate limit sets: one create call per payable at 10 calls/s.
@@ -8,13 +9,10 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import random
+import re
 import secrets
-import sys
-import tempfile
 import time
-import uuid
 from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -25,6 +23,8 @@ import httpx
 from cryptography.fernet import Fernet
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from bench.postgres import fresh_database
+from bench.processes import Children
 from bot.settings import Settings
 from bot.wiring import build_contaazul
 from ledger import flows
@@ -35,12 +35,12 @@ from ledger.db import create_engine, create_session_factory
 from ledger.domain import PaymentMethod, PlannedStep, RequestDraft
 from ledger.models import Base
 from ledger.outbox import enqueue_posting
-from ledger.posting import PostingWorker
 
 TEAM, ADMIN, REQUESTER, APPROVER = "T0BENCH", "U0ADMIN", "U0REQ", "U0APR"
 SANDBOX_CLIENT_ID, SANDBOX_SECRET = "bench", "bench-secret"
 VENDORS = ["Moinho Anaconda Ltda", "Papelaria Central ME", "Enel Distribuição São Paulo", "Transportes Rápido Sul"]
 CATEGORIES = ["Matéria-Prima", "Material de Escritório", "Energia Elétrica", "Fretes e Carretos"]
+WORKER_READY = re.compile(r"^ready$", re.MULTILINE)
 
 
 def sandbox_books(
@@ -104,87 +104,23 @@ async def approve_many(books: ContaAzul, count: int, rng: random.Random) -> None
         )
 
 
-async def run_drain(count: int = 200, route: str = "sync") -> dict[str, Any]:
-    """Drain ``count`` approvals; report the time as a ratio to the rate-limit floor and calls per payable."""
-    with tempfile.TemporaryDirectory() as tmp:
-        engine: AsyncEngine = create_engine(f"sqlite:///{Path(tmp) / 'bench.db'}")
-        async with engine.begin() as connection:
-            await connection.run_sync(Base.metadata.create_all)
-        sandbox = Sandbox(client_id=SANDBOX_CLIENT_ID, client_secret=SANDBOX_SECRET, auto_consent=True)
-        await sandbox.start()
-        clock = SystemClock()
-        books = sandbox_books(sandbox, engine, Fernet.generate_key().decode(), clock=clock, route=route)
-        try:
-            await connect(books)
-            await approve_many(books, count, random.Random(7))
-            calls_before = len(sandbox.state.api_calls())
-            worker = PostingWorker(books.session_factory, clock=clock, books=books, owner="bench")
-            started = time.perf_counter()
-            results = await worker.drain()
-            elapsed = time.perf_counter() - started
-            calls = len(sandbox.state.api_calls()) - calls_before
-            throttled = sum(1 for r in sandbox.state.api_calls() if r.status == 429)
-            entries = len(sandbox.state.events)
-        finally:
-            await books.aclose()
-            await sandbox.stop()
-            await engine.dispose()
-    posted = sum(1 for r in results if r.outcome == "posted")
-    floor = count / 10  # the limit allows 10 calls/s and a payable needs at least its one create call
-    return {
-        "payables": count,
-        "route": route,
-        "posted": posted,
-        "entries_in_sandbox_per_payable": round(entries / count, 3),
-        "drain_seconds": round(elapsed, 2),
-        "rate_limit_floor_seconds": floor,
-        "ratio_to_floor": round(elapsed / floor, 2),
-        "contaazul_calls_per_payable": round(calls / count, 3),
-        "responses_429": throttled,
-    }
-
-
-async def _fresh_postgres(admin_url: str) -> str | None:
-    """A new PostgreSQL database for one measurement, or None when PostgreSQL is not reachable."""
-    import asyncpg
-
-    name = f"aprova_bench_{uuid.uuid4().hex[:12]}"
-    try:
-        connection = await asyncpg.connect(admin_url, timeout=3)
-    except (OSError, asyncpg.PostgresError):
-        return None
-    try:
-        await connection.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await connection.close()
-    return f"{admin_url.rsplit('/', 1)[0]}/{name}"
-
-
-async def _drop_postgres(admin_url: str, url: str) -> None:
-    import asyncpg
-
-    connection = await asyncpg.connect(admin_url, timeout=10)
-    try:
-        await connection.execute(f'DROP DATABASE IF EXISTS "{url.rsplit("/", 1)[1]}" WITH (FORCE)')
-    finally:
-        await connection.close()
-
-
 async def run_drain_instances(
-    count: int, instances: int, *, admin_url: str, rate_limited: bool, share_limit: bool = False
-) -> dict[str, Any] | None:
-    """``count`` approvals drained by ``instances`` worker processes sharing one PostgreSQL, against the sandbox
-    with Conta Azul's limit (10/s, 600/min) or with it lifted (to see what the workers alone scale to)."""
-    url = await _fresh_postgres(admin_url)
-    if url is None:
-        return None
-    engine = create_engine(url)
+    count: int,
+    instances: int,
+    *,
+    database_url: str,
+    workdir: Path,
+    rate_limited: bool = True,
+    share_limit: bool = False,
+) -> dict[str, Any]:
+    """``count`` approvals drained by ``instances`` worker processes sharing one database, against the sandbox with
+    Conta Azul's limit (10/s, 600/min) or with it lifted (to see what the workers alone scale to)."""
+    engine = create_engine(database_url)
     key = Fernet.generate_key().decode()
     sandbox = Sandbox(client_id=SANDBOX_CLIENT_ID, client_secret=SANDBOX_SECRET, auto_consent=True)
     await sandbox.start()
     if not rate_limited:
         sandbox.state.rate_limit_per_second, sandbox.state.rate_limit_per_minute = 100_000, 6_000_000
-    processes: list[asyncio.subprocess.Process] = []
     try:
         async with engine.begin() as connection:
             await connection.run_sync(Base.metadata.create_all)
@@ -194,54 +130,48 @@ async def run_drain_instances(
             await approve_many(books, count, random.Random(7))
         finally:
             await books.aclose()
-        with tempfile.TemporaryDirectory() as tmp:
-            go = Path(tmp) / "go"
-            env = os.environ | {
-                "DATABASE_URL": url,
-                "CONTAAZUL_CLIENT_ID": SANDBOX_CLIENT_ID,
-                "CONTAAZUL_CLIENT_SECRET": SANDBOX_SECRET,
-                "CONTAAZUL_AUTH_URL": sandbox.auth_url,
-                "CONTAAZUL_API_URL": sandbox.api_url,
-                "APROVA_ENCRYPTION_KEY": key,
-                "BENCH_GO": str(go),
+        go = workdir / "go"
+        go.unlink(missing_ok=True)
+        env = {
+            "DATABASE_URL": database_url,
+            "CONTAAZUL_CLIENT_ID": SANDBOX_CLIENT_ID,
+            "CONTAAZUL_CLIENT_SECRET": SANDBOX_SECRET,
+            "CONTAAZUL_AUTH_URL": sandbox.auth_url,
+            "CONTAAZUL_API_URL": sandbox.api_url,
+            "APROVA_ENCRYPTION_KEY": key,
+            "BENCH_GO": str(go),
+        }
+        if share_limit:  # each instance takes its share of the company's limit
+            env |= {
+                "CONTAAZUL_RATE_PER_SECOND": str(10 // instances),
+                "CONTAAZUL_RATE_PER_MINUTE": str(600 // instances),
             }
-            if share_limit:  # each instance takes its share of the company's limit
-                env |= {
-                    "CONTAAZUL_RATE_PER_SECOND": str(10 // instances),
-                    "CONTAAZUL_RATE_PER_MINUTE": str(600 // instances),
-                }
-            for number in range(instances):
-                processes.append(
-                    await asyncio.create_subprocess_exec(
-                        sys.executable,
-                        "-m",
-                        "bench.drain_worker",
+        async with Children(workdir) as children:
+            # Each says when it is connected and waiting; the clock starts at "go".
+            workers = await asyncio.gather(
+                *(
+                    children.serve(
+                        f"drain-worker-{number}",
+                        ["-m", "bench.drain_worker"],
                         env=env | {"BENCH_OWNER": f"instance-{number}"},
-                        stdout=asyncio.subprocess.PIPE,
-                        stderr=asyncio.subprocess.DEVNULL,
+                        ready=WORKER_READY,
                     )
+                    for number in range(instances)
                 )
-            for process in processes:  # each says when it is connected and waiting; the clock starts at "go"
-                assert process.stdout is not None
-                await process.stdout.readline()
+            )
             calls_before = len(sandbox.state.api_calls())
             started = time.perf_counter()
             go.touch()
-            outputs = [await p.communicate() for p in processes]
+            await asyncio.gather(*(children.finished(w, timeout=max(600.0, count)) for w in workers))
             elapsed = time.perf_counter() - started
-        rss = [json.loads(out.decode().strip().splitlines()[-1])["peak_rss_mib"] for out, _ in outputs if out.strip()]
-        calls = [r for r in sandbox.state.api_calls()[calls_before:]]
+        rss = [json.loads(w.log.read_text().strip().splitlines()[-1])["peak_rss_mib"] for w in workers]
+        calls = sandbox.state.api_calls()[calls_before:]
         entries = len(sandbox.state.events)
         references = {e.referencia_externa for e in sandbox.state.events.values()}
     finally:
-        for process in processes:
-            if process.returncode is None:
-                process.kill()
-                await process.wait()
         await sandbox.stop()
         await engine.dispose()
-        await _drop_postgres(admin_url, url)
-    floor = count / 10
+    floor = count / 10  # the limit allows 10 calls/s and a payable needs at least its one create call
     return {
         "instances": instances,
         "conta_azul_rate_limit": "10/s, 600/min" if rate_limited else "lifted",
@@ -250,18 +180,35 @@ async def run_drain_instances(
         "entries_in_sandbox": entries,
         "distinct_references": len(references),
         "drain_seconds": round(elapsed, 2),
+        "rate_limit_floor_seconds": floor if rate_limited else None,
         "ratio_to_rate_limit_floor": round(elapsed / floor, 2) if rate_limited else None,
+        "contaazul_calls_per_payable": round(len(calls) / count, 3),
         "responses_429": sum(1 for r in calls if r.status == 429),
         "worker_peak_rss_mib": rss,
     }
 
 
-async def run_scale_out(count: int, admin_url: str) -> dict[str, Any]:
-    """One instance, then two, on PostgreSQL; with Conta Azul's limit and without it."""
+async def run_drain(count: int, workdir: Path) -> dict[str, Any]:
+    """One worker process on SQLite drains ``count`` approvals; the time beside the rate limit's floor."""
+    return await run_drain_instances(count, 1, database_url=f"sqlite:///{workdir / 'drain.db'}", workdir=workdir)
+
+
+async def run_scale_out(count: int, admin_url: str, workdir: Path, *, quick: bool = False) -> dict[str, Any]:
+    """One instance, then two, each run on a fresh PostgreSQL database; with Conta Azul's limit and without it (with
+    ``quick``, with the limit only)."""
+
+    async def drain(instances: int, *, rate_limited: bool, share_limit: bool = False) -> dict[str, Any] | None:
+        async with fresh_database(admin_url) as url:
+            if url is None:
+                return None
+            return await run_drain_instances(
+                count, instances, database_url=url, workdir=workdir, rate_limited=rate_limited, share_limit=share_limit
+            )
+
     results: dict[str, Any] = {}
-    for limited in (True, False):
-        one = await run_drain_instances(count, 1, admin_url=admin_url, rate_limited=limited)
-        two = await run_drain_instances(count, 2, admin_url=admin_url, rate_limited=limited)
+    for limited in (True,) if quick else (True, False):
+        one = await drain(1, rate_limited=limited)
+        two = await drain(2, rate_limited=limited)
         if one is None or two is None:
             return {"skipped": "PostgreSQL is not reachable"}
         label = "rate_limited" if limited else "limit_lifted"
@@ -270,8 +217,8 @@ async def run_scale_out(count: int, admin_url: str) -> dict[str, Any]:
             "two_instances": two,
             "scale_out_ratio": round(one["drain_seconds"] / two["drain_seconds"], 2),
         }
-        if limited:
-            shared = await run_drain_instances(count, 2, admin_url=admin_url, rate_limited=True, share_limit=True)
+        if limited and not quick:
+            shared = await drain(2, rate_limited=True, share_limit=True)
             if shared is not None:
                 results[label]["two_instances_sharing_the_limit"] = shared
                 results[label]["scale_out_ratio_sharing"] = round(one["drain_seconds"] / shared["drain_seconds"], 2)

@@ -1,7 +1,8 @@
-"""A loopback stand-in for the Slack Web API, for the tests and the no-credentials demo.
+"""A loopback stand-in for the Slack Web API, for the tests, the no-credentials demo and the benchmark.
 
 `LocalSlack` is the HTTP server, the call log, the failure injection and the people in the workspace; the messages,
 views and files Aprova creates are kept by `localslack_chat`, `localslack_views` and `localslack_files`.
+``python -m bot.dev.localslack`` runs it as a process of its own, driven over the routes of `localslack_control`.
 """
 
 from __future__ import annotations
@@ -9,9 +10,12 @@ from __future__ import annotations
 import asyncio
 import json
 import mimetypes
+import random
+import sys
+import time
 from collections import Counter, deque
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Collection
+from dataclasses import dataclass, field
 from datetime import datetime
 from types import TracebackType
 from typing import Any
@@ -20,6 +24,7 @@ from zoneinfo import ZoneInfo
 from aiohttp import web
 
 from .localslack_chat import Chat
+from .localslack_control import add_control_routes
 from .localslack_files import Files, SlackUpload
 from .localslack_socket import SocketMode
 from .localslack_views import Views
@@ -31,10 +36,13 @@ _JSON_FIELDS = ("blocks", "view", "attachments", "files", "metadata")
 
 @dataclass(frozen=True)
 class SlackCall:
-    """One Web API call as received, token removed."""
+    """One Web API call as received, token removed: when it arrived (``time.time()``) and the error it was answered
+    with (None when it succeeded)."""
 
     method: str
     args: dict[str, Any]
+    at: float = field(default=0.0, compare=False)
+    error: str | None = None
 
 
 @dataclass
@@ -61,6 +69,17 @@ class _Failure:
     retry_after: int
 
 
+@dataclass(frozen=True)
+class _RandomRateLimit:
+    fraction: float
+    retry_after: int
+    methods: frozenset[str] | None  # None: every method
+    draw: random.Random
+
+
+_Answer = tuple[JSONDict, int, dict[str, str] | None]
+
+
 class LocalSlack:
     """An in-process HTTP server that answers like the Slack Web API and records every call."""
 
@@ -81,6 +100,7 @@ class LocalSlack:
         self._usergroups: dict[str, list[str]] = {}
         self._failures: dict[str, deque[_Failure]] = {}
         self._download_redirects: dict[str, str] = {}
+        self._random_rate_limit: _RandomRateLimit | None = None
         self._runner: web.AppRunner | None = None
         self._base_url: str | None = None
         self._chat = Chat(self.workspace, self.dm_channel)
@@ -122,6 +142,7 @@ class LocalSlack:
         app.router.add_post("/upload/{file_id}", self._handle_upload)
         app.router.add_get("/files/{file_id}/{name}", self._handle_download)
         app.router.add_get("/socket-mode/{connection_id}", self.socket_mode.handle)
+        add_control_routes(app, self)
         runner = web.AppRunner(app, access_log=None)
         await runner.setup()
         try:
@@ -197,6 +218,24 @@ class LocalSlack:
         """Forget the failures queued by fail_next that have not happened yet."""
         self._failures.clear()
 
+    def rate_limit_randomly(
+        self,
+        fraction: float,
+        *,
+        retry_after: int = 1,
+        methods: Collection[str] | None = None,
+        seed: int | None = None,
+    ) -> None:
+        """Answer ``429 ratelimited`` with ``Retry-After`` to about ``fraction`` of the calls (of ``methods``, else of
+        every method) from now on, drawn at random (``seed`` makes the draw repeatable); 0 stops it."""
+        if not 0 <= fraction <= 1:
+            raise ValueError(f"fraction must be between 0 and 1, got {fraction}")
+        if fraction == 0:
+            self._random_rate_limit = None
+            return
+        chosen = frozenset(methods) if methods is not None else None
+        self._random_rate_limit = _RandomRateLimit(fraction, retry_after, chosen, random.Random(seed))
+
     def new_trigger_id(self) -> str:
         """A fresh, unused trigger id."""
         return self.workspace.new_trigger_id()
@@ -270,6 +309,7 @@ class LocalSlack:
     # -- HTTP plumbing -----------------------------------------------------
 
     async def _handle_api(self, request: web.Request) -> web.Response:
+        arrived = time.time()
         method = request.match_info["method"]
         try:
             args = await self._read_args(request)
@@ -277,27 +317,28 @@ class LocalSlack:
             return web.json_response(exc.body())
         token = args.pop("token", None) or request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
         try:
-            response = self._answer(method, token, args)
+            body, status, headers = self._answer(method, token, args)
         except _DropConnection:
-            response = None
+            body, status, headers = {"ok": False, "error": "connection_dropped"}, 0, None
+        error = None if body.get("ok") else str(body.get("error"))
         async with self._changed:
-            self.calls.append(SlackCall(method, args))
+            self.calls.append(SlackCall(method, args, at=arrived, error=error))
             self._changed.notify_all()
-        if response is None:  # the caller never learns whether it worked
+        if status == 0:  # the caller never learns whether it worked
             if request.transport is not None:
                 request.transport.abort()
             return web.Response(status=500)
-        return response
+        return web.json_response(body, status=status, headers=headers)
 
-    def _answer(self, method: str, token: str, args: JSONDict) -> web.Response:
+    def _answer(self, method: str, token: str, args: JSONDict) -> _Answer:
         handler = self._handlers.get(method)
         if handler is None:
-            return web.json_response({"ok": False, "error": "unknown_method"})
+            return {"ok": False, "error": "unknown_method"}, 200, None
         if not token:
-            return web.json_response({"ok": False, "error": "not_authed"})
+            return {"ok": False, "error": "not_authed"}, 200, None
         # Socket Mode is opened with the app-level token; everything else with the bot token.
         if token != (self.app_token if method == "apps.connections.open" else self.bot_token):
-            return web.json_response({"ok": False, "error": "invalid_auth"})
+            return {"ok": False, "error": "invalid_auth"}, 200, None
         queued = self._failures.get(method)
         if queued:
             failure = queued.popleft()
@@ -309,11 +350,14 @@ class LocalSlack:
                         pass
                 raise _DropConnection
             headers = {"Retry-After": str(failure.retry_after)} if failure.status == 429 else None
-            return web.json_response({"ok": False, "error": failure.error}, status=failure.status, headers=headers)
+            return {"ok": False, "error": failure.error}, failure.status, headers
+        limit = self._random_rate_limit
+        if limit and (limit.methods is None or method in limit.methods) and limit.draw.random() < limit.fraction:
+            return {"ok": False, "error": "ratelimited"}, 429, {"Retry-After": str(limit.retry_after)}
         try:
-            return web.json_response(handler(args))
+            return handler(args), 200, None
         except SlackError as exc:
-            return web.json_response(exc.body())
+            return exc.body(), 200, None
 
     @staticmethod
     async def _read_args(request: web.Request) -> JSONDict:
@@ -429,3 +473,9 @@ class LocalSlack:
         if members is None:
             raise SlackError("no_such_subteam")
         return {"ok": True, "users": list(members)}
+
+
+if __name__ == "__main__":  # python -m bot.dev.localslack: the stand-in on its own, for another process to use
+    from bot.dev.localslack_control import main
+
+    sys.exit(main())
