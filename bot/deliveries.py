@@ -2,7 +2,7 @@
 
 Woken when a listener or a job commits an event, and every second for what is due again. Each claimed event is
 sent by the notifier under a lease; one request's events go out in order, other requests' in parallel. Slack's
-``429`` pauses the event (and its channel) for the ``Retry-After`` it gives; Slack unavailable or a dropped
+``429`` pauses the event for the ``Retry-After`` it gives; Slack unavailable or a dropped
 connection backs off with jitter; an event still failing after a day is given up, audited and logged. Per-channel
 pacing keeps each channel within Slack's ~1 message a second (short bursts allowed) without holding other channels.
 """
@@ -52,10 +52,6 @@ class ChannelPacer:
         self._tokens[channel] = (tokens, now)
         return (1 - tokens) / self.per_second
 
-    def hold(self, channel: str, now: float, seconds: float) -> None:
-        """Slack said to wait: nothing goes to ``channel`` for ``seconds``."""
-        self._tokens[channel] = (-seconds * self.per_second, now)
-
 
 @dataclass
 class _EventDelivery:
@@ -81,10 +77,6 @@ class _EventDelivery:
     def pace(self, channel: str) -> None:
         if channel and (wait := self.worker.pacer.take(channel, self.worker.deps.clock.now().timestamp())) > 0:
             raise RetryLater(wait, f"pacing {channel}")
-
-    def slowed(self, channel: str, seconds: float) -> None:
-        if channel:
-            self.worker.pacer.hold(channel, self.worker.deps.clock.now().timestamp(), seconds)
 
 
 class DeliveryWorker:

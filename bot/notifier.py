@@ -90,10 +90,6 @@ class Delivery(Protocol):
         """Raise RetryLater when ``channel`` has had its share of messages for now."""
         ...
 
-    def slowed(self, channel: str, seconds: float) -> None:
-        """Slack asked to wait before the next message to ``channel``."""
-        ...
-
 
 class Notifier:
     def __init__(self, client: AsyncWebClient, deps: Deps, delivery: Delivery | None = None) -> None:
@@ -364,7 +360,6 @@ class Notifier:
             error = str(exc.response.get("error") or exc.response.status_code)
             if exc.response.status_code == 429 or error == "ratelimited":
                 after = float(exc.response.headers.get("Retry-After", 1) or 1)
-                delivery.slowed(channel, after)
                 raise RetryLater(after, f"{method} rate limited") from None
             if error in PERMANENT_ERRORS:
                 log.error("slack %s refused for %s for good: %s", method, request.reference, error)
@@ -375,6 +370,8 @@ class Notifier:
             raise RetryLater(0, f"{method}: {error}") from None
         except (aiohttp.ClientError, TimeoutError) as exc:
             raise RetryLater(0, f"{method}: {type(exc).__name__}") from None
+        if not posting:
+            return response  # an update says the same the next time: nothing to remember, one write saved
         sent = {"channel": str(response.get("channel") or channel), "ts": str(response.get("ts") or "")}
         if method == "files_upload_v2":
             sent = {"channel": channel, "ts": "files"}
