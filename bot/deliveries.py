@@ -10,7 +10,6 @@ pacing keeps each channel within Slack's ~1 message a second (short bursts allow
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import random
 import socket
@@ -21,6 +20,7 @@ from typing import Any
 
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.background import BackgroundLoop
 from bot.deps import Deps
 from bot.notifier import Notifier, RetryLater
 from ledger import RequestNotFound, flows, notifications
@@ -28,7 +28,6 @@ from ledger.notifications import NotificationView
 
 log = logging.getLogger(__name__)
 
-IDLE_POLL_SECONDS = 1.0
 LEASE = timedelta(seconds=60)
 BACKOFF_CAP_SECONDS = 300.0
 GIVE_UP_AFTER = timedelta(hours=24)
@@ -79,7 +78,10 @@ class _EventDelivery:
             raise RetryLater(wait, f"pacing {channel}")
 
 
-class DeliveryWorker:
+class DeliveryWorker(BackgroundLoop):
+    name = "delivery-loop"
+    stop_grace_seconds = 10.0
+
     def __init__(
         self,
         deps: Deps,
@@ -89,42 +91,14 @@ class DeliveryWorker:
         pacer: ChannelPacer | None = None,
         concurrency: int = 8,
     ) -> None:
+        super().__init__()
         self.deps, self.client = deps, client
         self.owner = owner or f"{socket.gethostname()}:{uuid.uuid4().hex[:8]}"
         self.pacer = pacer or ChannelPacer(burst=deps.settings.slack_channel_burst)
         self.concurrency = concurrency
-        self._wake = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
-        self._stopping = False
 
-    def wake(self) -> None:
-        self._wake.set()
-
-    def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name="delivery-loop")
-
-    async def stop(self, grace_seconds: float = 10.0) -> None:
-        """Finish the events in hand, then stop (what is left stays pending for the next start or instance)."""
-        if self._task is None:
-            return
-        self._stopping = True
-        self._wake.set()
-        try:
-            await asyncio.wait_for(asyncio.shield(self._task), grace_seconds)
-        except TimeoutError:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-
-    async def _run(self) -> None:
-        while not self._stopping:
-            try:
-                await self.drain()
-            except Exception:  # the loop must outlive any one bad batch; the error is logged with its trace
-                log.exception("delivery loop failed; retrying shortly")
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), IDLE_POLL_SECONDS)
-            self._wake.clear()
+    async def run_pass(self) -> int:
+        return await self.drain()
 
     async def drain(self) -> int:
         """Send every event due now, batch after batch; returns how many were handled."""

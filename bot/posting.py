@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 import socket
 import uuid
@@ -11,6 +9,7 @@ import uuid
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.background import BackgroundLoop
 from bot.blocks.posting_messages import (
     build_failed_reply,
     build_finance_failure,
@@ -24,14 +23,14 @@ from ledger.posting import PostingWorker
 
 log = logging.getLogger(__name__)
 
-IDLE_POLL_SECONDS = 1.0  # picks up jobs left behind, or due for a retry, within a second
-STOP_GRACE_SECONDS = 15.0  # on shutdown, time to finish the batch in hand (platforms allow ~30 s after SIGTERM)
 
-
-class PostingLoop:
+class PostingLoop(BackgroundLoop):
     """Drains the outbox at start-up, whenever woken (a final approval, a Retry), and every second."""
 
+    name = "posting-loop"
+
     def __init__(self, deps: Deps, client: AsyncWebClient, *, owner: str | None = None) -> None:
+        super().__init__()
         self.deps, self.client = deps, client
         self.worker = PostingWorker(
             deps.session_factory,
@@ -40,39 +39,9 @@ class PostingLoop:
             owner=owner or f"{socket.gethostname()}:{uuid.uuid4().hex[:8]}",
             lease=deps.settings.posting_lease,
         )
-        self._wake = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
-        self._stopping = False
 
-    def wake(self) -> None:
-        self._wake.set()
-
-    def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name="posting-loop")
-
-    async def stop(self, grace_seconds: float = STOP_GRACE_SECONDS) -> None:
-        """Finish the batch in hand and tell Slack its outcomes, then stop (cancelled if that takes too long:
-        the leases then run out and another instance, or the next start, takes over)."""
-        if self._task is None:
-            return
-        self._stopping = True
-        self._wake.set()
-        try:
-            await asyncio.wait_for(asyncio.shield(self._task), grace_seconds)
-        except TimeoutError:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-
-    async def _run(self) -> None:
-        while not self._stopping:
-            try:
-                await self.drain_and_notify()
-            except Exception:  # the loop must outlive any one bad batch; the error is logged with its trace
-                log.exception("posting loop failed; retrying shortly")
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), IDLE_POLL_SECONDS)
-            self._wake.clear()
+    async def run_pass(self) -> list[PostingResult]:
+        return await self.drain_and_notify()
 
     async def drain_and_notify(self) -> list[PostingResult]:
         """Post everything due, batch by batch, telling Slack each batch's outcomes as soon as they are committed."""
