@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, delete, exists, or_, select, update
+from sqlalchemy import and_, delete, exists, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import aliased
 
@@ -212,10 +212,12 @@ async def _close(
 async def pending_count(session_factory: SessionFactory) -> int:
     """Events not sent yet (for health checks and tests)."""
     async with session_factory() as session:
-        ids = await session.scalars(
-            select(Notification.id).where(Notification.status == NotificationStatus.PENDING.value)
+        count = await session.scalar(
+            select(func.count())
+            .select_from(Notification)
+            .where(Notification.status == NotificationStatus.PENDING.value)
         )
-        return len(list(ids))
+        return int(count or 0)
 
 
 async def purge_sent(session_factory: SessionFactory, *, before: datetime) -> int:
