@@ -23,8 +23,8 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.background import BackgroundLoop
 from bot.deps import Deps
 from bot.notifier import Notifier, RetryLater
-from ledger import RequestNotFound, flows, notifications
-from ledger.notifications import NotificationView
+from ledger import RequestView, flows, notifications
+from ledger.notifications import NotificationStatus, NotificationView, Outcome
 
 log = logging.getLogger(__name__)
 
@@ -54,28 +54,46 @@ class ChannelPacer:
 
 @dataclass
 class _EventDelivery:
-    """One claimed event: what the notifier needs to send it exactly once (``bot.notifier.Delivery``)."""
+    """One claimed event: what the notifier needs to send it exactly once (``bot.notifier.Delivery``).
+
+    What it sends is kept here and written once, when the event settles: a worker that stops before that leaves the
+    event ``resumed`` for the next one, which looks each unconfirmed message up instead of posting it again.
+    """
 
     worker: DeliveryWorker
     notification: NotificationView
+    progress: dict[str, Any] = field(default_factory=dict)
+    tracking: tuple[int, str, str] | None = None
+    approval_messages: list[tuple[int, str, str, str]] = field(default_factory=list)
 
-    async def remember(self, key: str, value: dict[str, Any]) -> None:
-        deps = self.worker.deps
-        kept = await notifications.record_progress(
-            deps.session_factory,
-            clock=deps.clock,
-            notification_id=self.notification.id,
-            owner=self.worker.owner,
-            key=key,
-            value=value,
-        )
-        if not kept:
-            raise RetryLater(0, "lease lost")  # another worker took the event over: it goes on from here
-        self.notification.progress[key] = value
+    def __post_init__(self) -> None:
+        self.progress = self.notification.progress  # the notifier reads what this attempt sent there too
+
+    def remember(self, key: str, value: dict[str, Any]) -> None:
+        self.progress[key] = value
+
+    def remember_tracking(self, request_id: int, channel: str, ts: str) -> None:
+        self.tracking = (request_id, channel, ts)
+
+    def remember_approval_message(self, step_id: int, approver_id: str, channel: str, ts: str) -> None:
+        self.approval_messages.append((step_id, approver_id, channel, ts))
 
     def pace(self, channel: str) -> None:
         if channel and (wait := self.worker.pacer.take(channel, self.worker.deps.clock.now().timestamp())) > 0:
             raise RetryLater(wait, f"pacing {channel}")
+
+    def outcome(
+        self, status: NotificationStatus, *, due_at: datetime | None = None, error: str | None = None
+    ) -> Outcome:
+        return Outcome(
+            self.notification.id,
+            status,
+            self.progress,
+            due_at=due_at,
+            error=error,
+            tracking=self.tracking,
+            approval_messages=self.approval_messages,
+        )
 
 
 class DeliveryWorker(BackgroundLoop):
@@ -112,33 +130,42 @@ class DeliveryWorker(BackgroundLoop):
         claimed = await notifications.claim(
             deps.session_factory, clock=deps.clock, owner=self.owner, lease=LEASE, limit=self.concurrency
         )
-        if claimed:
-            await asyncio.gather(*(self._send(n) for n in claimed))
+        if not claimed:
+            return 0
+        requests = await deps.ledger.requests([n.request_id for n in claimed if n.request_id is not None])
+        outcomes = await asyncio.gather(*(self._send(n, requests.get(n.request_id or 0)) for n in claimed))
+        lost = await notifications.settle(deps.session_factory, clock=deps.clock, owner=self.owner, outcomes=outcomes)
+        for notification_id in lost:
+            log.warning("notification %s was taken over by another worker before it settled here", notification_id)
+        for notification, outcome in zip(claimed, outcomes, strict=True):
+            if outcome.status is NotificationStatus.DEAD and notification.id not in lost:
+                await flows.audit(
+                    deps.session_factory,
+                    clock=deps.clock,
+                    team_id=notification.team_id,
+                    actor_id=None,
+                    action="notification_given_up",
+                    request_id=notification.request_id,
+                    event=notification.event.value,
+                    error=outcome.error,
+                )
         return len(claimed)
 
-    async def _send(self, notification: NotificationView) -> None:
-        deps = self.deps
+    async def _send(self, notification: NotificationView, request: RequestView | None) -> Outcome:
+        delivery = _EventDelivery(self, notification)
         try:
-            if notification.request_id is not None:
-                request = await deps.ledger.request(notification.request_id)
-                delivery = _EventDelivery(self, notification)
-                await Notifier(self.client, deps, delivery).tell(notification.event, request, notification.payload)
-        except RequestNotFound:
-            pass  # deleted since: nobody left to tell
+            if request is not None:  # None: deleted since, nobody left to tell
+                await Notifier(self.client, self.deps, delivery).tell(notification.event, request, notification.payload)
         except RetryLater as later:
-            await self._retry(notification, later.after, later.reason)
-            return
+            return self._retry(delivery, later.after, later.reason)
         except Exception as exc:  # a bug or an outage of ours: logged with its trace, tried again with a backoff
             log.exception("could not send notification %s (%s)", notification.id, notification.event)
-            await self._retry(notification, 0, type(exc).__name__)
-            return
-        await notifications.finish(
-            deps.session_factory, clock=deps.clock, notification_id=notification.id, owner=self.owner
-        )
+            return self._retry(delivery, 0, type(exc).__name__)
+        return delivery.outcome(NotificationStatus.DONE)
 
-    async def _retry(self, notification: NotificationView, after: float, reason: str) -> None:
-        deps = self.deps
-        now = deps.clock.now()
+    def _retry(self, delivery: _EventDelivery, after: float, reason: str) -> Outcome:
+        notification = delivery.notification
+        now = self.deps.clock.now()
         if now - notification.created_at > GIVE_UP_AFTER:
             log.error(
                 "gave up notification %s (%s) of request %s: %s",
@@ -147,32 +174,12 @@ class DeliveryWorker(BackgroundLoop):
                 notification.request_id,
                 reason,
             )
-            await notifications.give_up(
-                deps.session_factory, clock=deps.clock, notification_id=notification.id, owner=self.owner, error=reason
-            )
-            await flows.audit(
-                deps.session_factory,
-                clock=deps.clock,
-                team_id=notification.team_id,
-                actor_id=None,
-                action="notification_given_up",
-                request_id=notification.request_id,
-                event=notification.event.value,
-                error=reason,
-            )
-            return
+            return delivery.outcome(NotificationStatus.DEAD, error=reason)
         if after <= 0:  # no word from Slack on when: back off, with jitter so instances do not retry in step
             jitter = random.Random(f"{notification.id}:{notification.attempts}").uniform(0.5, 1.0)  # repeatable
             after = min(BACKOFF_CAP_SECONDS, 2.0 ** min(notification.attempts, 8)) * jitter
         log.info("notification %s (%s) again in %.0f s: %s", notification.id, notification.event, after, reason)
-        await notifications.retry_later(
-            deps.session_factory,
-            clock=deps.clock,
-            notification_id=notification.id,
-            owner=self.owner,
-            at=_later(now, after),
-            error=reason,
-        )
+        return delivery.outcome(NotificationStatus.PENDING, due_at=_later(now, after), error=reason)
 
 
 def _later(now: datetime, seconds: float) -> datetime:

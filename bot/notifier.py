@@ -80,11 +80,16 @@ METADATA_EVENT = "aprova_message"
 
 
 class Delivery(Protocol):
-    """One notification event being sent (``bot.deliveries``): what is sent already, and how to remember more."""
+    """One notification event being sent (``bot.deliveries``): what is sent already, and what to remember with it
+    when the event settles."""
 
     notification: NotificationView
 
-    async def remember(self, key: str, value: dict[str, Any]) -> None: ...
+    def remember(self, key: str, value: dict[str, Any]) -> None: ...
+
+    def remember_tracking(self, request_id: int, channel: str, ts: str) -> None: ...
+
+    def remember_approval_message(self, step_id: int, approver_id: str, channel: str, ts: str) -> None: ...
 
     def pace(self, channel: str) -> None:
         """Raise RetryLater when ``channel`` has had its share of messages for now."""
@@ -226,13 +231,13 @@ class Notifier:
         key = f"ask:{step.id}:{approver}"
         posted = await self._call(request, key, "chat_postMessage", channel=approver, text=text, blocks=blocks)
         if posted is not None:
-            await flows.record_approval_message(
-                self.deps.session_factory,
-                step_id=step.id,
-                approver_id=approver,
-                channel=posted["channel"],
-                ts=posted["ts"],
-            )
+            channel, ts = str(posted["channel"]), str(posted["ts"])
+            if self.delivery is not None:
+                self.delivery.remember_approval_message(step.id, approver, channel, ts)
+            else:
+                await flows.record_approval_message(
+                    self.deps.session_factory, step_id=step.id, approver_id=approver, channel=channel, ts=ts
+                )
             await self._share_attachments(request, key, channel=posted["channel"], thread_ts=posted["ts"])
 
     async def _share_attachments(self, request: RequestView, key: str, *, channel: str, thread_ts: str) -> None:
@@ -299,9 +304,13 @@ class Notifier:
             return
         posted = await self._call(request, "tracking", "chat_postMessage", channel=channel, text=text, blocks=blocks)
         if posted is not None:
-            await flows.record_tracking_message(
-                self.deps.session_factory, request_id=request.id, channel=posted["channel"], ts=posted["ts"]
-            )
+            channel, ts = str(posted["channel"]), str(posted["ts"])
+            if self.delivery is not None:
+                self.delivery.remember_tracking(request.id, channel, ts)
+            else:
+                await flows.record_tracking_message(
+                    self.deps.session_factory, request_id=request.id, channel=channel, ts=ts
+                )
 
     async def reply_in_thread(self, request: RequestView, text: str) -> None:
         if request.tracking_channel and request.tracking_ts:
@@ -336,46 +345,51 @@ class Notifier:
             return None
 
     async def _deliver(self, delivery: Delivery, request: RequestView, key: str, method: str, **kwargs: Any) -> Any:
-        """One message of an event, exactly once: remembered when sent, looked for when its answer was lost."""
+        """One message of an event, exactly once: remembered when sent, looked for when its answer was lost (or
+        when the worker of an earlier attempt stopped before it settled)."""
         done = delivery.notification.progress.get(key)
         if done is not None and ("ts" in done or "failed" in done):
             return done if "ts" in done else None
         channel = str(kwargs.get("channel") or "")
         posting = method in ("chat_postMessage", "files_upload_v2")
-        if posting and done is not None and "sending" in done:
-            found = await self._find_sent(delivery, key, channel, kwargs.get("thread_ts"), float(done["sending"]))
+        sending = done.get("sending") if done is not None else None
+        if posting and (sending is not None or delivery.notification.resumed):
+            since = float(sending) if sending is not None else delivery.notification.created_at.timestamp()
+            found = await self._find_sent(delivery, key, channel, kwargs.get("thread_ts"), since)
             if found is not None:
-                await delivery.remember(key, found)
+                delivery.remember(key, found)
                 return found
         if method == "chat_postMessage":  # Slack's one-message-a-second-per-channel limit is on posting
             delivery.pace(channel)
-        if posting:
-            # Said before sending: if the answer is lost, the next attempt looks for the message first.
-            await delivery.remember(key, {"sending": self.deps.clock.now().timestamp(), "channel": channel})
-        if method == "chat_postMessage":
             kwargs["metadata"] = {"event_type": METADATA_EVENT, "event_payload": {"key": _metadata_key(delivery, key)}}
+        # If the answer is lost, the next attempt looks for the message first.
+        maybe_sent = {"sending": self.deps.clock.now().timestamp(), "channel": channel}
         try:
             response = await getattr(self.client, method)(**kwargs)
         except SlackApiError as exc:
             error = str(exc.response.get("error") or exc.response.status_code)
             if exc.response.status_code == 429 or error == "ratelimited":
                 after = float(exc.response.headers.get("Retry-After", 1) or 1)
-                raise RetryLater(after, f"{method} rate limited") from None
+                raise RetryLater(after, f"{method} rate limited") from None  # refused: nothing was posted
             if error in PERMANENT_ERRORS:
                 log.error("slack %s refused for %s for good: %s", method, request.reference, error)
-                await delivery.remember(key, {"failed": error})
+                delivery.remember(key, {"failed": error})
                 await self._audit_failure(request, method, channel, error)
                 await self._tell_finance_undelivered(request, channel, error)
                 return None
+            if posting and exc.response.status_code >= 500:
+                delivery.remember(key, maybe_sent)  # Slack may have posted it before failing
             raise RetryLater(0, f"{method}: {error}") from None
         except (aiohttp.ClientError, TimeoutError) as exc:
+            if posting:
+                delivery.remember(key, maybe_sent)
             raise RetryLater(0, f"{method}: {type(exc).__name__}") from None
         if not posting:
-            return response  # an update says the same the next time: nothing to remember, one write saved
+            return response  # an update says the same the next time: nothing to remember
         sent = {"channel": str(response.get("channel") or channel), "ts": str(response.get("ts") or "")}
         if method == "files_upload_v2":
             sent = {"channel": channel, "ts": "files"}
-        await delivery.remember(key, sent)
+        delivery.remember(key, sent)
         return response
 
     async def _find_sent(

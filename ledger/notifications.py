@@ -1,9 +1,10 @@
 """The notification outbox: what people must be told after a change, stored in the change's own transaction.
 
 A use case adds an event (``submitted``, ``decided``…) with :func:`notify`; the Slack layer's delivery worker claims
-events (:func:`claim`), renders and sends their messages, remembers each message sent (:func:`record_progress`) and
-closes the event (:func:`finish`), or tries again later (:func:`retry_later`) or gives up (:func:`give_up`).
-A process that dies between the commit and the messages leaves the event pending, and the next worker sends it.
+events (:func:`claim`), renders and sends their messages, and settles each claimed event in one transaction
+(:func:`settle`): sent, due again later, or given up, with what was sent so far. A process that dies between the
+commit and the messages leaves the event pending under a lease that runs out; the next worker takes it ``resumed`` and
+looks for the messages the dead one may have sent before sending them.
 
 One request's events go out in the order they happened: an event is claimed only when every earlier event of its
 request is closed (the tracking message exists before its thread replies; "approved" comes after "your turn").
@@ -12,7 +13,8 @@ request is closed (the tracking message exists before its thread replies; "appro
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -20,7 +22,7 @@ from sqlalchemy import and_, delete, exists, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import aliased
 
-from ledger.models import Notification
+from ledger.models import ApprovalMessage, Notification, PaymentRequest
 from ledger.ports import Clock
 
 SessionFactory = async_sessionmaker[AsyncSession]
@@ -52,9 +54,12 @@ class NotificationView:
     progress: dict[str, Any]  # message key → what was sent ({"channel", "ts"}), or why it could not be
     attempts: int
     created_at: datetime
+    # An earlier attempt's worker stopped before it could say what it had sent: any message not in ``progress`` may
+    # be in Slack already.
+    resumed: bool = False
 
     @classmethod
-    def from_row(cls, row: Notification) -> NotificationView:
+    def from_row(cls, row: Notification, *, resumed: bool = False) -> NotificationView:
         return cls(
             id=row.id,
             team_id=row.team_id,
@@ -64,7 +69,25 @@ class NotificationView:
             progress=dict(row.progress or {}),
             attempts=row.attempts,
             created_at=row.created_at,
+            resumed=resumed,
         )
+
+
+@dataclass
+class Outcome:
+    """How one claimed event ended this time, written by :func:`settle`.
+
+    ``status`` DONE (sent), DEAD (given up) or PENDING (due again at ``due_at``); ``progress`` what was sent so far;
+    ``tracking`` and ``approval_messages`` the messages the request keeps (to update them later), written with it.
+    """
+
+    notification_id: int
+    status: NotificationStatus
+    progress: dict[str, Any]
+    due_at: datetime | None = None
+    error: str | None = None
+    tracking: tuple[int, str, str] | None = None  # request id, channel, ts
+    approval_messages: list[tuple[int, str, str, str]] = field(default_factory=list)  # step id, approver, channel, ts
 
 
 def notify(
@@ -118,12 +141,21 @@ async def claim(
     """Lease up to ``limit`` due events, oldest first, at most one per request (the earliest still open)."""
     now = clock.now()
     async with session_factory.begin() as session:
-        query = select(Notification.id).where(*_claimable(now)).order_by(Notification.id).limit(limit)
+        query = (
+            select(Notification.id, Notification.lease_owner)
+            .where(*_claimable(now))
+            .order_by(Notification.id)
+            .limit(limit)
+        )
         if session.get_bind().dialect.name == "postgresql":
             query = query.with_for_update(skip_locked=True)  # instances share the work instead of queueing
-        ids = list(await session.scalars(query))
-        if not ids:
+        due = (await session.execute(query)).all()
+        if not due:
             return []
+        ids = [row.id for row in due]
+        # A lease that ran out still naming its owner: that worker stopped without settling (released leases are
+        # cleared).
+        resumed = {row.id for row in due if row.lease_owner is not None}
         await session.execute(
             update(Notification)
             .where(Notification.id.in_(ids), _lease_free(now))  # still free: a compare-and-set, whatever the database
@@ -140,73 +172,52 @@ async def claim(
             .where(Notification.id.in_(ids), Notification.lease_owner == owner, Notification.lease_expires_at > now)
             .order_by(Notification.id)
         )
-        return [NotificationView.from_row(row) for row in rows]
+        return [NotificationView.from_row(row, resumed=row.id in resumed) for row in rows]
 
 
-async def record_progress(
-    session_factory: SessionFactory, *, clock: Clock, notification_id: int, owner: str, key: str, value: Any
-) -> bool:
-    """Remember one message of the event (sent, looked for, or refused for good); False if the lease was lost."""
+async def settle(
+    session_factory: SessionFactory, *, clock: Clock, owner: str, outcomes: Sequence[Outcome]
+) -> list[int]:
+    """Write how claimed events ended, all in one transaction; returns the ids whose lease ``owner`` had lost (their
+    outcome is not written: the worker that took them over goes on from what it finds)."""
+    if not outcomes:
+        return []
+    now = clock.now()
+    lost = []
     async with session_factory.begin() as session:
-        row = await session.get(Notification, notification_id, with_for_update=True)
-        if row is None or row.lease_owner != owner:
-            return False
-        row.progress = {**(row.progress or {}), key: value}
-        row.updated_at = clock.now()
-    return True
-
-
-async def finish(session_factory: SessionFactory, *, clock: Clock, notification_id: int, owner: str) -> None:
-    await _close(session_factory, clock, notification_id, owner, status=NotificationStatus.DONE, error=None)
-
-
-async def give_up(
-    session_factory: SessionFactory, *, clock: Clock, notification_id: int, owner: str, error: str
-) -> None:
-    await _close(session_factory, clock, notification_id, owner, status=NotificationStatus.DEAD, error=error)
-
-
-async def retry_later(
-    session_factory: SessionFactory, *, clock: Clock, notification_id: int, owner: str, at: datetime, error: str
-) -> None:
-    """Release the lease; the event is due again at ``at`` (Slack's Retry-After, or a backoff)."""
-    async with session_factory.begin() as session:
-        await session.execute(
-            update(Notification)
-            .where(Notification.id == notification_id, Notification.lease_owner == owner)
-            .values(
-                lease_owner=None,
-                lease_expires_at=None,
-                next_attempt_at=at,
-                last_error=error[:200],
-                updated_at=clock.now(),
+        for outcome in outcomes:
+            values: dict[str, Any] = {
+                "status": outcome.status.value,
+                "progress": outcome.progress,
+                "lease_owner": None,
+                "lease_expires_at": None,
+                "last_error": outcome.error[:200] if outcome.error else None,
+                "updated_at": now,
+            }
+            if outcome.due_at is not None:
+                values["next_attempt_at"] = outcome.due_at
+            result = await session.execute(
+                update(Notification)
+                .where(Notification.id == outcome.notification_id, Notification.lease_owner == owner)
+                .values(**values)
+                .execution_options(synchronize_session=False)
             )
-            .execution_options(synchronize_session=False)
-        )
-
-
-async def _close(
-    session_factory: SessionFactory,
-    clock: Clock,
-    notification_id: int,
-    owner: str,
-    *,
-    status: NotificationStatus,
-    error: str | None,
-) -> None:
-    async with session_factory.begin() as session:
-        await session.execute(
-            update(Notification)
-            .where(Notification.id == notification_id, Notification.lease_owner == owner)
-            .values(
-                status=status.value,
-                lease_owner=None,
-                lease_expires_at=None,
-                last_error=error[:200] if error else None,
-                updated_at=clock.now(),
+            if not getattr(result, "rowcount", 0):
+                lost.append(outcome.notification_id)
+                continue
+            if outcome.tracking is not None:
+                request_id, channel, ts = outcome.tracking
+                await session.execute(
+                    update(PaymentRequest)
+                    .where(PaymentRequest.id == request_id)
+                    .values(tracking_channel=channel, tracking_ts=ts)
+                    .execution_options(synchronize_session=False)
+                )
+            session.add_all(
+                ApprovalMessage(step_id=step_id, approver_id=approver, channel=channel, ts=ts)
+                for step_id, approver, channel, ts in outcome.approval_messages
             )
-            .execution_options(synchronize_session=False)
-        )
+    return lost
 
 
 async def pending_count(session_factory: SessionFactory) -> int:

@@ -7,6 +7,7 @@ a webhook, a job) names only what the person asked for. The functions behind it 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -167,6 +168,10 @@ class Ledger:
     async def request(self, request_id: int) -> RequestView:
         """Raises RequestNotFound."""
         return await flows.get_request(self.session_factory, request_id=request_id)
+
+    async def requests(self, request_ids: Sequence[int]) -> dict[int, RequestView]:
+        """Those of these requests that still exist, by id."""
+        return await flows.get_requests(self.session_factory, request_ids=request_ids)
 
     async def check_can_decide(
         self, request_id: int, *, step: int, actor_id: str, approval_round: int | None, seen_digest: str | None

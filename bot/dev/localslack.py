@@ -62,6 +62,11 @@ class _DropConnection(Exception):
     pass
 
 
+class _HoldAnswer(Exception):
+    def __init__(self, answer: _Answer) -> None:
+        self.answer = answer
+
+
 @dataclass(frozen=True)
 class _Failure:
     error: str
@@ -101,6 +106,7 @@ class LocalSlack:
         self._failures: dict[str, deque[_Failure]] = {}
         self._download_redirects: dict[str, str] = {}
         self._random_rate_limit: _RandomRateLimit | None = None
+        self._answers_released = asyncio.Event()
         self._runner: web.AppRunner | None = None
         self._base_url: str | None = None
         self._chat = Chat(self.workspace, self.dm_channel)
@@ -158,6 +164,7 @@ class LocalSlack:
     async def stop(self) -> None:
         """Shut the server down; safe to call twice."""
         runner, self._runner, self._base_url = self._runner, None, None
+        self._answers_released.set()  # nothing waits forever on a server going away
         if runner is not None:
             await self.socket_mode.close()
             await runner.cleanup()
@@ -209,10 +216,16 @@ class LocalSlack:
         """Make the next call of method fail once; status defaults to 429 for ratelimited, else 200.
 
         ``error="connection_dropped"`` drops the connection without doing anything; ``"answer_lost"`` does the
-        call, then drops the connection before answering (the caller cannot know it worked)."""
+        call, then drops the connection before answering (the caller cannot know it worked); ``"answer_held"`` does
+        the call and holds its answer until :meth:`release_answers` (the caller waits, as a process that dies
+        there would)."""
         if status is None:
             status = 429 if error == "ratelimited" else 200
         self._failures.setdefault(method, deque()).append(_Failure(error, status, retry_after))
+
+    def release_answers(self) -> None:
+        """Answer the calls held by ``fail_next(..., error="answer_held")``."""
+        self._answers_released.set()
 
     def clear_failures(self) -> None:
         """Forget the failures queued by fail_next that have not happened yet."""
@@ -316,14 +329,19 @@ class LocalSlack:
         except SlackError as exc:
             return web.json_response(exc.body())
         token = args.pop("token", None) or request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
+        held = False
         try:
             body, status, headers = self._answer(method, token, args)
         except _DropConnection:
             body, status, headers = {"ok": False, "error": "connection_dropped"}, 0, None
+        except _HoldAnswer as hold:
+            (body, status, headers), held = hold.answer, True
         error = None if body.get("ok") else str(body.get("error"))
         async with self._changed:
             self.calls.append(SlackCall(method, args, at=arrived, error=error))
             self._changed.notify_all()
+        if held:
+            await self._answers_released.wait()
         if status == 0:  # the caller never learns whether it worked
             if request.transport is not None:
                 request.transport.abort()
@@ -349,6 +367,11 @@ class LocalSlack:
                     except SlackError:
                         pass
                 raise _DropConnection
+            if failure.error == "answer_held":
+                try:
+                    raise _HoldAnswer((handler(args), 200, None))
+                except SlackError as exc:
+                    raise _HoldAnswer((exc.body(), 200, None)) from None
             headers = {"Retry-After": str(failure.retry_after)} if failure.status == 429 else None
             return {"ok": False, "error": failure.error}, failure.status, headers
         limit = self._random_rate_limit

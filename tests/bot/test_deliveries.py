@@ -8,6 +8,7 @@ every message arrives exactly once, in order, once time has passed.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from datetime import timedelta
 
 import pytest
@@ -133,6 +134,36 @@ async def test_what_a_dead_process_left_unsent_goes_out_after_a_restart(session_
         assert len(restarted.tracking_messages()) == 1
         assert len(approval_posts(restarted, MANAGER)) == 1
         assert await statuses(session_factory) == ["done"]
+
+
+async def test_a_worker_stopped_mid_event_is_followed_without_doubling_what_it_sent(session_factory, clock):
+    """The worker posts the tracking message and stops before it can write that down (its process died while Slack
+    answered): the event's lease runs out, and the next worker finds the message by its key instead of posting it
+    again."""
+    async with running_aprova(session_factory, clock) as aprova:
+        assert aprova.deliveries is not None
+        aprova.slack.fail_next("chat.postMessage", error="answer_held")  # the tracking message: posted, unanswered
+        view = await aprova.open_modal()
+        await aprova.submit(view, **VALID_ANSWERS)
+        await aprova.listeners.settle(timeout=60)  # type: ignore[union-attr]
+        doomed = asyncio.create_task(aprova.deliveries.drain())
+        await aprova.slack.wait_for("chat.postMessage")
+        doomed.cancel()  # as the process dying
+        with contextlib.suppress(asyncio.CancelledError):
+            await doomed
+        aprova.slack.release_answers()
+        assert len(aprova.tracking_messages()) == 1 and await statuses(session_factory) == ["pending"]
+        await aprova.settle()
+        assert len(aprova.approval_messages(MANAGER)) == 0  # still leased to the stopped worker
+        clock.advance(timedelta(minutes=2))  # the lease runs out
+        other = DeliveryWorker(aprova.deps, aprova.deliveries.client, owner="next-instance")
+        await other.drain()
+        assert len(aprova.tracking_messages()) == 1  # found, not posted again
+        assert aprova.slack.calls_to("conversations.history")
+        assert len(approval_posts(aprova, MANAGER)) == 1
+        assert await statuses(session_factory) == ["done"]
+        request = await flows.get_request(session_factory, request_id=1)
+        assert request.tracking_ts == aprova.tracking_messages()[0]["ts"]
 
 
 async def test_two_workers_send_each_message_once(session_factory, clock):
