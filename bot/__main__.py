@@ -10,13 +10,20 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import logging
 import signal
 import sys
 from collections.abc import Iterable
 from dataclasses import replace
+from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any
+from zoneinfo import ZoneInfo
 
+from sqlalchemy.orm import configure_mappers
+
+from bot.blocks import i18n
 from bot.checks import (
     MIGRATE,
     Configuration,
@@ -275,6 +282,7 @@ async def serve(settings: Settings, configuration: Configuration) -> int:
         print(f"warning: {finding}", file=sys.stderr)
     assert configuration.policy is not None  # a missing or broken policy is blocking
     async with run_aprova(settings, configuration.policy, receivables=configuration.receivables) as aprova:
+        settle_the_heap()
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
@@ -288,6 +296,18 @@ async def serve(settings: Settings, configuration: Configuration) -> int:
             if aprova.slack_connection in done:
                 aprova.slack_connection.result()  # a refused app token raises StartupError
     return 0
+
+
+def settle_the_heap() -> None:
+    """Leave what start-up made (modules, the app, locale data, mappers) out of garbage collection: a full collection
+    then walks only what requests made since. Measured under load, full collections over everything stalled every
+    request for up to ~130 ms; answers have 3 s."""
+    configure_mappers()
+    for locale in ("pt_BR", "en"):  # Babel loads a locale's data on first use
+        i18n.money(Decimal("1234.56"), locale)
+        i18n.moment(datetime.now(UTC), locale, ZoneInfo("America/Sao_Paulo"))
+    gc.collect()
+    gc.freeze()
 
 
 if __name__ == "__main__":
