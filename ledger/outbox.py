@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import enum
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Literal
@@ -159,6 +160,15 @@ async def mark_announced(session_factory: SessionFactory, *, clock: Clock, posti
             .values(announced_at=clock.now(), announce_lease_until=None)
             .execution_options(synchronize_session=False)
         )
+
+
+async def postings_for(session_factory: SessionFactory, *, request_ids: Sequence[int]) -> dict[int, PostingView]:
+    """The postings of these requests, by request id, in one query."""
+    if not request_ids:
+        return {}
+    async with session_factory() as session:
+        rows = await session.scalars(select(Posting).where(Posting.request_id.in_(set(request_ids))))
+        return {row.request_id: PostingView.from_row(row) for row in rows}
 
 
 async def posting_for(session_factory: SessionFactory, *, request_id: int) -> PostingView | None:

@@ -277,8 +277,8 @@ class Ledger:
         failed = await queries.requests_with_status(
             self.session_factory, team_id=team_id, status=RequestStatus.POST_FAILED
         )
-        found = [(request, await self.posting(request.id)) for request in failed]
-        return [(request, posting) for request, posting in found if posting is not None]
+        postings = await outbox.postings_for(self.session_factory, request_ids=[r.id for r in failed])
+        return [(request, postings[request.id]) for request in failed if request.id in postings]
 
     async def month_totals(self, team_id: str, first_day: date) -> MonthTotals:
         return await queries.month_totals(self.session_factory, team_id=team_id, first_day=first_day)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from datetime import date
+from functools import lru_cache
 
 from slack_sdk.models.blocks import MarkdownTextObject, SectionBlock
 
@@ -180,7 +182,7 @@ def payment_code_text(request: RequestView, locale: Locale, *, shared: bool = Fa
     in free text (bank details), a CPF/CNPJ or a PIX key masked."""
     code = request.payment_code or ""
     try:
-        instrument = read_payment_code(request.payment_method, code, today=request.created_at.date())
+        instrument = _read_code(request.payment_method, code, request.created_at.date())
     except (InvalidValue, ValueError):
         return f"`{escape(_masked_text(code) if shared else code)}`"
     summary = describe_instrument(instrument, locale, shared=shared)
@@ -189,6 +191,12 @@ def payment_code_text(request: RequestView, locale: Locale, *, shared: bool = Fa
     if shared and instrument.kind == "text":
         code = _masked_text(code)
     return f"`{escape(code)}`" if summary == "—" else f"{escape(summary)}\n`{escape(code)}`"
+
+
+@lru_cache(maxsize=4096)
+def _read_code(method: str, code: str, today: date) -> PaymentInstrument:
+    """Each message of a request shows its code: read once (the reading is pure)."""
+    return read_payment_code(method, code, today=today)
 
 
 def _masked_text(text: str) -> str:

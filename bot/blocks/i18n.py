@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 from babel.dates import format_date, format_datetime
@@ -28,15 +29,20 @@ def pick_locale(slack_locale: str | None, default: Locale = "pt_BR") -> Locale:
     return default
 
 
+# Formatting is pure and Babel's is slow next to the rest of a message: the same values come back in every message
+# of a request, so they are formatted once.
+@lru_cache(maxsize=8192)
 def money(amount: Decimal, locale: Locale) -> str:
     """R$ 1.234,56 (pt-BR) or R$1,234.56 (en), with a regular space so Slack never wraps oddly."""
     return format_currency(amount, "BRL", locale="pt_BR" if locale == "pt_BR" else "en_US").replace("\xa0", " ")
 
 
+@lru_cache(maxsize=8192)
 def day(value: date, locale: Locale) -> str:
     return format_date(value, DATE_FORMATS[locale], locale="pt_BR" if locale == "pt_BR" else "en_US")
 
 
+@lru_cache(maxsize=8192)
 def moment(value: datetime, locale: Locale, tz: ZoneInfo) -> str:
     return format_datetime(
         value, MOMENT_FORMATS[locale], tzinfo=tz, locale="pt_BR" if locale == "pt_BR" else "en_US"
