@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from contextvars import ContextVar
@@ -78,17 +80,42 @@ _WRITING: ContextVar[bool] = ContextVar("aprova_sqlite_writing", default=False)
 class Sessions(async_sessionmaker[AsyncSession]):
     """``factory()`` opens a session for reading; ``factory.begin()`` a transaction that writes and commits.
 
-    Every write in Aprova goes through ``begin()``; on SQLite that is what takes the write lock up front.
+    Every write in Aprova goes through ``begin()``; on SQLite that is what takes the write lock up front. Writers of
+    one process also queue here, in turn, for SQLite's lock: SQLite's own wait sleeps and retries (up to 100 ms a
+    try), which under load left the lock free while the next writer slept. Another process's writers still meet
+    SQLite's wait.
     """
+
+    def __init__(self, engine: AsyncEngine, **kwargs: Any) -> None:
+        super().__init__(engine, **kwargs)
+        self._queues_writers = engine.dialect.name == "sqlite"
+        self._write_turns: dict[asyncio.AbstractEventLoop, asyncio.Lock] = {}  # a lock serves one event loop
+
+    def _write_turn(self) -> asyncio.Lock | None:
+        if not self._queues_writers:
+            return None
+        loop = asyncio.get_running_loop()
+        if loop not in self._write_turns:
+            self._write_turns = {loop: asyncio.Lock()}  # a loop gone since (a finished asyncio.run) is dropped
+        return self._write_turns[loop]
 
     @asynccontextmanager
     async def _writing(self) -> AsyncIterator[AsyncSession]:
-        token = _WRITING.set(True)
-        try:
-            async with super().begin() as session:
-                yield session
-        finally:
-            _WRITING.reset(token)
+        nested = _WRITING.get()  # a write inside a write: SQLite's lock decides, as it always did
+        lock = None if nested else self._write_turn()
+        async with contextlib.AsyncExitStack() as turn:
+            if lock is not None:
+                try:
+                    async with asyncio.timeout(SQLITE_BUSY_TIMEOUT_MS / 1000):
+                        await turn.enter_async_context(lock)
+                except TimeoutError:
+                    pass  # a writer holding on for that long: go on to SQLite's wait, which reports it
+            token = _WRITING.set(True)
+            try:
+                async with super().begin() as session:
+                    yield session
+            finally:
+                _WRITING.reset(token)
 
     def begin(self) -> Any:  # an async context manager, like async_sessionmaker.begin()
         return self._writing()
