@@ -11,6 +11,7 @@ raised.
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable
 from typing import Any, Protocol
 
 import aiohttp
@@ -100,9 +101,31 @@ class Notifier:
     def __init__(self, client: AsyncWebClient, deps: Deps, delivery: Delivery | None = None) -> None:
         self.client, self.deps, self.delivery = client, deps, delivery
         self._files: dict[str, bytes] = {}  # attachments fetched once per notification, shared with each approver
+        self._deferred: RetryLater | None = None
 
     async def tell(self, event: NotificationEvent, request: RequestView, payload: dict[str, Any]) -> None:
-        """Send the messages of one notification event, as the request is now."""
+        """Send the messages of one notification event, as the request is now.
+
+        Raises:
+            RetryLater: Some message must wait (rate limit, pacing, Slack unavailable); the ones that need not
+                were sent.
+        """
+        self._deferred = None
+        await self._tell(event, request, payload)
+        if self._deferred is not None:
+            raise self._deferred
+
+    async def _apart(self, send: Awaitable[Any]) -> None:
+        """Send messages that do not depend on one another apart: one that must wait (a rate-limited channel, a
+        paced one) does not hold the others — the approver's DM does not wait for the requests channel. The event
+        is tried again for what waited, after the longest wait asked."""
+        try:
+            await send
+        except RetryLater as later:
+            if self._deferred is None or later.after > self._deferred.after:
+                self._deferred = later
+
+    async def _tell(self, event: NotificationEvent, request: RequestView, payload: dict[str, Any]) -> None:
         if event is NotificationEvent.SUBMITTED:
             await self.request_submitted(request)
         elif event is NotificationEvent.DECIDED:
@@ -122,8 +145,8 @@ class Notifier:
             await self.refresh_tracking(request)
 
     async def request_submitted(self, request: RequestView) -> None:
-        """Post the tracking message, then ask the first step's approvers."""
-        await self.refresh_tracking(request)
+        """Post the tracking message, and ask the first step's approvers."""
+        await self._apart(self.refresh_tracking(request))
         if request.steps and request.status == RequestStatus.PENDING:  # a receivable may need no approval
             await self._ask_approvers(request, request.steps[0])
 
@@ -140,9 +163,9 @@ class Notifier:
     async def request_decided(self, request: RequestView, decision: DecisionNote) -> None:
         step = request.steps[decision.step_position]
         await self._refresh_approval_messages(request, step)
-        await self.refresh_tracking(request)
+        await self._apart(self.refresh_tracking(request))
         locale = await self.tracking_locale(request)
-        await self.reply_in_thread(request, build_decision_reply(request, decision, locale=locale))
+        await self._apart(self.reply_in_thread(request, build_decision_reply(request, decision, locale=locale)))
         if decision.next_position is not None and request.status == RequestStatus.PENDING:
             await self._ask_approvers(request, request.steps[decision.next_position])
 
@@ -222,7 +245,7 @@ class Notifier:
                 continue
             locale = await self.deps.people.get(self.client, approver)
             text, blocks = build_approval_message(request, step, locale=locale, tz=self.deps.settings.timezone)
-            await self._send_approval(request, step, approver, text, blocks)
+            await self._apart(self._send_approval(request, step, approver, text, blocks))
 
     async def _send_approval(
         self, request: RequestView, step: StepView, approver: str, text: str, blocks: list[Block]
@@ -274,7 +297,7 @@ class Notifier:
         for message in step.messages:
             locale = await self.deps.people.get(self.client, message.approver_id)
             text, blocks = build_approval_message(request, step, locale=locale, tz=self.deps.settings.timezone)
-            await self._call(
+            update = self._call(
                 request,
                 f"refresh:{message.channel}:{message.ts}",
                 "chat_update",
@@ -283,6 +306,7 @@ class Notifier:
                 text=text,
                 blocks=blocks,
             )
+            await self._apart(update)
 
     async def refresh_tracking(self, request: RequestView) -> None:
         """Draw the tracking message as the request is now: posted the first time, updated after."""

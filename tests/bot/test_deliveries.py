@@ -89,6 +89,18 @@ async def test_a_rate_limit_waits_for_retry_after(session_factory, clock):
         assert len(aprova.tracking_messages()) == 1 and len(approval_posts(aprova, MANAGER)) == 1
 
 
+async def test_a_rate_limited_requests_channel_does_not_hold_the_approvers_dm(session_factory, clock):
+    async with running_aprova(session_factory, clock) as aprova:
+        aprova.slack.fail_next("chat.postMessage", retry_after=30)  # the tracking message
+        await file(aprova)
+        assert aprova.tracking_messages() == []
+        assert len(approval_posts(aprova, MANAGER)) == 1  # at once
+        clock.advance(timedelta(seconds=31))
+        await aprova.settle()
+        assert len(aprova.tracking_messages()) == 1 and len(approval_posts(aprova, MANAGER)) == 1
+        assert await statuses(session_factory) == ["done"]
+
+
 async def test_a_thread_reply_waits_for_its_tracking_message(session_factory, clock):
     """A decision made while the tracking message is still unsent: its reply follows the tracking message."""
     async with running_aprova(session_factory, clock) as aprova:
@@ -97,7 +109,8 @@ async def test_a_thread_reply_waits_for_its_tracking_message(session_factory, cl
         await flows.decide(session_factory, clock=clock, request_id=1, step_position=0, actor_id=MANAGER, approve=True)
         aprova.deps.wake_deliveries()
         await aprova.settle()
-        assert aprova.slack.messages() == []  # the decision waits behind the submission
+        assert aprova.tracking_messages() == []  # the decision waits behind the submission's tracking message
+        assert len(approval_posts(aprova, MANAGER)) == 1  # which did not hold the approver's DM
         clock.advance(timedelta(minutes=5))
         await aprova.settle()
         [tracking] = aprova.tracking_messages()
@@ -128,11 +141,12 @@ async def test_what_a_dead_process_left_unsent_goes_out_after_a_restart(session_
         aprova.slack.fail_next("chat.postMessage", error="connection_dropped")
         await file(aprova)  # the tracking post never got out: as if the process had died there
         assert aprova.tracking_messages() == []
+        assert len(approval_posts(aprova, MANAGER)) == 1  # the approver's DM did not wait for it
     clock.advance(timedelta(minutes=5))
     async with running_aprova(session_factory, clock) as restarted:
         await restarted.settle()
         assert len(restarted.tracking_messages()) == 1
-        assert len(approval_posts(restarted, MANAGER)) == 1
+        assert approval_posts(restarted, MANAGER) == []  # sent before, not again
         assert await statuses(session_factory) == ["done"]
 
 
