@@ -116,7 +116,15 @@ class DeliveryWorker(BackgroundLoop):
         self.concurrency = concurrency
 
     async def run_pass(self) -> int:
-        return await self.drain()
+        """Batch after batch while there may be more: a short batch whose requests have nothing more waiting ends
+        the pass without one more look (what is added meanwhile wakes the loop)."""
+        handled = 0
+        while not self._stopping:
+            batch, followed = await self._batch()
+            handled += batch
+            if batch == 0 or (batch < self.concurrency and not followed):
+                break
+        return handled
 
     async def drain(self) -> int:
         """Send every event due now, batch after batch; returns how many were handled."""
@@ -126,15 +134,22 @@ class DeliveryWorker(BackgroundLoop):
         return handled
 
     async def run_once(self) -> int:
+        return (await self._batch())[0]
+
+    async def _batch(self) -> tuple[int, bool]:
+        """One batch sent; how many events, and whether a later event of their requests is waiting."""
         deps = self.deps
         claimed = await notifications.claim(
             deps.session_factory, clock=deps.clock, owner=self.owner, lease=LEASE, limit=self.concurrency
         )
         if not claimed:
-            return 0
+            return 0, False
         requests = await deps.ledger.requests([n.request_id for n in claimed if n.request_id is not None])
         outcomes = await asyncio.gather(*(self._send(n, requests.get(n.request_id or 0)) for n in claimed))
-        lost = await notifications.settle(deps.session_factory, clock=deps.clock, owner=self.owner, outcomes=outcomes)
+        settled = await notifications.settle(
+            deps.session_factory, clock=deps.clock, owner=self.owner, outcomes=outcomes
+        )
+        lost = settled.lost
         for notification_id in lost:
             log.warning("notification %s was taken over by another worker before it settled here", notification_id)
         for notification, outcome in zip(claimed, outcomes, strict=True):
@@ -149,7 +164,7 @@ class DeliveryWorker(BackgroundLoop):
                     event=notification.event.value,
                     error=outcome.error,
                 )
-        return len(claimed)
+        return len(claimed), settled.followed
 
     async def _send(self, notification: NotificationView, request: RequestView | None) -> Outcome:
         delivery = _EventDelivery(self, notification)

@@ -175,13 +175,17 @@ async def claim(
         return [NotificationView.from_row(row, resumed=row.id in resumed) for row in rows]
 
 
-async def settle(
-    session_factory: SessionFactory, *, clock: Clock, owner: str, outcomes: Sequence[Outcome]
-) -> list[int]:
-    """Write how claimed events ended, all in one transaction; returns the ids whose lease ``owner`` had lost (their
-    outcome is not written: the worker that took them over goes on from what it finds)."""
+@dataclass(frozen=True)
+class Settled:
+    lost: list[int]  # events whose lease had gone to another worker: their outcome was not written
+    followed: bool  # a closed event has a later one of its request waiting: it can be claimed now
+
+
+async def settle(session_factory: SessionFactory, *, clock: Clock, owner: str, outcomes: Sequence[Outcome]) -> Settled:
+    """Write how claimed events ended, all in one transaction (the worker that took a lost one over goes on from
+    what it finds)."""
     if not outcomes:
-        return []
+        return Settled([], followed=False)
     now = clock.now()
     lost = []
     async with session_factory.begin() as session:
@@ -217,7 +221,22 @@ async def settle(
                 ApprovalMessage(step_id=step_id, approver_id=approver, channel=channel, ts=ts)
                 for step_id, approver, channel, ts in outcome.approval_messages
             )
-    return lost
+        closed = [o for o in outcomes if o.status is not NotificationStatus.PENDING and o.notification_id not in lost]
+        followed = bool(closed) and bool(
+            await session.scalar(
+                select(
+                    exists().where(
+                        Notification.request_id.in_(
+                            select(Notification.request_id).where(
+                                Notification.id.in_([o.notification_id for o in closed])
+                            )
+                        ),
+                        Notification.status == NotificationStatus.PENDING.value,
+                    )
+                )
+            )
+        )
+    return Settled(lost, followed)
 
 
 async def pending_count(session_factory: SessionFactory) -> int:

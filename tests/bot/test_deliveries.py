@@ -89,6 +89,20 @@ async def test_a_rate_limit_waits_for_retry_after(session_factory, clock):
         assert len(aprova.tracking_messages()) == 1 and len(approval_posts(aprova, MANAGER)) == 1
 
 
+async def test_one_pass_sends_a_requests_events_in_turn_and_stops_when_nothing_follows(session_factory, clock):
+    async with running_aprova(session_factory, clock) as aprova:
+        assert aprova.deliveries is not None and aprova.listeners is not None
+        view = await aprova.open_modal()
+        await aprova.submit(view, **VALID_ANSWERS)
+        await aprova.listeners.settle(timeout=60)
+        await flows.decide(session_factory, clock=clock, request_id=1, step_position=0, actor_id=MANAGER, approve=True)
+        assert await aprova.deliveries.run_pass() == 2  # the decision waited for the submission, then went too
+        [tracking] = aprova.tracking_messages()
+        assert len(aprova.thread(tracking)) == 1
+        assert await statuses(session_factory) == ["done", "done"]
+        assert await aprova.deliveries.run_pass() == 0
+
+
 async def test_a_rate_limited_requests_channel_does_not_hold_the_approvers_dm(session_factory, clock):
     async with running_aprova(session_factory, clock) as aprova:
         aprova.slack.fail_next("chat.postMessage", retry_after=30)  # the tracking message
