@@ -31,6 +31,8 @@ log = logging.getLogger(__name__)
 LEASE = timedelta(seconds=60)
 BACKOFF_CAP_SECONDS = 300.0
 GIVE_UP_AFTER = timedelta(hours=24)
+# Under load, a batch waits up to this long for the requests being answered to be acked first.
+ANSWERS_FIRST_SECONDS = 0.25
 
 
 @dataclass
@@ -139,6 +141,7 @@ class DeliveryWorker(BackgroundLoop):
     async def _batch(self) -> tuple[int, bool]:
         """One batch sent; how many events, and whether a later event of their requests is waiting."""
         deps = self.deps
+        await deps.answering.quiet(ANSWERS_FIRST_SECONDS)
         claimed = await notifications.claim(
             deps.session_factory, clock=deps.clock, owner=self.owner, lease=LEASE, limit=self.concurrency
         )

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import asyncio
+import contextlib
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -14,6 +16,32 @@ from ledger.contaazul.connector import ContaAzul
 from ledger.ports import Clock
 from ledger.receivables import ReceivableRules
 from ledger.use_cases import Ledger
+
+
+class Answering:
+    """The Slack requests being answered right now (until their ack). Background work lets them go first: an answer
+    has 3 seconds, a message or a posting can wait a moment."""
+
+    def __init__(self) -> None:
+        self._count = 0
+        self._quiet = asyncio.Event()
+        self._quiet.set()
+
+    @contextlib.contextmanager
+    def one(self) -> Iterator[None]:
+        self._count += 1
+        self._quiet.clear()
+        try:
+            yield
+        finally:
+            self._count -= 1
+            if self._count == 0:
+                self._quiet.set()
+
+    async def quiet(self, longest: float) -> None:
+        """Return when no request is being answered, or after ``longest`` seconds (background work never starves)."""
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._quiet.wait(), longest)
 
 
 @dataclass
@@ -28,6 +56,7 @@ class Deps:
     # How won deals become receivables (APROVA_RECEIVABLES_FILE); None turns the deal webhooks off.
     receivables: ReceivableRules | None = None
     team_id: str | None = None  # the workspace this Aprova serves, once Slack has said it (auth.test)
+    answering: Answering = field(default_factory=Answering)
 
     @property
     def session_factory(self) -> async_sessionmaker[AsyncSession]:

@@ -40,8 +40,9 @@ def create_web_app(deps: Deps, bolt_app: AsyncApp, *, slack_events: bool = True)
 
     async def handle_slack_events(request: web.Request) -> web.StreamResponse:
         try:
-            bolt_request = await to_bolt_request(request)
-            bolt_response = await bolt_app.async_dispatch(bolt_request)
+            with deps.answering.one():
+                bolt_request = await to_bolt_request(request)
+                bolt_response = await bolt_app.async_dispatch(bolt_request)
         except (ValueError, KeyError, TypeError, AttributeError) as exc:
             # A body Bolt cannot read (not JSON, not a Slack payload): nothing was run or stored.
             log.warning("unreadable request to /slack/events refused: %s", type(exc).__name__)
