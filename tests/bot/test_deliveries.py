@@ -15,6 +15,7 @@ import pytest
 from sqlalchemy import select
 
 from bot.deliveries import ChannelPacer, DeliveryWorker
+from bot.deps import Answering
 from ledger import flows, notifications
 from ledger.models import AuditEvent, Notification
 from tests.harness import (
@@ -271,3 +272,15 @@ async def flows_count(session_factory) -> int:
 
     async with session_factory() as session:
         return len(list(await session.scalars(select(PaymentRequest.id))))
+
+
+async def test_background_work_lets_requests_being_answered_go_first():
+    answering = Answering()
+    await asyncio.wait_for(answering.quiet(60), 5)  # nothing being answered: at once
+    with answering.one(), answering.one():
+        waiting = asyncio.create_task(answering.quiet(60))
+        await asyncio.sleep(0)
+        assert not waiting.done()
+    await asyncio.wait_for(waiting, 5)  # both answered: it goes on
+    with answering.one():
+        await asyncio.wait_for(answering.quiet(0), 5)  # never longer than it was told
