@@ -43,9 +43,30 @@ async def current_rules(
 ) -> Rules:
     """The newest saved version for the team, else the policy file (``seed``) with the settings' times."""
     async with session_factory() as session:
-        version = await session.scalar(
-            select(PolicyVersion).where(PolicyVersion.team_id == team_id).order_by(PolicyVersion.id.desc()).limit(1)
-        )
+        return await _current_rules(session, team_id, seed, remind_after_hours, escalate_after_hours)
+
+
+async def rules_and_delegates(
+    session_factory: SessionFactory,
+    *,
+    team_id: str,
+    seed: Policy,
+    remind_after_hours: int,
+    escalate_after_hours: int,
+    on: date,
+) -> tuple[Rules, dict[str, str]]:
+    """The rules in force and today's delegates (see ``active_delegates``), read together: what planning needs."""
+    async with session_factory() as session:
+        current = await _current_rules(session, team_id, seed, remind_after_hours, escalate_after_hours)
+        return current, _delegates(await _delegations(session, team_id, on), on)
+
+
+async def _current_rules(
+    session: AsyncSession, team_id: str, seed: Policy, remind_after_hours: int, escalate_after_hours: int
+) -> Rules:
+    version = await session.scalar(
+        select(PolicyVersion).where(PolicyVersion.team_id == team_id).order_by(PolicyVersion.id.desc()).limit(1)
+    )
     if version is None:
         return Rules(seed, remind_after_hours, escalate_after_hours, None)
     return _rules(version)
@@ -225,23 +246,27 @@ def _team_event(team_id: str, actor_id: str, action: str, detail: dict[str, Any]
 async def delegations(session_factory: SessionFactory, *, team_id: str, on_or_after: date) -> list[DelegationView]:
     """Delegations not cancelled that have not ended before ``on_or_after``, soonest first."""
     async with session_factory() as session:
-        rows = await session.scalars(
-            select(Delegation)
-            .where(
-                Delegation.team_id == team_id,
-                Delegation.cancelled_at.is_(None),
-                Delegation.ends_on >= on_or_after,
-            )
-            .order_by(Delegation.starts_on, Delegation.id)
+        return await _delegations(session, team_id, on_or_after)
+
+
+async def _delegations(session: AsyncSession, team_id: str, on_or_after: date) -> list[DelegationView]:
+    rows = await session.scalars(
+        select(Delegation)
+        .where(
+            Delegation.team_id == team_id,
+            Delegation.cancelled_at.is_(None),
+            Delegation.ends_on >= on_or_after,
         )
-        return [DelegationView.from_row(delegation) for delegation in rows]
+        .order_by(Delegation.starts_on, Delegation.id)
+    )
+    return [DelegationView.from_row(delegation) for delegation in rows]
 
 
 async def active_delegates(session_factory: SessionFactory, *, team_id: str, on: date) -> dict[str, str]:
     """Who decides for whom today: approver id → delegate id (a delegate who is away too passes it on, once)."""
-    active = {
-        d.approver_id: d.delegate_id
-        for d in await delegations(session_factory, team_id=team_id, on_or_after=on)
-        if d.starts_on <= on
-    }
+    return _delegates(await delegations(session_factory, team_id=team_id, on_or_after=on), on)
+
+
+def _delegates(delegations: list[DelegationView], on: date) -> dict[str, str]:
+    active = {d.approver_id: d.delegate_id for d in delegations if d.starts_on <= on}
     return {approver: active.get(delegate, delegate) for approver, delegate in active.items()}

@@ -26,7 +26,7 @@ from ledger.ports import Clock, Directory
 from ledger.queries import MonthTotals
 from ledger.read_models import AuditEntry, DelegationView, PostingView, RequestView, RuleVersionView
 from ledger.receivables import ReceivableDraft
-from ledger.rules import RuleChange, Rules, active_delegates, current_rules
+from ledger.rules import RuleChange, Rules, current_rules
 
 
 @dataclass
@@ -60,9 +60,15 @@ class Ledger:
         Raises:
             NoApprover: A step is left with nobody who may approve it.
         """
-        rules = await self.rules(team_id)
-        delegates = await active_delegates(self.session_factory, team_id=team_id, on=self.clock.today())
-        return await rules.policy.plan(
+        in_force, delegates = await rules.rules_and_delegates(
+            self.session_factory,
+            team_id=team_id,
+            seed=self.policy,
+            remind_after_hours=self.remind_after_hours,
+            escalate_after_hours=self.escalate_after_hours,
+            on=self.clock.today(),
+        )
+        return await in_force.policy.plan(
             amount=draft.amount,
             category=draft.category,
             cost_center=draft.cost_center,
