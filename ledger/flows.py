@@ -16,6 +16,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.orm.attributes import set_committed_value
 
 from ledger.domain import PlannedStep, RequestDraft, RequestKind, RequestStatus, StepStatus
 from ledger.errors import NotAllowed, RequestNotFound, StaleDecision
@@ -523,8 +524,8 @@ async def change_status(
     )
     if result.rowcount != 1:  # type: ignore[attr-defined]
         return False
-    for key, value in values.items():
-        setattr(request, key, value)
+    for key, value in values.items():  # as the row now is: written already, so not written again at the flush
+        set_committed_value(request, key, value)
     return True
 
 
