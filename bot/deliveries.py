@@ -63,16 +63,12 @@ class _EventDelivery:
     """
 
     worker: DeliveryWorker
-    notification: NotificationView
-    progress: dict[str, Any] = field(default_factory=dict)
+    notification: NotificationView  # its progress gathers what this attempt sent (the notifier reads it there)
     tracking: tuple[int, str, str] | None = None
     approval_messages: list[tuple[int, str, str, str]] = field(default_factory=list)
 
-    def __post_init__(self) -> None:
-        self.progress = self.notification.progress  # the notifier reads what this attempt sent there too
-
     def remember(self, key: str, value: dict[str, Any]) -> None:
-        self.progress[key] = value
+        self.notification.progress[key] = value
 
     def remember_tracking(self, request_id: int, channel: str, ts: str) -> None:
         self.tracking = (request_id, channel, ts)
@@ -90,7 +86,7 @@ class _EventDelivery:
         return Outcome(
             self.notification.id,
             status,
-            self.progress,
+            self.notification.progress,
             due_at=due_at,
             error=error,
             tracking=self.tracking,
@@ -131,12 +127,9 @@ class DeliveryWorker(BackgroundLoop):
     async def drain(self) -> int:
         """Send every event due now, batch after batch; returns how many were handled."""
         handled = 0
-        while not self._stopping and (batch := await self.run_once()):
+        while not self._stopping and (batch := (await self._batch())[0]):
             handled += batch
         return handled
-
-    async def run_once(self) -> int:
-        return (await self._batch())[0]
 
     async def _batch(self) -> tuple[int, bool]:
         """One batch sent; how many events, and whether a later event of their requests is waiting."""

@@ -55,7 +55,7 @@ async def rules_and_delegates(
     escalate_after_hours: int,
     on: date,
 ) -> tuple[Rules, dict[str, str]]:
-    """The rules in force and today's delegates (see ``active_delegates``), read together: what planning needs."""
+    """The rules in force and today's delegates (see ``_delegates``), read together: what planning needs."""
     async with session_factory() as session:
         current = await _current_rules(session, team_id, seed, remind_after_hours, escalate_after_hours)
         return current, _delegates(await _delegations(session, team_id, on), on)
@@ -262,11 +262,7 @@ async def _delegations(session: AsyncSession, team_id: str, on_or_after: date) -
     return [DelegationView.from_row(delegation) for delegation in rows]
 
 
-async def active_delegates(session_factory: SessionFactory, *, team_id: str, on: date) -> dict[str, str]:
-    """Who decides for whom today: approver id → delegate id (a delegate who is away too passes it on, once)."""
-    return _delegates(await delegations(session_factory, team_id=team_id, on_or_after=on), on)
-
-
 def _delegates(delegations: list[DelegationView], on: date) -> dict[str, str]:
+    """Who decides for whom on ``on``: approver id → delegate id (a delegate who is away too passes it on, once)."""
     active = {d.approver_id: d.delegate_id for d in delegations if d.starts_on <= on}
     return {approver: active.get(delegate, delegate) for approver, delegate in active.items()}

@@ -52,15 +52,15 @@ class _OneTripCursor(AsyncAdapt_aiosqlite_cursor):
         return self._lastrowid  # type: ignore[return-value]
 
     def execute(self, operation: Any, parameters: Any = None) -> Any:
-        self._run(_execute, operation, () if parameters is None else parameters)
+        self._run(operation, () if parameters is None else parameters, many=False)
 
     def executemany(self, operation: Any, seq_of_parameters: Any) -> Any:
-        self._run(_executemany, operation, seq_of_parameters)
+        self._run(operation, seq_of_parameters, many=True)
 
-    def _run(self, work: Any, operation: Any, parameters: Any) -> None:
+    def _run(self, operation: Any, parameters: Any, *, many: bool) -> None:
         connection: Any = self._connection  # an aiosqlite.Connection; _execute runs a function in its thread
         try:
-            result: _Result = await_(connection._execute(work, connection._conn, operation, parameters))
+            result: _Result = await_(connection._execute(_in_thread, connection._conn, operation, parameters, many))
         except Exception as error:
             self._adapt_connection._handle_exception(error)
         self._description, self._rowcount, self._lastrowid, rows = result
@@ -73,20 +73,14 @@ class _OneTripCursor(AsyncAdapt_aiosqlite_cursor):
         self._rows.clear()
 
 
-def _execute(connection: sqlite3.Connection, operation: str, parameters: Sequence[Any]) -> _Result:
+def _in_thread(connection: sqlite3.Connection, operation: str, parameters: Sequence[Any], many: bool) -> _Result:
+    """Cursor, execute, fetch and close: the whole statement in one trip."""
     cursor = connection.cursor()
     try:
-        cursor.execute(operation, parameters)
-        rows = cursor.fetchall() if cursor.description else []
-        return cursor.description, cursor.rowcount, cursor.lastrowid, rows
-    finally:
-        cursor.close()
-
-
-def _executemany(connection: sqlite3.Connection, operation: str, parameters: Sequence[Any]) -> _Result:
-    cursor = connection.cursor()
-    try:
-        cursor.executemany(operation, parameters)
+        if many:
+            cursor.executemany(operation, parameters)
+        else:
+            cursor.execute(operation, parameters)
         rows = cursor.fetchall() if cursor.description else []
         return cursor.description, cursor.rowcount, cursor.lastrowid, rows
     finally:
