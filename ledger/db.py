@@ -48,8 +48,8 @@ def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
     kwargs.setdefault("poolclass", AsyncAdaptedQueuePool)
     kwargs.setdefault("pool_size", 5)
     kwargs.setdefault("max_overflow", 10)
-    kwargs.setdefault("connect_args", {"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000})
-    kwargs.setdefault("module", OneTripDbapi())  # one trip to SQLite's thread per statement, not four
+    # Short statements on the event loop, the rest in aiosqlite's thread, waiting there for another process's lock.
+    kwargs.setdefault("module", OneTripDbapi(busy_timeout_ms=SQLITE_BUSY_TIMEOUT_MS))
     engine = create_async_engine(parsed, **kwargs)
 
     @event.listens_for(engine.sync_engine, "connect")
@@ -58,7 +58,6 @@ def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()

@@ -18,9 +18,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, delete, exists, func, or_, select, update
+from sqlalchemy import Row, Table, and_, bindparam, delete, exists, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-from sqlalchemy.orm import aliased
 
 from ledger.models import ApprovalMessage, Notification, PaymentRequest
 from ledger.ports import Clock
@@ -59,7 +58,7 @@ class NotificationView:
     resumed: bool = False
 
     @classmethod
-    def from_row(cls, row: Notification, *, resumed: bool = False) -> NotificationView:
+    def from_row(cls, row: Notification | Row[Any], *, resumed: bool = False) -> NotificationView:
         return cls(
             id=row.id,
             team_id=row.team_id,
@@ -116,23 +115,68 @@ def notify(
     )
 
 
-def _lease_free(now: datetime) -> Any:
-    return or_(Notification.lease_expires_at.is_(None), Notification.lease_expires_at <= now)
-
-
-def _claimable(now: datetime) -> list[Any]:
-    earlier = aliased(Notification)
-    waits_for_earlier = exists().where(
-        earlier.request_id == Notification.request_id,
-        earlier.id < Notification.id,
-        earlier.status == NotificationStatus.PENDING.value,
+# The worker's statements, built once: building and keying a statement costs more than SQLite running it.
+_NOTIFICATIONS: Table = Notification.__table__  # type: ignore[assignment]
+_N = _NOTIFICATIONS.c
+_REQUESTS: Table = PaymentRequest.__table__  # type: ignore[assignment]
+_APPROVAL_MESSAGES: Table = ApprovalMessage.__table__  # type: ignore[assignment]
+_EARLIER = _NOTIFICATIONS.alias("earlier").c
+_LEASE_FREE = or_(_N.lease_expires_at.is_(None), _N.lease_expires_at <= bindparam("now"))
+_DUE = (
+    select(_N.id, _N.lease_owner)
+    .where(
+        _N.status == NotificationStatus.PENDING.value,
+        _N.next_attempt_at <= bindparam("now"),
+        _LEASE_FREE,
+        or_(
+            _N.request_id.is_(None),
+            ~exists().where(
+                _EARLIER.request_id == _N.request_id,
+                _EARLIER.id < _N.id,
+                _EARLIER.status == NotificationStatus.PENDING.value,
+            ),
+        ),
     )
-    return [
-        Notification.status == NotificationStatus.PENDING.value,
-        Notification.next_attempt_at <= now,
-        _lease_free(now),
-        or_(Notification.request_id.is_(None), ~waits_for_earlier),
-    ]
+    .order_by(_N.id)
+    .limit(bindparam("limit"))
+)
+_DUE_SKIP_LOCKED = _DUE.with_for_update(skip_locked=True)  # PostgreSQL: instances share the work, not queue for it
+_TAKE = (
+    update(_NOTIFICATIONS)
+    .where(_N.id.in_(bindparam("ids", expanding=True)), _LEASE_FREE)  # still free: a compare-and-set
+    .values(
+        lease_owner=bindparam("owner"),
+        lease_expires_at=bindparam("until"),
+        attempts=_N.attempts + 1,
+        updated_at=bindparam("now"),
+    )
+    .returning(_N.id, _N.team_id, _N.request_id, _N.event, _N.payload, _N.progress, _N.attempts, _N.created_at)
+)
+_SETTLE_VALUES: dict[str, Any] = {
+    "status": bindparam("new_status"),
+    "progress": bindparam("new_progress"),
+    "lease_owner": None,
+    "lease_expires_at": None,
+    "last_error": bindparam("error"),
+    "updated_at": bindparam("now"),
+}
+_SETTLE_WHERE = (_N.id == bindparam("notification_id"), _N.lease_owner == bindparam("owner"))
+_SETTLE = update(_NOTIFICATIONS).where(*_SETTLE_WHERE).values(_SETTLE_VALUES)
+_SETTLE_DUE = (
+    update(_NOTIFICATIONS).where(*_SETTLE_WHERE).values(_SETTLE_VALUES | {"next_attempt_at": bindparam("due")})
+)
+_KEEP_TRACKING = (
+    update(_REQUESTS)
+    .where(_REQUESTS.c.id == bindparam("request_id"))
+    .values(tracking_channel=bindparam("channel"), tracking_ts=bindparam("ts"))
+)
+_KEEP_APPROVAL_MESSAGES = insert(_APPROVAL_MESSAGES)
+_FOLLOWED = select(
+    exists().where(
+        _N.request_id.in_(select(_EARLIER.request_id).where(_EARLIER.id.in_(bindparam("closed", expanding=True)))),
+        _N.status == NotificationStatus.PENDING.value,
+    )
+)
 
 
 async def claim(
@@ -141,38 +185,19 @@ async def claim(
     """Lease up to ``limit`` due events, oldest first, at most one per request (the earliest still open)."""
     now = clock.now()
     async with session_factory.begin() as session:
-        query = (
-            select(Notification.id, Notification.lease_owner)
-            .where(*_claimable(now))
-            .order_by(Notification.id)
-            .limit(limit)
-        )
-        if session.get_bind().dialect.name == "postgresql":
-            query = query.with_for_update(skip_locked=True)  # instances share the work instead of queueing
-        due = (await session.execute(query)).all()
+        postgresql = session.get_bind().dialect.name == "postgresql"
+        due = (await session.execute(_DUE_SKIP_LOCKED if postgresql else _DUE, {"now": now, "limit": limit})).all()
         if not due:
             return []
-        ids = [row.id for row in due]
         # A lease that ran out still naming its owner: that worker stopped without settling (released leases are
         # cleared).
         resumed = {row.id for row in due if row.lease_owner is not None}
-        await session.execute(
-            update(Notification)
-            .where(Notification.id.in_(ids), _lease_free(now))  # still free: a compare-and-set, whatever the database
-            .values(
-                lease_owner=owner,
-                lease_expires_at=now + lease,
-                attempts=Notification.attempts + 1,
-                updated_at=now,
-            )
-            .execution_options(synchronize_session=False)
+        taken = await session.execute(
+            _TAKE, {"ids": [row.id for row in due], "now": now, "owner": owner, "until": now + lease}
         )
-        rows = await session.scalars(
-            select(Notification)
-            .where(Notification.id.in_(ids), Notification.lease_owner == owner, Notification.lease_expires_at > now)
-            .order_by(Notification.id)
+        return sorted(
+            (NotificationView.from_row(row, resumed=row.id in resumed) for row in taken), key=lambda view: view.id
         )
-        return [NotificationView.from_row(row, resumed=row.id in resumed) for row in rows]
 
 
 @dataclass(frozen=True)
@@ -191,51 +216,34 @@ async def settle(session_factory: SessionFactory, *, clock: Clock, owner: str, o
     async with session_factory.begin() as session:
         for outcome in outcomes:
             values: dict[str, Any] = {
-                "status": outcome.status.value,
-                "progress": outcome.progress,
-                "lease_owner": None,
-                "lease_expires_at": None,
-                "last_error": outcome.error[:200] if outcome.error else None,
-                "updated_at": now,
+                "notification_id": outcome.notification_id,
+                "owner": owner,
+                "new_status": outcome.status.value,
+                "new_progress": outcome.progress,
+                "error": outcome.error[:200] if outcome.error else None,
+                "now": now,
             }
             if outcome.due_at is not None:
-                values["next_attempt_at"] = outcome.due_at
-            result = await session.execute(
-                update(Notification)
-                .where(Notification.id == outcome.notification_id, Notification.lease_owner == owner)
-                .values(**values)
-                .execution_options(synchronize_session=False)
-            )
+                result = await session.execute(_SETTLE_DUE, values | {"due": outcome.due_at})
+            else:
+                result = await session.execute(_SETTLE, values)
             if not getattr(result, "rowcount", 0):
                 lost.append(outcome.notification_id)
                 continue
             if outcome.tracking is not None:
                 request_id, channel, ts = outcome.tracking
+                await session.execute(_KEEP_TRACKING, {"request_id": request_id, "channel": channel, "ts": ts})
+            if outcome.approval_messages:
                 await session.execute(
-                    update(PaymentRequest)
-                    .where(PaymentRequest.id == request_id)
-                    .values(tracking_channel=channel, tracking_ts=ts)
-                    .execution_options(synchronize_session=False)
+                    _KEEP_APPROVAL_MESSAGES,
+                    [
+                        {"step_id": step_id, "approver_id": approver, "channel": channel, "ts": ts}
+                        for step_id, approver, channel, ts in outcome.approval_messages
+                    ],
                 )
-            session.add_all(
-                ApprovalMessage(step_id=step_id, approver_id=approver, channel=channel, ts=ts)
-                for step_id, approver, channel, ts in outcome.approval_messages
-            )
-        closed = [o for o in outcomes if o.status is not NotificationStatus.PENDING and o.notification_id not in lost]
-        followed = bool(closed) and bool(
-            await session.scalar(
-                select(
-                    exists().where(
-                        Notification.request_id.in_(
-                            select(Notification.request_id).where(
-                                Notification.id.in_([o.notification_id for o in closed])
-                            )
-                        ),
-                        Notification.status == NotificationStatus.PENDING.value,
-                    )
-                )
-            )
-        )
+        closed = [o.notification_id for o in outcomes if o.status is not NotificationStatus.PENDING]
+        closed = [notification_id for notification_id in closed if notification_id not in lost]
+        followed = bool(closed) and bool(await session.scalar(_FOLLOWED, {"closed": closed}))
     return Settled(lost, followed)
 
 

@@ -159,8 +159,16 @@ async def find_duplicates(
     if not conditions:
         return []
     async with session_factory() as session:
-        rows = await session.scalars(
-            select(PaymentRequest)
+        rows = await session.execute(
+            # Only what the comparison reads: not the whole request with its steps and their messages.
+            select(
+                PaymentRequest.reference,
+                PaymentRequest.vendor_document,
+                PaymentRequest.vendor_name,
+                PaymentRequest.amount,
+                PaymentRequest.due_date,
+                PaymentRequest.invoice_number,
+            )
             .where(
                 PaymentRequest.team_id == team_id,
                 PaymentRequest.kind == RequestKind.PAYABLE,

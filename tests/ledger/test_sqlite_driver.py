@@ -1,13 +1,18 @@
-"""The one-trip SQLite cursor answers exactly as the stock aiosqlite adapter does."""
+"""The SQLite driver answers exactly as the stock aiosqlite adapter does, and holds the event loop only briefly."""
 
 from __future__ import annotations
+
+import asyncio
+import contextlib
+import sqlite3
+from collections.abc import AsyncIterator
 
 import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from ledger.db import create_engine
+from ledger.db import create_engine, create_session_factory
 
 pytestmark = pytest.mark.anyio
 
@@ -47,3 +52,92 @@ async def test_the_one_trip_cursor_answers_as_the_stock_one(tmp_path):
     finally:
         await ours.dispose()
         await stock.dispose()
+
+
+class Ticker:
+    """Counts event-loop turns: it only advances while nothing holds the loop."""
+
+    def __init__(self) -> None:
+        self.turns = 0
+
+    async def run(self) -> None:
+        while True:
+            self.turns += 1
+            await asyncio.sleep(0)
+
+
+@contextlib.asynccontextmanager
+async def ticking() -> AsyncIterator[Ticker]:
+    ticker = Ticker()
+    task = asyncio.create_task(ticker.run())
+    try:
+        yield ticker
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+
+LONG_SELECT = text(
+    "SELECT count(*) FROM (WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 300000) "
+    "SELECT x FROM c)"
+)
+
+
+async def test_a_long_select_leaves_the_event_loop_free_and_answers_in_full(tmp_path):
+    engine = create_engine(f"sqlite:///{tmp_path}/long.db")
+    try:
+        async with engine.connect() as connection:
+            await connection.execute(text("SELECT 1"))  # connected: what follows is the statement alone
+            async with ticking() as ticker:
+                before = ticker.turns
+                count = (await connection.execute(LONG_SELECT)).scalar_one()
+                turns = ticker.turns - before
+        assert count == 300000
+        assert turns > 100  # run inline, the loop would not have turned while SQLite counted
+    finally:
+        await engine.dispose()
+
+
+async def test_a_short_statement_runs_without_leaving_the_event_loop(tmp_path):
+    engine = create_engine(f"sqlite:///{tmp_path}/short.db")
+    try:
+        async with engine.connect() as connection:
+            await connection.execute(text("SELECT 1"))
+            async with ticking() as ticker:
+                before = ticker.turns
+                for _ in range(20):
+                    await connection.execute(text("SELECT 1"))
+                turns = ticker.turns - before
+        assert turns <= 2  # no hand-off to another thread, so no turn of the loop while waiting
+    finally:
+        await engine.dispose()
+
+
+async def test_a_writer_waits_for_another_process_lock_without_holding_the_loop(tmp_path):
+    path = tmp_path / "locked.db"
+    engine = create_engine(f"sqlite:///{path}")
+    try:
+        async with engine.begin() as connection:
+            await connection.execute(text("CREATE TABLE t (n INTEGER)"))
+        other = sqlite3.connect(path, isolation_level=None)  # another process's connection, as far as SQLite knows
+        other.execute("BEGIN IMMEDIATE")
+        other.execute("INSERT INTO t VALUES (1)")
+
+        async def write() -> None:
+            async with create_session_factory(engine).begin() as session:  # BEGIN IMMEDIATE: waits for the lock
+                await session.execute(text("INSERT INTO t VALUES (2)"))
+
+        async with ticking() as ticker:
+            writing = asyncio.create_task(write())
+            while ticker.turns < 200:  # the loop turns while the writer waits for the lock
+                await asyncio.sleep(0)
+            assert not writing.done()
+            other.execute("COMMIT")
+            await writing
+        other.close()
+        async with engine.connect() as connection:
+            rows = (await connection.execute(text("SELECT n FROM t ORDER BY n"))).scalars().all()
+        assert rows == [1, 2]
+    finally:
+        await engine.dispose()
