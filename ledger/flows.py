@@ -11,7 +11,7 @@ from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
@@ -542,34 +542,41 @@ async def load_request(session: AsyncSession, request_id: int) -> PaymentRequest
     return request
 
 
+# Built once: every submission runs them.
+_DEFAULT_ACCOUNT = select(ContaAzulConnection.default_account_id, ContaAzulConnection.default_account_name).where(
+    ContaAzulConnection.team_id == bindparam("team_id")
+)
+_BY_SUBMISSION = select(PaymentRequest).where(
+    PaymentRequest.team_id == bindparam("team_id"), PaymentRequest.submission_key == bindparam("key")
+)
+
+
 async def _default_account(session: AsyncSession, team_id: str) -> tuple[str | None, str | None]:
     """The team's default Conta Azul financial account (id, name) now, or (None, None) when none is chosen."""
-    row = (
-        await session.execute(
-            select(ContaAzulConnection.default_account_id, ContaAzulConnection.default_account_name).where(
-                ContaAzulConnection.team_id == team_id
-            )
-        )
-    ).one_or_none()
+    row = (await session.execute(_DEFAULT_ACCOUNT, {"team_id": team_id})).one_or_none()
     return (row[0], row[1]) if row is not None and row[0] else (None, None)
 
 
 async def _by_submission(session: AsyncSession, team_id: str, key: str) -> PaymentRequest | None:
-    return await session.scalar(
-        select(PaymentRequest).where(PaymentRequest.team_id == team_id, PaymentRequest.submission_key == key)
+    return await session.scalar(_BY_SUBMISSION, {"team_id": team_id, "key": key})
+
+
+def _next_value(insert: Any) -> Any:
+    return (
+        insert(ReferenceCounter)
+        .values(prefix=bindparam("prefix"), year=bindparam("year"), last_value=1)
+        .on_conflict_do_update(index_elements=["prefix", "year"], set_={"last_value": ReferenceCounter.last_value + 1})
+        .returning(ReferenceCounter.last_value)
     )
+
+
+_NEXT_VALUE = {"postgresql": _next_value(pg_insert), "sqlite": _next_value(sqlite_insert)}  # built once
 
 
 async def _next_reference(session: AsyncSession, year: int, prefix: str = REFERENCE_PREFIX) -> str:
     """PAG-2026-000123 (REC-… for receivables): a gap-free per-year sequence, safe under concurrent submissions."""
-    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    statement = (
-        insert(ReferenceCounter)
-        .values(prefix=prefix, year=year, last_value=1)
-        .on_conflict_do_update(index_elements=["prefix", "year"], set_={"last_value": ReferenceCounter.last_value + 1})
-        .returning(ReferenceCounter.last_value)
-    )
-    number = (await session.execute(statement)).scalar_one()
+    statement = _NEXT_VALUE[session.get_bind().dialect.name]
+    number = (await session.execute(statement, {"prefix": prefix, "year": year})).scalar_one()
     return f"{prefix}-{year}-{number:06d}"
 
 

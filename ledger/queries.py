@@ -10,7 +10,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import and_, cast, exists, func, or_, select, type_coerce
+from sqlalchemy import and_, bindparam, cast, exists, func, or_, select, type_coerce
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import InstrumentedAttribute
@@ -142,41 +142,54 @@ async def audit_trails(session_factory: SessionFactory, *, request_ids: list[int
 DUPLICATE_WINDOW_DAYS = 90
 
 
+# Built once (a submission runs it before it is answered): only what the comparison reads. A condition whose value
+# is missing compares with NULL, which matches nothing.
+_LOOK_ALIKES = (
+    select(
+        PaymentRequest.reference,
+        PaymentRequest.vendor_document,
+        PaymentRequest.vendor_name,
+        PaymentRequest.amount,
+        PaymentRequest.due_date,
+        PaymentRequest.invoice_number,
+    )
+    .where(
+        PaymentRequest.team_id == bindparam("team_id"),
+        PaymentRequest.kind == RequestKind.PAYABLE,
+        PaymentRequest.status.notin_([RequestStatus.REJECTED.value, RequestStatus.CANCELLED.value]),
+        PaymentRequest.created_at >= bindparam("since"),
+        or_(
+            and_(
+                PaymentRequest.vendor_document == bindparam("vendor_document"),
+                PaymentRequest.amount == bindparam("amount"),
+                PaymentRequest.due_date == bindparam("due_date"),
+            ),
+            PaymentRequest.invoice_number == bindparam("invoice_number"),
+        ),
+    )
+    .order_by(PaymentRequest.id)
+)
+
+
 async def find_duplicates(
     session_factory: SessionFactory, *, team_id: str, draft: RequestDraft, today: date
 ) -> list[str]:
     """References of live payment requests (not rejected or cancelled) from the last 90 days that look like this
     one: the same vendor document, amount and due date, or the same NF number from the same vendor."""
-    since = datetime.combine(today - timedelta(days=DUPLICATE_WINDOW_DAYS), time.min, tzinfo=UTC)
-    same_payment = and_(
-        PaymentRequest.vendor_document == draft.vendor_document,
-        PaymentRequest.amount == draft.amount,
-        PaymentRequest.due_date == draft.due_date,
-    )
-    conditions = [same_payment] if draft.vendor_document else []
-    if draft.invoice_number:
-        conditions.append(PaymentRequest.invoice_number == draft.invoice_number)
-    if not conditions:
+    if not draft.vendor_document and not draft.invoice_number:
         return []
+    since = datetime.combine(today - timedelta(days=DUPLICATE_WINDOW_DAYS), time.min, tzinfo=UTC)
     async with session_factory() as session:
         rows = await session.execute(
-            # Only what the comparison reads: not the whole request with its steps and their messages.
-            select(
-                PaymentRequest.reference,
-                PaymentRequest.vendor_document,
-                PaymentRequest.vendor_name,
-                PaymentRequest.amount,
-                PaymentRequest.due_date,
-                PaymentRequest.invoice_number,
-            )
-            .where(
-                PaymentRequest.team_id == team_id,
-                PaymentRequest.kind == RequestKind.PAYABLE,
-                PaymentRequest.status.notin_([RequestStatus.REJECTED.value, RequestStatus.CANCELLED.value]),
-                PaymentRequest.created_at >= since,
-                or_(*conditions),
-            )
-            .order_by(PaymentRequest.id)
+            _LOOK_ALIKES,
+            {
+                "team_id": team_id,
+                "since": since,
+                "vendor_document": draft.vendor_document or None,
+                "amount": draft.amount,
+                "due_date": draft.due_date,
+                "invoice_number": draft.invoice_number or None,
+            },
         )
         found = list(rows)
     same_vendor = {draft.vendor_document} if draft.vendor_document else set()

@@ -14,7 +14,7 @@ from dataclasses import asdict, dataclass
 from datetime import date, datetime
 from typing import Any, Literal
 
-from sqlalchemy import select, text, update
+from sqlalchemy import bindparam, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from ledger.errors import PolicyError, StaleDecision
@@ -61,12 +61,28 @@ async def rules_and_delegates(
         return current, _delegates(await _delegations(session, team_id, on), on)
 
 
+# Built once: every submission reads both before it is answered.
+_NEWEST_VERSION = (
+    select(PolicyVersion)
+    .where(PolicyVersion.team_id == bindparam("team_id"))
+    .order_by(PolicyVersion.id.desc())
+    .limit(1)
+)
+_DELEGATIONS_FROM = (
+    select(Delegation)
+    .where(
+        Delegation.team_id == bindparam("team_id"),
+        Delegation.cancelled_at.is_(None),
+        Delegation.ends_on >= bindparam("on_or_after"),
+    )
+    .order_by(Delegation.starts_on, Delegation.id)
+)
+
+
 async def _current_rules(
     session: AsyncSession, team_id: str, seed: Policy, remind_after_hours: int, escalate_after_hours: int
 ) -> Rules:
-    version = await session.scalar(
-        select(PolicyVersion).where(PolicyVersion.team_id == team_id).order_by(PolicyVersion.id.desc()).limit(1)
-    )
+    version = await session.scalar(_NEWEST_VERSION, {"team_id": team_id})
     if version is None:
         return Rules(seed, remind_after_hours, escalate_after_hours, None)
     return _rules(version)
@@ -250,15 +266,7 @@ async def delegations(session_factory: SessionFactory, *, team_id: str, on_or_af
 
 
 async def _delegations(session: AsyncSession, team_id: str, on_or_after: date) -> list[DelegationView]:
-    rows = await session.scalars(
-        select(Delegation)
-        .where(
-            Delegation.team_id == team_id,
-            Delegation.cancelled_at.is_(None),
-            Delegation.ends_on >= on_or_after,
-        )
-        .order_by(Delegation.starts_on, Delegation.id)
-    )
+    rows = await session.scalars(_DELEGATIONS_FROM, {"team_id": team_id, "on_or_after": on_or_after})
     return [DelegationView.from_row(delegation) for delegation in rows]
 
 
