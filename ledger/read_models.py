@@ -8,11 +8,13 @@ they still compare and format as the stored text). Each class builds itself from
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
+
+from sqlalchemy import Row
 
 from ledger.domain import Attachment, PaymentMethod, RequestKind, RequestStatus, StepStatus
 from ledger.models import ApprovalMessage, ApprovalStep, AuditEvent, Delegation, PaymentRequest, PolicyVersion, Posting
@@ -27,7 +29,7 @@ class MessageView:
     ts: str
 
     @classmethod
-    def from_row(cls, row: ApprovalMessage) -> MessageView:
+    def from_row(cls, row: ApprovalMessage | Row[*tuple[Any, ...]]) -> MessageView:
         return cls(approver_id=row.approver_id, channel=row.channel, ts=row.ts)
 
 
@@ -50,7 +52,8 @@ class StepView:
     messages: tuple[MessageView, ...]
 
     @classmethod
-    def from_row(cls, row: ApprovalStep) -> StepView:
+    def from_row(cls, row: ApprovalStep | Row[Any], messages: Iterable[MessageView] | None = None) -> StepView:
+        """From the ORM row, or from a plain row with its ``messages`` read apart."""
         return cls(
             id=row.id,
             position=row.position,
@@ -64,7 +67,9 @@ class StepView:
             opened_at=row.opened_at,
             reminded_at=row.reminded_at,
             escalated_at=row.escalated_at,
-            messages=tuple(MessageView.from_row(message) for message in row.messages),
+            messages=tuple(
+                (MessageView.from_row(message) for message in row.messages) if messages is None else messages
+            ),
         )
 
 
@@ -114,7 +119,8 @@ class RequestView:
     steps: tuple[StepView, ...]
 
     @classmethod
-    def from_row(cls, row: PaymentRequest) -> RequestView:
+    def from_row(cls, row: PaymentRequest | Row[Any], steps: Iterable[StepView] | None = None) -> RequestView:
+        """From the ORM row, or from a plain row with its ``steps`` read apart."""
         return cls(
             id=row.id,
             reference=row.reference,
@@ -155,7 +161,7 @@ class RequestView:
             posted_at=row.posted_at,
             created_at=row.created_at,
             updated_at=row.updated_at,
-            steps=tuple(StepView.from_row(step) for step in row.steps),
+            steps=tuple((StepView.from_row(step) for step in row.steps) if steps is None else steps),
         )
 
 

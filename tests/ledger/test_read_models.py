@@ -67,3 +67,26 @@ async def test_a_request_is_read_as_a_frozen_copy_with_the_domain_enums(session_
     decided = await decide(session_factory, clock, request.id, 0, MANAGER)
     assert (decided.step, decided.next_step) == decided.request.steps
     assert decided.step.status == StepStatus.APPROVED and decided.next_step.status == StepStatus.OPEN
+
+
+@pytest.mark.anyio
+async def test_requests_read_as_plain_rows_equal_the_orm_reading(session_factory, clock):
+    """``get_requests`` reads columns, not ORM objects: every field, step and message must come out the same."""
+    first = (await submit(session_factory, clock)).request
+    second = (await submit(session_factory, clock, "k2")).request
+    await flows.record_approval_message(
+        session_factory, step_id=first.steps[0].id, approver_id=MANAGER, channel="D0GES1", ts="1.1"
+    )
+    await flows.record_approval_message(
+        session_factory, step_id=first.steps[0].id, approver_id=MANAGER_2, channel="D0GES2", ts="1.2"
+    )
+    await decide(session_factory, clock, first.id, 0, MANAGER)
+    read = await flows.get_requests(session_factory, request_ids=[second.id, first.id, first.id, 999])
+    async with session_factory() as session:
+        orm = {
+            request_id: RequestView.from_row(await flows.load_request(session, request_id))
+            for request_id in (first.id, second.id)
+        }
+    assert read == orm
+    assert [m.ts for m in read[first.id].steps[0].messages] == ["1.1", "1.2"]
+    assert await flows.get_request(session_factory, request_id=first.id) == orm[first.id]
