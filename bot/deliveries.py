@@ -31,8 +31,10 @@ log = logging.getLogger(__name__)
 LEASE = timedelta(seconds=60)
 BACKOFF_CAP_SECONDS = 300.0
 GIVE_UP_AFTER = timedelta(hours=24)
-# Under load, a batch waits up to this long for the requests being answered to be acked first.
-ANSWERS_FIRST_SECONDS = 0.25
+# Under load, a batch waits up to this long for the requests being answered to be acked first. Short: at 100 clicks
+# a second something is nearly always being answered, and a longer wait capped the queue at a batch per wait (at
+# 0.25 s the approvers' DMs were updated p99 1.9 s after the click; at 0.05 s, 0.6 s, the acks as fast).
+ANSWERS_FIRST_SECONDS = 0.05
 
 
 @dataclass
