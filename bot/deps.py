@@ -38,10 +38,16 @@ class Answering:
             if self._count == 0:
                 self._quiet.set()
 
-    async def quiet(self, longest: float) -> None:
-        """Return when no request is being answered, or after ``longest`` seconds (background work never starves)."""
-        with contextlib.suppress(TimeoutError):
+    async def quiet(self, longest: float) -> bool:
+        """Return when no request is being answered (True), or after ``longest`` seconds (False: background work
+        never starves, but should take a small bite)."""
+        if self._quiet.is_set():
+            return True
+        try:
             await asyncio.wait_for(self._quiet.wait(), longest)
+        except TimeoutError:
+            return False
+        return True
 
 
 @dataclass

@@ -276,11 +276,12 @@ async def flows_count(session_factory) -> int:
 
 async def test_background_work_lets_requests_being_answered_go_first():
     answering = Answering()
-    await asyncio.wait_for(answering.quiet(60), 5)  # nothing being answered: at once
+    assert await asyncio.wait_for(answering.quiet(60), 5)  # nothing being answered: at once
     with answering.one(), answering.one():
         waiting = asyncio.create_task(answering.quiet(60))
         await asyncio.sleep(0)
         assert not waiting.done()
-    await asyncio.wait_for(waiting, 5)  # both answered: it goes on
+    assert await asyncio.wait_for(waiting, 5)  # both answered: it goes on
     with answering.one():
-        await asyncio.wait_for(answering.quiet(0), 5)  # never longer than it was told
+        # Never longer than it was told; "not quiet" tells the worker to take a smaller batch.
+        assert not await asyncio.wait_for(answering.quiet(0), 5)
