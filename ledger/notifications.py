@@ -121,6 +121,7 @@ _N = _NOTIFICATIONS.c
 _REQUESTS: Table = PaymentRequest.__table__  # type: ignore[assignment]
 _APPROVAL_MESSAGES: Table = ApprovalMessage.__table__  # type: ignore[assignment]
 _EARLIER = _NOTIFICATIONS.alias("earlier").c
+_CLOSED = _NOTIFICATIONS.alias("closed").c
 _LEASE_FREE = or_(_N.lease_expires_at.is_(None), _N.lease_expires_at <= bindparam("now"))
 _DUE = (
     select(_N.id, _N.lease_owner)
@@ -173,7 +174,7 @@ _KEEP_TRACKING = (
 _KEEP_APPROVAL_MESSAGES = insert(_APPROVAL_MESSAGES)
 _FOLLOWED = select(
     exists().where(
-        _N.request_id.in_(select(_EARLIER.request_id).where(_EARLIER.id.in_(bindparam("closed", expanding=True)))),
+        _N.request_id.in_(select(_CLOSED.request_id).where(_CLOSED.id.in_(bindparam("closed", expanding=True)))),
         _N.status == NotificationStatus.PENDING.value,
     )
 )
