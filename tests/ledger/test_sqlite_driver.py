@@ -13,6 +13,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from ledger.db import create_engine, create_session_factory
+from ledger.sqlite_driver import CHECKPOINT_EVERY_COMMITS
 
 pytestmark = pytest.mark.anyio
 
@@ -139,5 +140,42 @@ async def test_a_writer_waits_for_another_process_lock_without_holding_the_loop(
         async with engine.connect() as connection:
             rows = (await connection.execute(text("SELECT n FROM t ORDER BY n"))).scalars().all()
         assert rows == [1, 2]
+    finally:
+        await engine.dispose()
+
+
+async def test_an_interrupted_select_leaves_its_write_transaction_whole(tmp_path):
+    engine = create_engine(f"sqlite:///{tmp_path}/whole.db")
+    sessions = create_session_factory(engine)
+    try:
+        async with sessions.begin() as session:
+            await session.execute(text("CREATE TABLE t (n INTEGER)"))
+        async with sessions.begin() as session:
+            await session.execute(text("INSERT INTO t VALUES (1)"))
+            assert (await session.execute(LONG_SELECT)).scalar_one() == 300000  # interrupted here, run in the thread
+            await session.execute(text("INSERT INTO t VALUES (2)"))
+        async with sessions() as session:
+            assert (await session.execute(text("SELECT n FROM t ORDER BY n"))).scalars().all() == [1, 2]
+    finally:
+        await engine.dispose()
+
+
+async def test_the_wal_is_checkpointed_into_the_database_file_every_so_many_commits(tmp_path):
+    path = tmp_path / "checkpointed.db"
+    engine = create_engine(f"sqlite:///{path}")
+    sessions = create_session_factory(engine)
+    try:
+        async with sessions.begin() as session:
+            await session.execute(text("CREATE TABLE t (n INTEGER)"))
+        for n in range(CHECKPOINT_EVERY_COMMITS + 10):
+            async with sessions.begin() as session:
+                await session.execute(text("INSERT INTO t VALUES (:n)"), {"n": n})
+        # Read as the database file alone holds it, the WAL ignored: what a checkpoint has copied there.
+        in_file = sqlite3.connect(f"file:{path}?immutable=1", uri=True)
+        try:
+            copied = in_file.execute("SELECT count(*) FROM t").fetchone()[0]
+        finally:
+            in_file.close()
+        assert CHECKPOINT_EVERY_COMMITS - 10 <= copied < CHECKPOINT_EVERY_COMMITS + 10
     finally:
         await engine.dispose()
