@@ -67,7 +67,7 @@ async def serving_slack(options: rigging.Options, parts: set[str], postgres: str
 
 async def machine_speed() -> dict[str, float]:
     """Two yardsticks, to compare runs on a machine whose speed varies (shared hosts do): pure Python, and a
-    hand-off to another thread and back (each SQLite statement costs Aprova one)."""
+    hand-off to another thread and back (what a SQLite statement sent to the driver's thread pays on top)."""
     started = time.perf_counter()
     total = 0
     for i in range(2_000_000):

@@ -58,7 +58,7 @@ class NotificationView:
     resumed: bool = False
 
     @classmethod
-    def from_row(cls, row: Notification | Row[Any], *, resumed: bool = False) -> NotificationView:
+    def from_row(cls, row: Notification | Row[*tuple[Any, ...]], *, resumed: bool = False) -> NotificationView:
         return cls(
             id=row.id,
             team_id=row.team_id,
@@ -153,18 +153,19 @@ _TAKE = (
     )
     .returning(_N.id, _N.team_id, _N.request_id, _N.event, _N.payload, _N.progress, _N.attempts, _N.created_at)
 )
-_SETTLE_VALUES: dict[str, Any] = {
-    "status": bindparam("new_status"),
-    "progress": bindparam("new_progress"),
-    "lease_owner": None,
-    "lease_expires_at": None,
-    "last_error": bindparam("error"),
-    "updated_at": bindparam("now"),
-}
-_SETTLE_WHERE = (_N.id == bindparam("notification_id"), _N.lease_owner == bindparam("owner"))
-_SETTLE = update(_NOTIFICATIONS).where(*_SETTLE_WHERE).values(_SETTLE_VALUES)
-_SETTLE_DUE = (
-    update(_NOTIFICATIONS).where(*_SETTLE_WHERE).values(_SETTLE_VALUES | {"next_attempt_at": bindparam("due")})
+_SETTLE = (
+    update(_NOTIFICATIONS)
+    .where(_N.id == bindparam("notification_id"), _N.lease_owner == bindparam("owner"))  # still ours
+    .values(
+        status=bindparam("new_status"),
+        progress=bindparam("new_progress"),
+        lease_owner=None,
+        lease_expires_at=None,
+        last_error=bindparam("error"),
+        updated_at=bindparam("now"),
+        # Due again at ``due`` when given, else as it was.
+        next_attempt_at=func.coalesce(bindparam("due", type_=_N.next_attempt_at.type), _N.next_attempt_at),
+    )
 )
 _KEEP_TRACKING = (
     update(_REQUESTS)
@@ -216,18 +217,18 @@ async def settle(session_factory: SessionFactory, *, clock: Clock, owner: str, o
     lost = []
     async with session_factory.begin() as session:
         for outcome in outcomes:
-            values: dict[str, Any] = {
-                "notification_id": outcome.notification_id,
-                "owner": owner,
-                "new_status": outcome.status.value,
-                "new_progress": outcome.progress,
-                "error": outcome.error[:200] if outcome.error else None,
-                "now": now,
-            }
-            if outcome.due_at is not None:
-                result = await session.execute(_SETTLE_DUE, values | {"due": outcome.due_at})
-            else:
-                result = await session.execute(_SETTLE, values)
+            result = await session.execute(
+                _SETTLE,
+                {
+                    "notification_id": outcome.notification_id,
+                    "owner": owner,
+                    "new_status": outcome.status.value,
+                    "new_progress": outcome.progress,
+                    "error": outcome.error[:200] if outcome.error else None,
+                    "now": now,
+                    "due": outcome.due_at,
+                },
+            )
             if not getattr(result, "rowcount", 0):
                 lost.append(outcome.notification_id)
                 continue

@@ -52,7 +52,9 @@ class StepView:
     messages: tuple[MessageView, ...]
 
     @classmethod
-    def from_row(cls, row: ApprovalStep | Row[Any], messages: Iterable[MessageView] | None = None) -> StepView:
+    def from_row(
+        cls, row: ApprovalStep | Row[*tuple[Any, ...]], messages: Iterable[MessageView] | None = None
+    ) -> StepView:
         """From the ORM row, or from a plain row with its ``messages`` read apart."""
         return cls(
             id=row.id,
@@ -119,7 +121,9 @@ class RequestView:
     steps: tuple[StepView, ...]
 
     @classmethod
-    def from_row(cls, row: PaymentRequest | Row[Any], steps: Iterable[StepView] | None = None) -> RequestView:
+    def from_row(
+        cls, row: PaymentRequest | Row[*tuple[Any, ...]], steps: Iterable[StepView] | None = None
+    ) -> RequestView:
         """From the ORM row, or from a plain row with its ``steps`` read apart."""
         return cls(
             id=row.id,

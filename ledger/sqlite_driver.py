@@ -22,9 +22,10 @@ stock.
 from __future__ import annotations
 
 import collections
+import contextlib
 import sqlite3
 import time
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from typing import Any
 
 import aiosqlite
@@ -107,27 +108,34 @@ def _statement(connection: sqlite3.Connection, operation: str, parameters: Any, 
         cursor.close()
 
 
+@contextlib.contextmanager
+def _waiting_for_locks(connection: sqlite3.Connection, busy_timeout_ms: int) -> Iterator[None]:
+    """In the thread: another process's lock is waited for, up to the busy timeout (never on the event loop)."""
+    connection.execute(f"PRAGMA busy_timeout={busy_timeout_ms}")
+    try:
+        yield
+    finally:
+        connection.execute("PRAGMA busy_timeout=0")
+
+
 def _waiting(
     connection: sqlite3.Connection, busy_timeout_ms: int, operation: str, parameters: Any, many: bool
 ) -> _Result:
-    """In the thread: the statement, waiting for another process's lock up to the busy timeout."""
-    connection.execute(f"PRAGMA busy_timeout={busy_timeout_ms}")
-    try:
+    with _waiting_for_locks(connection, busy_timeout_ms):
         return _statement(connection, operation, parameters, many)
-    finally:
-        connection.execute("PRAGMA busy_timeout=0")
 
 
 def _committing(connection: sqlite3.Connection, busy_timeout_ms: int) -> None:
-    connection.execute(f"PRAGMA busy_timeout={busy_timeout_ms}")
-    try:
+    with _waiting_for_locks(connection, busy_timeout_ms):
         connection.commit()
-    finally:
-        connection.execute("PRAGMA busy_timeout=0")
 
 
 def _checkpoint(connection: sqlite3.Connection) -> None:
     connection.execute("PRAGMA wal_checkpoint(PASSIVE)")  # takes what it can now; never waits for anyone
+
+
+def _primary_code(error: sqlite3.Error) -> int:
+    return getattr(error, "sqlite_errorcode", 0) & 0xFF  # SQLITE_BUSY_SNAPSHOT and kin are SQLITE_BUSY too
 
 
 def _keyword(operation: str) -> str:
@@ -157,7 +165,7 @@ class _OneTripConnection(AsyncAdapt_aiosqlite_connection):
             try:
                 return _statement(raw, operation, parameters, many)
             except sqlite3.OperationalError as error:
-                code = getattr(error, "sqlite_errorcode", 0) & 0xFF
+                code = _primary_code(error)
                 if not (code == _SQLITE_BUSY or (reading and code == _SQLITE_INTERRUPT)):
                     raise
             finally:
@@ -170,9 +178,15 @@ class _OneTripConnection(AsyncAdapt_aiosqlite_connection):
         return connection._execute(function, *args)
 
     def commit(self) -> None:
+        self._end_transaction(self._commit)
+
+    def rollback(self) -> None:
+        self._end_transaction(self._rollback)
+
+    def _end_transaction(self, end: Callable[[], Awaitable[None]]) -> None:
         if self._connection._connection:
             try:
-                await_(self._commit())
+                await_(end())
             except Exception as error:
                 self._handle_exception(error)
 
@@ -181,20 +195,13 @@ class _OneTripConnection(AsyncAdapt_aiosqlite_connection):
         try:
             raw.commit()  # under WAL with synchronous=NORMAL, an append to the WAL: no fsync
         except sqlite3.OperationalError as error:
-            if getattr(error, "sqlite_errorcode", 0) & 0xFF != _SQLITE_BUSY:
+            if _primary_code(error) != _SQLITE_BUSY:
                 raise
             await self._in_thread(_committing, raw, self._busy_timeout_ms)
         self._commits += 1
         if self._commits >= CHECKPOINT_EVERY_COMMITS:  # the WAL copied back into the database, fsyncs and all
             self._commits = 0
             await self._in_thread(_checkpoint, raw)
-
-    def rollback(self) -> None:
-        if self._connection._connection:
-            try:
-                await_(self._rollback())
-            except Exception as error:
-                self._handle_exception(error)
 
     async def _rollback(self) -> None:
         self._connection._conn.rollback()  # nothing to write: no reason to leave the loop
