@@ -14,6 +14,7 @@ import logging
 import random
 import socket
 import uuid
+from collections import deque
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -24,7 +25,7 @@ from bot.background import BackgroundLoop
 from bot.deps import Deps
 from bot.notifier import Notifier, RetryLater
 from ledger import RequestView, flows, notifications
-from ledger.notifications import NotificationStatus, NotificationView, Outcome
+from ledger.notifications import Lease, NotificationStatus, NotificationView, Outcome
 
 log = logging.getLogger(__name__)
 
@@ -116,6 +117,21 @@ class DeliveryWorker(BackgroundLoop):
         self.pacer = pacer or ChannelPacer(burst=deps.settings.slack_channel_burst)
         self.concurrency = concurrency
         self.busy_concurrency = max(1, concurrency // 2)
+        self._handed: deque[tuple[NotificationView, RequestView]] = deque()
+
+    def lease(self) -> Lease:
+        """A lease for an event stored by a listener of this process, as a claim would take it."""
+        return Lease(self.owner, self.deps.clock.now() + LEASE)
+
+    def hand_over(self, event: NotificationView, request: RequestView) -> None:
+        """An event stored leased to this worker (``lease``), with the request as it was stored: sent in the next
+        batch, before anything is claimed."""
+        self._handed.append((event, request))
+        self.wake()
+
+    async def stop(self) -> None:
+        await super().stop()
+        await self._release_handed()
 
     async def run_pass(self) -> int:
         """Batch after batch while there may be more: a short batch whose requests have nothing more waiting ends
@@ -141,12 +157,16 @@ class DeliveryWorker(BackgroundLoop):
         deps = self.deps
         # While answers keep coming, a smaller batch: it holds the event loop for less time at once.
         limit = self.concurrency if await deps.answering.quiet(ANSWERS_FIRST_SECONDS) else self.busy_concurrency
-        claimed = await notifications.claim(
-            deps.session_factory, clock=deps.clock, owner=self.owner, lease=LEASE, limit=limit
-        )
-        if not claimed:
-            return 0, False
-        requests = await deps.ledger.requests([n.request_id for n in claimed if n.request_id is not None])
+        if handed := self._take_handed(limit):
+            claimed = [event for event, _ in handed]
+            requests = {request.id: request for _, request in handed}
+        else:
+            claimed = await notifications.claim(
+                deps.session_factory, clock=deps.clock, owner=self.owner, lease=LEASE, limit=limit
+            )
+            if not claimed:
+                return 0, False
+            requests = await deps.ledger.requests([n.request_id for n in claimed if n.request_id is not None])
         outcomes = await asyncio.gather(*(self._send(n, requests.get(n.request_id or 0)) for n in claimed))
         settled = await notifications.settle(
             deps.session_factory, clock=deps.clock, owner=self.owner, outcomes=outcomes
@@ -166,7 +186,34 @@ class DeliveryWorker(BackgroundLoop):
                     event=notification.event.value,
                     error=outcome.error,
                 )
-        return len(claimed), len(claimed) == limit or settled.followed
+        return len(claimed), len(claimed) == limit or settled.followed or bool(self._handed)
+
+    def _take_handed(self, limit: int) -> list[tuple[NotificationView, RequestView]]:
+        """Up to ``limit`` handed events whose lease has at least half its time left. One that waited longer (an
+        overloaded process) is left to be taken over when its lease runs out, as an event claimed and not settled:
+        sending it this late could meet another worker sending it too."""
+        taken: list[tuple[NotificationView, RequestView]] = []
+        fresh_until = self.deps.clock.now() + LEASE / 2
+        while self._handed and len(taken) < limit:
+            event, request = self._handed.popleft()
+            if event.leased_until is not None and event.leased_until >= fresh_until:
+                taken.append((event, request))
+            else:
+                log.warning("notification %s waited too long to be sent here; left to its lease running out", event.id)
+        return taken
+
+    async def _release_handed(self) -> None:
+        """On stop, the events handed over but not sent are given back, due now, for the next worker to take at
+        once (nothing of them was sent)."""
+        unsent = [event for event, _ in self._handed]
+        self._handed.clear()
+        if unsent:
+            await notifications.settle(
+                self.deps.session_factory,
+                clock=self.deps.clock,
+                owner=self.owner,
+                outcomes=[Outcome(e.id, NotificationStatus.PENDING, e.progress) for e in unsent],
+            )
 
     async def _send(self, notification: NotificationView, request: RequestView | None) -> Outcome:
         delivery = _EventDelivery(self, notification)

@@ -6,13 +6,17 @@ import asyncio
 import contextlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from typing import Protocol
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.blocks.i18n import Locale
 from bot.people import People
 from bot.settings import Settings
+from ledger import RequestView
 from ledger.contaazul.connector import ContaAzul
+from ledger.flows import Submitted
+from ledger.notifications import Lease, NotificationView
 from ledger.ports import Clock
 from ledger.receivables import ReceivableRules
 from ledger.use_cases import Ledger
@@ -50,6 +54,14 @@ class Answering:
         return True
 
 
+class Handover(Protocol):
+    """This process's delivery worker, as a listener sees it: an event stored leased to it is handed over."""
+
+    def lease(self) -> Lease: ...
+
+    def hand_over(self, event: NotificationView, request: RequestView) -> None: ...
+
+
 @dataclass
 class Deps:
     settings: Settings
@@ -59,10 +71,23 @@ class Deps:
     wake_poster: Callable[[], None] = field(default=lambda: None)
     # Nudges the delivery worker so what a change must tell goes out at once rather than at its next poll.
     wake_deliveries: Callable[[], None] = field(default=lambda: None)
+    # The same worker, to which a new request's event is leased in the request's own transaction and handed once
+    # the person is answered: it sends it without claiming it or reading the request back (None: claimed as usual).
+    deliveries: Handover | None = None
     # How won deals become receivables (APROVA_RECEIVABLES_FILE); None turns the deal webhooks off.
     receivables: ReceivableRules | None = None
     team_id: str | None = None  # the workspace this Aprova serves, once Slack has said it (auth.test)
     answering: Answering = field(default_factory=Answering)
+
+    def delivery_lease(self) -> Lease | None:
+        return None if self.deliveries is None else self.deliveries.lease()
+
+    def deliver(self, submitted: Submitted) -> None:
+        """What a submission must tell, sent now: handed to the worker it was leased to, else the worker woken."""
+        if submitted.handed is not None and self.deliveries is not None:
+            self.deliveries.hand_over(submitted.handed, submitted.request)
+        else:
+            self.wake_deliveries()
 
     @property
     def session_factory(self) -> async_sessionmaker[AsyncSession]:

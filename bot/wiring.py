@@ -151,6 +151,7 @@ async def assemble(
     )
     deliveries = DeliveryWorker(deps, slack, owner=worker_owner)
     deps.wake_deliveries = deliveries.wake
+    deps.deliveries = deliveries
     web_app = create_web_app(deps, bolt_app, slack_events=settings.slack_app_token is None)
     return Assembly(deps, bolt_app, listeners, web_app, poster, deliveries, Scheduler(deps, bolt_app.client))
 

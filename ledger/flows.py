@@ -32,7 +32,7 @@ from ledger.models import (
     ProcessedDelivery,
     ReferenceCounter,
 )
-from ledger.notifications import NotificationEvent, notify
+from ledger.notifications import Lease, NotificationEvent, NotificationView, notify
 from ledger.payment_code import check_payment_code
 from ledger.ports import Clock
 from ledger.read_models import AuditEntry, MessageView, RequestView, StepView
@@ -50,6 +50,8 @@ RECEIVABLE_PREFIX = "REC"
 class Submitted:
     request: RequestView
     created: bool  # False when this submission had already been stored (a repeated delivery)
+    # The event telling of it, stored leased to the worker the submission named: to be handed to it once answered.
+    handed: NotificationView | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,12 +106,14 @@ async def submit_request(
     on_final_approval: FinalApprovalHook | None = None,
     possible_duplicates: str | None = None,
     delivery_key: str | None = None,
+    lease: Lease | None = None,
 ) -> Submitted:
     """Store a request with its approval steps and an audit event, once per ``submission_key``.
 
     A receivable may have no steps: it is stored approved, and ``on_final_approval`` (the posting outbox) runs in
     the same transaction, as for a final approval. ``delivery_key`` (a signed webhook's replay key) is claimed in
-    that transaction too, so a delivery refused before anything was stored can be sent again.
+    that transaction too, so a delivery refused before anything was stored can be sent again. With a ``lease`` the
+    event telling of it is stored taken by that worker, and returned (``handed``) for the caller to give it.
     """
     if not steps and kind != RequestKind.RECEIVABLE:
         raise ValueError("a request needs at least one approval step")
@@ -193,8 +197,10 @@ async def submit_request(
                 add_audit(session, request, actor, "approved", now, step=None, reason="no approval required")
                 if on_final_approval is not None:
                     await on_final_approval(session, request)
-            notify(session, team_id=team_id, request_id=request.id, event=NotificationEvent.SUBMITTED, now=now)
-            return Submitted(RequestView.from_row(request), created=True)
+            event = notify(
+                session, team_id=team_id, request_id=request.id, event=NotificationEvent.SUBMITTED, now=now, lease=lease
+            )
+            view = RequestView.from_row(request)
     except IntegrityError:
         # The same submission raced us to the unique key: the other delivery stored it.
         async with session_factory() as session:
@@ -202,6 +208,8 @@ async def submit_request(
         if existing is None:
             raise
         return Submitted(RequestView.from_row(existing), created=False)
+    # Read once committed: the event's id is given by the commit.
+    return Submitted(view, created=True, handed=None if lease is None else NotificationView.from_row(event))
 
 
 async def get_request(session_factory: SessionFactory, *, request_id: int) -> RequestView:

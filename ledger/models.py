@@ -80,6 +80,9 @@ class PaymentRequest(Base):
     __table_args__ = (
         UniqueConstraint("team_id", "submission_key"),
         Index("ix_payment_requests_team_status", "team_id", "status"),
+        # What the duplicate check searches by, so that it reads the look-alikes, not the team's backlog.
+        Index("ix_payment_requests_look_alike", "team_id", "vendor_document", "amount_cents", "due_date"),
+        Index("ix_payment_requests_invoice", "team_id", "invoice_number"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -53,6 +53,7 @@ class NotificationView:
     progress: dict[str, Any]  # message key → what was sent ({"channel", "ts"}), or why it could not be
     attempts: int
     created_at: datetime
+    leased_until: datetime | None = None  # the claim's lease: past it, another worker may take the event over
     # An earlier attempt's worker stopped before it could say what it had sent: any message not in ``progress`` may
     # be in Slack already.
     resumed: bool = False
@@ -68,8 +69,18 @@ class NotificationView:
             progress=dict(row.progress or {}),
             attempts=row.attempts,
             created_at=row.created_at,
+            leased_until=row.lease_expires_at,
             resumed=resumed,
         )
+
+
+@dataclass(frozen=True, slots=True)
+class Lease:
+    """An event given to a worker as it is stored (:func:`notify`): ``owner`` holds it until ``until``, as if it
+    had claimed it, and is handed it in memory, sparing it the claim and the read-back."""
+
+    owner: str
+    until: datetime
 
 
 @dataclass
@@ -96,23 +107,29 @@ def notify(
     request_id: int | None,
     event: NotificationEvent,
     now: datetime,
+    lease: Lease | None = None,
     **payload: Any,
-) -> None:
-    """Add an event to the outbox inside the caller's transaction: it is sent if, and only if, the change commits."""
-    session.add(
-        Notification(
-            team_id=team_id,
-            request_id=request_id,
-            event=event.value,
-            payload=payload,
-            status=NotificationStatus.PENDING.value,
-            attempts=0,
-            next_attempt_at=now,
-            progress={},
-            created_at=now,
-            updated_at=now,
-        )
+) -> Notification:
+    """Add an event to the outbox inside the caller's transaction: it is sent if, and only if, the change commits.
+
+    With a ``lease`` it is stored already taken by that worker (the caller hands it over once committed); a worker
+    that never sends it leaves it to be taken over when the lease runs out, as with any claim."""
+    row = Notification(
+        team_id=team_id,
+        request_id=request_id,
+        event=event.value,
+        payload=payload,
+        status=NotificationStatus.PENDING.value,
+        attempts=0 if lease is None else 1,
+        next_attempt_at=now,
+        lease_owner=None if lease is None else lease.owner,
+        lease_expires_at=None if lease is None else lease.until,
+        progress={},
+        created_at=now,
+        updated_at=now,
     )
+    session.add(row)
+    return row
 
 
 # The worker's statements, built once: building and keying a statement costs more than SQLite running it.
@@ -151,7 +168,17 @@ _TAKE = (
         attempts=_N.attempts + 1,
         updated_at=bindparam("now"),
     )
-    .returning(_N.id, _N.team_id, _N.request_id, _N.event, _N.payload, _N.progress, _N.attempts, _N.created_at)
+    .returning(
+        _N.id,
+        _N.team_id,
+        _N.request_id,
+        _N.event,
+        _N.payload,
+        _N.progress,
+        _N.attempts,
+        _N.created_at,
+        _N.lease_expires_at,
+    )
 )
 _SETTLE = (
     update(_NOTIFICATIONS)

@@ -21,6 +21,7 @@ from ledger.domain import PlannedStep, RequestDraft, RequestStatus
 from ledger.duplicates import PossibleDuplicate, encode_duplicates, in_books
 from ledger.editing import Edited, edit_request
 from ledger.flows import Decided, FinalApprovalHook, Submitted
+from ledger.notifications import Lease
 from ledger.policy import Policy
 from ledger.ports import Clock, Directory
 from ledger.queries import MonthTotals
@@ -146,7 +147,9 @@ class Ledger:
         draft: RequestDraft,
         steps: list[PlannedStep],
         possible_duplicates: list[PossibleDuplicate],
+        lease: Lease | None = None,
     ) -> Submitted:
+        """Store the request; with a ``lease``, its event is stored taken by that worker and returned to hand it."""
         return await flows.submit_request(
             self.session_factory,
             clock=self.clock,
@@ -156,6 +159,7 @@ class Ledger:
             draft=draft,
             steps=steps,
             possible_duplicates=encode_duplicates(possible_duplicates),
+            lease=lease,
         )
 
     async def submit_receivable(

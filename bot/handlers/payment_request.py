@@ -95,11 +95,12 @@ async def handle_request_submission(
         draft=draft,
         steps=steps,
         possible_duplicates=duplicates,
+        lease=deps.delivery_lease(),
     )
     await ack()
     if submitted.created:
         log.info("request %s submitted by %s", submitted.request.reference, actor.user_id)
-        deps.wake_deliveries()
+        deps.deliver(submitted)
 
 
 async def handle_edit_click(

@@ -198,6 +198,7 @@ async def test_a_worker_stopped_mid_event_is_followed_without_doubling_what_it_s
 async def test_two_workers_send_each_message_once(session_factory, clock):
     async with running_aprova(session_factory, clock) as aprova:
         assert aprova.deliveries is not None
+        aprova.deps.deliveries = None  # nothing handed over: both workers claim from the outbox
         other = DeliveryWorker(aprova.deps, aprova.deliveries.client, owner="other-instance")
         for i in range(6):
             view = await aprova.open_modal()
@@ -209,6 +210,66 @@ async def test_two_workers_send_each_message_once(session_factory, clock):
         assert len(aprova.tracking_messages()) == 6
         assert len(approval_posts(aprova, MANAGER)) == 6
         assert await statuses(session_factory) == ["done"] * 6
+
+
+async def leases(session_factory) -> list[tuple[str | None, int]]:
+    async with session_factory() as session:
+        rows = await session.execute(select(Notification.lease_owner, Notification.attempts).order_by(Notification.id))
+        return [(owner, attempts) for owner, attempts in rows]
+
+
+async def submit_unsent(aprova) -> None:
+    """A request filed and answered; its messages not sent yet."""
+    view = await aprova.open_modal()
+    response = await aprova.submit(view, **VALID_ANSWERS)
+    assert response.status_code == 200 and response.text == "", response.text
+    await aprova.listeners.settle(timeout=60)
+
+
+async def test_a_new_requests_event_is_handed_to_this_process_worker_not_claimed(session_factory, clock):
+    """The submission stores its event already leased to this process's worker and hands it over once answered:
+    another instance cannot take it meanwhile, and this worker sends it without claiming it."""
+    async with running_aprova(session_factory, clock) as aprova:
+        assert aprova.deliveries is not None
+        await submit_unsent(aprova)
+        assert await leases(session_factory) == [("test-worker", 1)]
+        other = DeliveryWorker(aprova.deps, aprova.deliveries.client, owner="other-instance")
+        assert await other.drain() == 0  # leased: not for another instance
+        assert await aprova.deliveries.drain() == 1
+        assert len(aprova.tracking_messages()) == 1 and len(approval_posts(aprova, MANAGER)) == 1
+        assert await statuses(session_factory) == ["done"] and await leases(session_factory) == [(None, 1)]
+        assert not aprova.slack.calls_to("conversations.history")  # nothing to look for: nobody had tried
+
+
+async def test_an_event_handed_over_and_unsent_at_stop_is_given_back_at_once(session_factory, clock):
+    """A worker stopping with handed events not sent yet gives them back, due now and not "resumed" (nothing of
+    them left): the next worker sends them without waiting for the lease to run out."""
+    async with running_aprova(session_factory, clock) as aprova:
+        assert aprova.deliveries is not None
+        await submit_unsent(aprova)
+        await aprova.deliveries.stop()
+        assert await leases(session_factory) == [(None, 1)] and await statuses(session_factory) == ["pending"]
+        assert aprova.tracking_messages() == []
+        other = DeliveryWorker(aprova.deps, aprova.deliveries.client, owner="next-instance")
+        assert await other.drain() == 1
+        assert len(aprova.tracking_messages()) == 1 and len(approval_posts(aprova, MANAGER)) == 1
+        assert not aprova.slack.calls_to("conversations.history")
+        assert await statuses(session_factory) == ["done"]
+
+
+async def test_an_event_handed_over_too_late_is_left_to_its_lease_running_out(session_factory, clock):
+    """A handed event that waited past half its lease (an overloaded process) is not sent by hand: another worker
+    may take it over when the lease runs out, and two senders must never meet. It goes out then, once."""
+    async with running_aprova(session_factory, clock) as aprova:
+        assert aprova.deliveries is not None
+        await submit_unsent(aprova)
+        clock.advance(timedelta(seconds=40))
+        assert await aprova.deliveries.drain() == 0
+        assert aprova.tracking_messages() == [] and await statuses(session_factory) == ["pending"]
+        clock.advance(timedelta(seconds=30))  # the lease has run out
+        assert await aprova.deliveries.drain() == 1
+        assert len(aprova.tracking_messages()) == 1 and len(approval_posts(aprova, MANAGER)) == 1
+        assert await statuses(session_factory) == ["done"]
 
 
 def test_pacing_keeps_a_channel_to_its_share_without_holding_others():
