@@ -98,7 +98,10 @@ def configure_logging(level: str = "INFO", log_format: str = "json") -> None:
         if not any(isinstance(f, MaskDocuments) for f in handler.filters):
             handler.addFilter(MaskDocuments())
     root.setLevel(level)
-    # slack_sdk logs request bodies at DEBUG, which carry tokens; keep it quieter than ours.
-    logging.getLogger("slack_sdk").setLevel(max(logging.INFO, logging.getLevelName(level)))
+    # slack_sdk logs request bodies at DEBUG, which carry tokens; keep it quieter than ours. Its Web API clients
+    # format each request and answer for DEBUG whenever their own logger's level is unset (they read ``level``, not
+    # the effective level): set on them too, or every Slack call pays for text nobody writes.
+    for name in ("slack_sdk", "slack_sdk.web.async_base_client", "slack_sdk.web.base_client"):
+        logging.getLogger(name).setLevel(max(logging.INFO, logging.getLevelName(level)))
     # APScheduler's executor logs every run at INFO (every few minutes); its errors still come through.
     logging.getLogger("apscheduler.executors").setLevel(max(logging.WARNING, logging.getLevelName(level)))

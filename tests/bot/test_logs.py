@@ -1,4 +1,4 @@
-"""Logs never carry a person's CPF/CNPJ, whoever formats the message."""
+"""Logs never carry a person's CPF/CNPJ, whoever formats the message; nobody pays for lines nobody writes."""
 
 from __future__ import annotations
 
@@ -8,8 +8,9 @@ from collections.abc import Callable
 
 import httpx
 import pytest
+from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.logs import MaskDocuments, log_handler
+from bot.logs import MaskDocuments, configure_logging, log_handler
 
 
 def test_documents_are_masked_in_log_records():
@@ -107,3 +108,20 @@ def test_url_encoded_documents_in_request_logs_are_masked():
 def test_a_malformed_log_call_never_breaks_the_caller():
     record = logging.LogRecord("aprova", logging.INFO, __file__, 1, "two %s %s", ("only one",), None)
     assert MaskDocuments().filter(record)
+
+
+def test_slack_clients_do_not_format_debug_text_nobody_writes():
+    """slack_sdk's Web API clients build the DEBUG text of every request and answer (the whole message, blocks and
+    all) when their own logger's level is unset; Aprova sets it."""
+    names = ("", "slack_sdk", "slack_sdk.web.async_base_client", "slack_sdk.web.base_client", "apscheduler.executors")
+    levels = {name: logging.getLogger(name).level for name in names}
+    filters = {handler: list(handler.filters) for handler in logging.getLogger().handlers}
+    try:
+        configure_logging("INFO")
+        client = AsyncWebClient(token="xoxb-test")
+        assert client.logger.level > logging.DEBUG  # what the client itself tests before formatting
+    finally:
+        for name, level in levels.items():
+            logging.getLogger(name).setLevel(level)
+        for handler, kept in filters.items():
+            handler.filters[:] = kept
