@@ -133,7 +133,7 @@ async def edit_request(
                         opened_at=now if position == 0 else None,
                     )
                 )
-        notify(
+        await notify(
             session,
             team_id=request.team_id,
             request_id=request.id,

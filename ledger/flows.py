@@ -10,9 +10,9 @@ from collections import defaultdict
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import asdict, dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import Table, bindparam, insert, select, update
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -121,95 +121,96 @@ async def submit_request(
         draft.payment_method, draft.payment_code, amount=draft.amount, due_date=draft.due_date, today=clock.today()
     )
     now = clock.now()
+    values: dict[str, Any] = {
+        "team_id": team_id,
+        "requester_id": requester_id,
+        "submission_key": submission_key,
+        "kind": kind.value,
+        "source": source,
+        "description": draft.description,
+        "vendor_name": draft.vendor_name,
+        "vendor_document": draft.vendor_document,
+        "amount": draft.amount,
+        "competence_date": draft.competence_date,
+        "due_date": draft.due_date,
+        "category": draft.category,
+        "cost_center": draft.cost_center,
+        "payment_method": draft.payment_method.value,
+        "payment_code": draft.payment_code,
+        "invoice_number": draft.invoice_number,
+        "notes": draft.notes,
+        "counterparty_email": counterparty_email,
+        "installments": installments,
+        "possible_duplicates": possible_duplicates,
+        "attachments": [a.as_dict() for a in draft.attachments] or None,
+        "status": (RequestStatus.PENDING if steps else RequestStatus.APPROVED).value,
+        "version": 1,
+        "current_step": 0 if steps else None,
+        "decided_at": None if steps else now,
+        "created_at": now,
+        "updated_at": now,
+    }
     try:
+        # A submission already stored (Slack delivering it again) is found by its unique key when the insert fails,
+        # not looked for first: that would cost every submission a query for the rare repeat.
         async with session_factory.begin() as session:
-            existing = await _by_submission(session, team_id, submission_key)
-            if existing is not None:
-                return Submitted(RequestView.from_row(existing), created=False)
             prefix = RECEIVABLE_PREFIX if kind == RequestKind.RECEIVABLE else REFERENCE_PREFIX
-            reference = await _next_reference(session, clock.today().year, prefix)
-            account_id, account_name = await _default_account(session, team_id)
-            request = PaymentRequest(
-                financial_account_id=account_id,
-                financial_account_name=account_name,
-                reference=reference,
-                kind=kind,
-                source=source,
-                counterparty_email=counterparty_email,
-                installments=installments,
-                possible_duplicates=possible_duplicates,
-                attachments=[a.as_dict() for a in draft.attachments] or None,
-                team_id=team_id,
-                requester_id=requester_id,
-                submission_key=submission_key,
-                description=draft.description,
-                vendor_name=draft.vendor_name,
-                vendor_document=draft.vendor_document,
-                amount=draft.amount,
-                competence_date=draft.competence_date,
-                due_date=draft.due_date,
-                category=draft.category,
-                cost_center=draft.cost_center,
-                payment_method=draft.payment_method.value,
-                payment_code=draft.payment_code,
-                invoice_number=draft.invoice_number,
-                notes=draft.notes,
-                status=(RequestStatus.PENDING if steps else RequestStatus.APPROVED).value,
-                version=1,
-                current_step=0 if steps else None,
-                decided_at=None if steps else now,
-                created_at=now,
-                updated_at=now,
-            )
-            request.terms_digest = digest_of(request)
-            request.steps = [
-                ApprovalStep(
-                    position=i,
-                    name=step.name,
-                    approvers=list(step.approvers),
-                    status=(StepStatus.OPEN if i == 0 else StepStatus.WAITING).value,
-                    opened_at=now if i == 0 else None,
-                )
-                for i, step in enumerate(steps)
-            ]
-            for step in request.steps:
-                step.messages = []
-            session.add(request)
+            values["reference"] = await _next_reference(session, clock.today().year, prefix)
+            values["financial_account_id"], values["financial_account_name"] = await _default_account(session, team_id)
+            values["terms_digest"] = digest_of(values)
+            # Plain statements, each row read back as stored (RETURNING): the ORM's unit of work cost more than the
+            # rest of the submission's transaction.
+            row = (await session.execute(_INSERT_REQUEST, _as_columns(_REQUEST_COLUMNS, values))).one()
+            step_rows: Sequence[Any] = []
+            if steps:
+                step_rows = (
+                    await session.execute(
+                        _INSERT_STEPS,
+                        [
+                            {
+                                "request_id": row.id,
+                                "position": i,
+                                "name": step.name,
+                                "approvers": list(step.approvers),
+                                "status": (StepStatus.OPEN if i == 0 else StepStatus.WAITING).value,
+                                "opened_at": now if i == 0 else None,
+                            }
+                            for i, step in enumerate(steps)
+                        ],
+                    )
+                ).all()
+            view = RequestView.from_row(row, steps=[StepView.from_row(step, messages=()) for step in step_rows])
             if delivery_key is not None:
                 session.add(ProcessedDelivery(key=delivery_key, received_at=now))
-            await session.flush()
             actor = requester_id or None  # a CRM deal has no person behind it
-            origin = source if source != "slack" else None
-            add_audit(
+            await record_audit(
                 session,
-                request,
+                view,
                 actor,
                 "submitted",
                 now,
                 amount=str(draft.amount),
-                fingerprint=request.terms_digest,
+                fingerprint=view.terms_digest,
                 steps=len(steps),
-                source=origin,
+                source=source if source != "slack" else None,
                 possible_duplicates=possible_duplicates,
                 attachments=[{"name": a.name, "permalink": a.permalink} for a in draft.attachments] or None,
             )
             if not steps:
-                add_audit(session, request, actor, "approved", now, step=None, reason="no approval required")
+                await record_audit(session, view, actor, "approved", now, step=None, reason="no approval required")
                 if on_final_approval is not None:
-                    await on_final_approval(session, request)
-            event = notify(
-                session, team_id=team_id, request_id=request.id, event=NotificationEvent.SUBMITTED, now=now, lease=lease
+                    await on_final_approval(session, await load_request(session, view.id))
+            event = await notify(
+                session, team_id=team_id, request_id=view.id, event=NotificationEvent.SUBMITTED, now=now, lease=lease
             )
-            view = RequestView.from_row(request)
     except IntegrityError:
-        # The same submission raced us to the unique key: the other delivery stored it.
+        # The same submission stored already, or racing us to the unique key: the other delivery stored it.
         async with session_factory() as session:
             existing = await _by_submission(session, team_id, submission_key)
         if existing is None:
             raise
         return Submitted(RequestView.from_row(existing), created=False)
-    # Read once committed: the event's id is given by the commit.
-    return Submitted(view, created=True, handed=None if lease is None else NotificationView.from_row(event))
+    return Submitted(view, created=True, handed=None if lease is None else event)
 
 
 async def get_request(session_factory: SessionFactory, *, request_id: int) -> RequestView:
@@ -222,7 +223,7 @@ async def get_request(session_factory: SessionFactory, *, request_id: int) -> Re
 
 def _columns(model: type[Base]) -> list[Any]:
     """Every column of ``model``, each named as its attribute (``amount``, not its column ``amount_cents``)."""
-    return [getattr(model, attribute.key) for attribute in sa_inspect(model).column_attrs]
+    return [getattr(model, attribute.key).label(attribute.key) for attribute in sa_inspect(model).column_attrs]
 
 
 # Requests with their steps and messages read as plain rows, built once: the views need no ORM objects, whose
@@ -345,7 +346,7 @@ async def decide(
         )
         if new_status is RequestStatus.APPROVED and on_final_approval is not None:
             await on_final_approval(session, request)
-        notify(
+        await notify(
             session,
             team_id=request.team_id,
             request_id=request.id,
@@ -395,7 +396,7 @@ async def cancel(session_factory: SessionFactory, *, clock: Clock, request_id: i
                 )
                 _close_waiting_steps(request)
                 add_audit(session, request, actor_id, "cancelled", now)
-                notify(
+                await notify(
                     session, team_id=request.team_id, request_id=request.id, event=NotificationEvent.CANCELLED, now=now
                 )
             return RequestView.from_row(request)
@@ -588,7 +589,24 @@ async def load_request(session: AsyncSession, request_id: int) -> PaymentRequest
     return request
 
 
+def _column_names(model: type[Base]) -> dict[str, str]:
+    """Each attribute's column (``amount`` → ``amount_cents``), for statements on the table."""
+    return {attribute.key: attribute.columns[0].key for attribute in sa_inspect(model).column_attrs}
+
+
+def _table(model: type[Base]) -> Table:
+    return model.__table__  # type: ignore[return-value]  # a declarative model's is always a Table
+
+
+def _as_columns(names: dict[str, str], values: dict[str, Any]) -> dict[str, Any]:
+    return {names[key]: value for key, value in values.items()}
+
+
 # Built once: every submission runs them.
+_REQUEST_COLUMNS = _column_names(PaymentRequest)
+_INSERT_REQUEST = insert(_table(PaymentRequest)).returning(*_columns(PaymentRequest))
+_INSERT_STEPS = insert(_table(ApprovalStep)).returning(*_columns(ApprovalStep), sort_by_parameter_order=True)
+_INSERT_AUDIT = insert(_table(AuditEvent))
 _DEFAULT_ACCOUNT = select(ContaAzulConnection.default_account_id, ContaAzulConnection.default_account_name).where(
     ContaAzulConnection.team_id == bindparam("team_id")
 )
@@ -608,11 +626,12 @@ async def _by_submission(session: AsyncSession, team_id: str, key: str) -> Payme
 
 
 def _next_value(insert: Any) -> Any:
+    counters = _table(ReferenceCounter)  # the table, not the entity: a plain statement, no ORM bulk insert around it
     return (
-        insert(ReferenceCounter)
+        insert(counters)
         .values(prefix=bindparam("prefix"), year=bindparam("year"), last_value=1)
-        .on_conflict_do_update(index_elements=["prefix", "year"], set_={"last_value": ReferenceCounter.last_value + 1})
-        .returning(ReferenceCounter.last_value)
+        .on_conflict_do_update(index_elements=["prefix", "year"], set_={"last_value": counters.c.last_value + 1})
+        .returning(counters.c.last_value)
     )
 
 
@@ -626,16 +645,38 @@ async def _next_reference(session: AsyncSession, year: int, prefix: str = REFERE
     return f"{prefix}-{year}-{number:06d}"
 
 
+class _Audited(Protocol):
+    """What an audit event is about: a request, as a row or a view."""
+
+    @property
+    def team_id(self) -> str: ...
+
+    @property
+    def id(self) -> int: ...
+
+
+def _audit_row(
+    request: _Audited, actor_id: str | None, action: str, now: datetime, detail: dict[str, Any]
+) -> dict[str, Any]:
+    return {
+        "team_id": request.team_id,
+        "request_id": request.id,
+        "actor_id": actor_id,
+        "action": action,
+        "detail": {k: v for k, v in detail.items() if v is not None},
+        "created_at": now,
+    }
+
+
 def add_audit(
-    session: AsyncSession, request: PaymentRequest, actor_id: str | None, action: str, now: datetime, **detail: Any
+    session: AsyncSession, request: _Audited, actor_id: str | None, action: str, now: datetime, **detail: Any
 ) -> None:
-    session.add(
-        AuditEvent(
-            team_id=request.team_id,
-            request_id=request.id,
-            actor_id=actor_id,
-            action=action,
-            detail={k: v for k, v in detail.items() if v is not None},
-            created_at=now,
-        )
-    )
+    """An audit event, written with the session's other changes."""
+    session.add(AuditEvent(**_audit_row(request, actor_id, action, now, detail)))
+
+
+async def record_audit(
+    session: AsyncSession, request: _Audited, actor_id: str | None, action: str, now: datetime, **detail: Any
+) -> None:
+    """An audit event, written at once as a plain statement (where nothing else goes through the ORM)."""
+    await session.execute(_INSERT_AUDIT, _audit_row(request, actor_id, action, now, detail))

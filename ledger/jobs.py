@@ -339,7 +339,7 @@ async def _audit_and_notify(
     if not tell:
         return
     event = NotificationEvent.REMINDED if action == "reminded" else NotificationEvent.ESCALATED
-    notify(
+    await notify(
         session,
         team_id=found.team_id,
         request_id=found.id,

@@ -100,7 +100,7 @@ class Outcome:
     approval_messages: list[tuple[int, str, str, str]] = field(default_factory=list)  # step id, approver, channel, ts
 
 
-def notify(
+async def notify(
     session: AsyncSession,
     *,
     team_id: str,
@@ -109,27 +109,29 @@ def notify(
     now: datetime,
     lease: Lease | None = None,
     **payload: Any,
-) -> Notification:
+) -> NotificationView:
     """Add an event to the outbox inside the caller's transaction: it is sent if, and only if, the change commits.
 
     With a ``lease`` it is stored already taken by that worker (the caller hands it over once committed); a worker
     that never sends it leaves it to be taken over when the lease runs out, as with any claim."""
-    row = Notification(
-        team_id=team_id,
-        request_id=request_id,
-        event=event.value,
-        payload=payload,
-        status=NotificationStatus.PENDING.value,
-        attempts=0 if lease is None else 1,
-        next_attempt_at=now,
-        lease_owner=None if lease is None else lease.owner,
-        lease_expires_at=None if lease is None else lease.until,
-        progress={},
-        created_at=now,
-        updated_at=now,
+    row = await session.execute(
+        _ADD,
+        {
+            "team_id": team_id,
+            "request_id": request_id,
+            "event": event.value,
+            "payload": payload,
+            "status": NotificationStatus.PENDING.value,
+            "attempts": 0 if lease is None else 1,
+            "next_attempt_at": now,
+            "lease_owner": None if lease is None else lease.owner,
+            "lease_expires_at": None if lease is None else lease.until,
+            "progress": {},
+            "created_at": now,
+            "updated_at": now,
+        },
     )
-    session.add(row)
-    return row
+    return NotificationView.from_row(row.one())
 
 
 # The worker's statements, built once: building and keying a statement costs more than SQLite running it.
@@ -140,6 +142,18 @@ _APPROVAL_MESSAGES: Table = ApprovalMessage.__table__  # type: ignore[assignment
 _EARLIER = _NOTIFICATIONS.alias("earlier").c
 _CLOSED = _NOTIFICATIONS.alias("closed").c
 _LEASE_FREE = or_(_N.lease_expires_at.is_(None), _N.lease_expires_at <= bindparam("now"))
+_VIEWED = (
+    _N.id,
+    _N.team_id,
+    _N.request_id,
+    _N.event,
+    _N.payload,
+    _N.progress,
+    _N.attempts,
+    _N.created_at,
+    _N.lease_expires_at,
+)
+_ADD = insert(_NOTIFICATIONS).returning(*_VIEWED)  # a plain statement: written at once, not at the session's flush
 _DUE = (
     select(_N.id, _N.lease_owner)
     .where(
@@ -168,17 +182,7 @@ _TAKE = (
         attempts=_N.attempts + 1,
         updated_at=bindparam("now"),
     )
-    .returning(
-        _N.id,
-        _N.team_id,
-        _N.request_id,
-        _N.event,
-        _N.payload,
-        _N.progress,
-        _N.attempts,
-        _N.created_at,
-        _N.lease_expires_at,
-    )
+    .returning(*_VIEWED)
 )
 _SETTLE = (
     update(_NOTIFICATIONS)

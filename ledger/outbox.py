@@ -105,7 +105,7 @@ async def retry_posting(
         posting.announced_at = posting.announce_lease_until = None  # the next outcome is news again
         posting.updated_at = now
         add_audit(session, request, actor_id, "post_retry_requested", now)
-        notify(session, team_id=request.team_id, request_id=request.id, event=NotificationEvent.TRACKING, now=now)
+        await notify(session, team_id=request.team_id, request_id=request.id, event=NotificationEvent.TRACKING, now=now)
     return RequestView.from_row(request)
 
 
