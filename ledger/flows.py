@@ -12,8 +12,7 @@ from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
-from sqlalchemy import Table, bindparam, insert, select, update
-from sqlalchemy import inspect as sa_inspect
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
@@ -26,11 +25,13 @@ from ledger.models import (
     ApprovalMessage,
     ApprovalStep,
     AuditEvent,
-    Base,
     ContaAzulConnection,
     PaymentRequest,
     ProcessedDelivery,
     ReferenceCounter,
+    column_names,
+    plain_columns,
+    table_of,
 )
 from ledger.notifications import Lease, NotificationEvent, NotificationView, notify
 from ledger.payment_code import check_payment_code
@@ -221,24 +222,22 @@ async def get_request(session_factory: SessionFactory, *, request_id: int) -> Re
     return found[request_id]
 
 
-def _columns(model: type[Base]) -> list[Any]:
-    """Every column of ``model``, each named as its attribute (``amount``, not its column ``amount_cents``)."""
-    return [getattr(model, attribute.key).label(attribute.key) for attribute in sa_inspect(model).column_attrs]
-
-
 # Requests with their steps and messages read as plain rows, built once: the views need no ORM objects, whose
 # construction cost more than the three queries (the delivery worker reads a request for every event it sends).
-_REQUESTS_BY_ID = select(*_columns(PaymentRequest)).where(PaymentRequest.id.in_(bindparam("ids", expanding=True)))
+_REQUESTS = table_of(PaymentRequest)
+_STEPS = table_of(ApprovalStep)
+_MESSAGES = table_of(ApprovalMessage)
+_REQUESTS_BY_ID = select(*plain_columns(PaymentRequest)).where(_REQUESTS.c.id.in_(bindparam("ids", expanding=True)))
 _STEPS_OF = (
-    select(*_columns(ApprovalStep))
-    .where(ApprovalStep.request_id.in_(bindparam("ids", expanding=True)))
-    .order_by(ApprovalStep.request_id, ApprovalStep.position)
+    select(*plain_columns(ApprovalStep))
+    .where(_STEPS.c.request_id.in_(bindparam("ids", expanding=True)))
+    .order_by(_STEPS.c.request_id, _STEPS.c.position)
 )
 _MESSAGES_OF = (
-    select(ApprovalMessage.step_id, ApprovalMessage.approver_id, ApprovalMessage.channel, ApprovalMessage.ts)
-    .join(ApprovalStep, ApprovalStep.id == ApprovalMessage.step_id)
-    .where(ApprovalStep.request_id.in_(bindparam("ids", expanding=True)))
-    .order_by(ApprovalMessage.id)
+    select(_MESSAGES.c.step_id, _MESSAGES.c.approver_id, _MESSAGES.c.channel, _MESSAGES.c.ts)
+    .select_from(_MESSAGES.join(_STEPS, _STEPS.c.id == _MESSAGES.c.step_id))
+    .where(_STEPS.c.request_id.in_(bindparam("ids", expanding=True)))
+    .order_by(_MESSAGES.c.id)
 )
 
 
@@ -589,26 +588,18 @@ async def load_request(session: AsyncSession, request_id: int) -> PaymentRequest
     return request
 
 
-def _column_names(model: type[Base]) -> dict[str, str]:
-    """Each attribute's column (``amount`` → ``amount_cents``), for statements on the table."""
-    return {attribute.key: attribute.columns[0].key for attribute in sa_inspect(model).column_attrs}
-
-
-def _table(model: type[Base]) -> Table:
-    return model.__table__  # type: ignore[return-value]  # a declarative model's is always a Table
-
-
 def _as_columns(names: dict[str, str], values: dict[str, Any]) -> dict[str, Any]:
     return {names[key]: value for key, value in values.items()}
 
 
 # Built once: every submission runs them.
-_REQUEST_COLUMNS = _column_names(PaymentRequest)
-_INSERT_REQUEST = insert(_table(PaymentRequest)).returning(*_columns(PaymentRequest))
-_INSERT_STEPS = insert(_table(ApprovalStep)).returning(*_columns(ApprovalStep), sort_by_parameter_order=True)
-_INSERT_AUDIT = insert(_table(AuditEvent))
-_DEFAULT_ACCOUNT = select(ContaAzulConnection.default_account_id, ContaAzulConnection.default_account_name).where(
-    ContaAzulConnection.team_id == bindparam("team_id")
+_REQUEST_COLUMNS = column_names(PaymentRequest)
+_INSERT_REQUEST = insert(_REQUESTS).returning(*plain_columns(PaymentRequest))
+_INSERT_STEPS = insert(_STEPS).returning(*plain_columns(ApprovalStep), sort_by_parameter_order=True)
+_INSERT_AUDIT = insert(table_of(AuditEvent))
+_CONNECTIONS = table_of(ContaAzulConnection)
+_DEFAULT_ACCOUNT = select(_CONNECTIONS.c.default_account_id, _CONNECTIONS.c.default_account_name).where(
+    _CONNECTIONS.c.team_id == bindparam("team_id")
 )
 _BY_SUBMISSION = select(PaymentRequest).where(
     PaymentRequest.team_id == bindparam("team_id"), PaymentRequest.submission_key == bindparam("key")
@@ -626,7 +617,7 @@ async def _by_submission(session: AsyncSession, team_id: str, key: str) -> Payme
 
 
 def _next_value(insert: Any) -> Any:
-    counters = _table(ReferenceCounter)  # the table, not the entity: a plain statement, no ORM bulk insert around it
+    counters = table_of(ReferenceCounter)  # the table, not the entity: a plain statement, no ORM bulk insert around it
     return (
         insert(counters)
         .values(prefix=bindparam("prefix"), year=bindparam("year"), last_value=1)

@@ -18,10 +18,10 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Row, Table, and_, bindparam, delete, exists, func, insert, or_, select, update
+from sqlalchemy import Row, and_, bindparam, delete, exists, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from ledger.models import ApprovalMessage, Notification, PaymentRequest
+from ledger.models import ApprovalMessage, Notification, PaymentRequest, table_of
 from ledger.ports import Clock
 
 SessionFactory = async_sessionmaker[AsyncSession]
@@ -135,10 +135,10 @@ async def notify(
 
 
 # The worker's statements, built once: building and keying a statement costs more than SQLite running it.
-_NOTIFICATIONS: Table = Notification.__table__  # type: ignore[assignment]
+_NOTIFICATIONS = table_of(Notification)
 _N = _NOTIFICATIONS.c
-_REQUESTS: Table = PaymentRequest.__table__  # type: ignore[assignment]
-_APPROVAL_MESSAGES: Table = ApprovalMessage.__table__  # type: ignore[assignment]
+_REQUESTS = table_of(PaymentRequest)
+_APPROVAL_MESSAGES = table_of(ApprovalMessage)
 _EARLIER = _NOTIFICATIONS.alias("earlier").c
 _CLOSED = _NOTIFICATIONS.alias("closed").c
 _LEASE_FREE = or_(_N.lease_expires_at.is_(None), _N.lease_expires_at <= bindparam("now"))

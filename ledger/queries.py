@@ -17,7 +17,7 @@ from sqlalchemy.orm import InstrumentedAttribute
 from sqlalchemy.sql.elements import ColumnElement
 
 from ledger.domain import RequestDraft, RequestKind, RequestStatus, StepStatus
-from ledger.models import ApprovalStep, AuditEvent, Money, PaymentRequest
+from ledger.models import ApprovalStep, AuditEvent, Money, PaymentRequest, table_of
 from ledger.names import name_key
 from ledger.read_models import AuditEntry, RequestView
 
@@ -145,30 +145,31 @@ DUPLICATE_WINDOW_DAYS = 90
 # Built once (a submission runs it before it is answered): only what the comparison reads. A condition whose value
 # is missing compares with NULL, which matches nothing. Two searches, each on its own index, rather than one OR: the
 # OR made the database walk every live request of the team, a cost that grew with the backlog.
+_R = table_of(PaymentRequest).c
 _LIVE_PAYABLES = (
-    PaymentRequest.team_id == bindparam("team_id"),
-    PaymentRequest.kind == RequestKind.PAYABLE,
-    PaymentRequest.status != RequestStatus.REJECTED.value,
-    PaymentRequest.status != RequestStatus.CANCELLED.value,
-    PaymentRequest.created_at >= bindparam("since"),
+    _R.team_id == bindparam("team_id"),
+    _R.kind == RequestKind.PAYABLE.value,
+    _R.status != RequestStatus.REJECTED.value,
+    _R.status != RequestStatus.CANCELLED.value,
+    _R.created_at >= bindparam("since"),
 )
 _COMPARED = (
-    PaymentRequest.id,
-    PaymentRequest.reference,
-    PaymentRequest.vendor_document,
-    PaymentRequest.vendor_name,
-    PaymentRequest.amount.label("amount"),  # a union names its columns by the table's: amount_cents
-    PaymentRequest.due_date,
-    PaymentRequest.invoice_number,
+    _R.id,
+    _R.reference,
+    _R.vendor_document,
+    _R.vendor_name,
+    _R.amount_cents.label("amount"),
+    _R.due_date,
+    _R.invoice_number,
 )
 _LOOK_ALIKES = union(
     select(*_COMPARED).where(
         *_LIVE_PAYABLES,
-        PaymentRequest.vendor_document == bindparam("vendor_document"),
-        PaymentRequest.amount == bindparam("amount"),
-        PaymentRequest.due_date == bindparam("due_date"),
+        _R.vendor_document == bindparam("vendor_document"),
+        _R.amount_cents == bindparam("amount"),
+        _R.due_date == bindparam("due_date"),
     ),
-    select(*_COMPARED).where(*_LIVE_PAYABLES, PaymentRequest.invoice_number == bindparam("invoice_number")),
+    select(*_COMPARED).where(*_LIVE_PAYABLES, _R.invoice_number == bindparam("invoice_number")),
 ).order_by("id")
 
 

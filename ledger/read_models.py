@@ -209,7 +209,7 @@ class DelegationView:
     cancelled_at: datetime | None
 
     @classmethod
-    def from_row(cls, row: Delegation) -> DelegationView:
+    def from_row(cls, row: Delegation | Row[*tuple[Any, ...]]) -> DelegationView:
         return cls(
             id=row.id,
             team_id=row.team_id,

@@ -14,11 +14,11 @@ from dataclasses import asdict, dataclass
 from datetime import date, datetime
 from typing import Any, Literal
 
-from sqlalchemy import bindparam, select, text, update
+from sqlalchemy import Row, bindparam, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from ledger.errors import PolicyError, StaleDecision
-from ledger.models import AuditEvent, Delegation, PolicyVersion
+from ledger.models import AuditEvent, Delegation, PolicyVersion, plain_columns, table_of
 from ledger.policy import Policy, parse_policy
 from ledger.ports import Clock
 from ledger.read_models import DelegationView, RuleVersionView
@@ -62,33 +62,35 @@ async def rules_and_delegates(
 
 
 # Built once: every submission reads both before it is answered.
+_VERSIONS = table_of(PolicyVersion)
 _NEWEST_VERSION = (
-    select(PolicyVersion)
-    .where(PolicyVersion.team_id == bindparam("team_id"))
-    .order_by(PolicyVersion.id.desc())
+    select(*plain_columns(PolicyVersion))
+    .where(_VERSIONS.c.team_id == bindparam("team_id"))
+    .order_by(_VERSIONS.c.id.desc())
     .limit(1)
 )
+_DELEGATIONS = table_of(Delegation)
 _DELEGATIONS_FROM = (
-    select(Delegation)
+    select(*plain_columns(Delegation))
     .where(
-        Delegation.team_id == bindparam("team_id"),
-        Delegation.cancelled_at.is_(None),
-        Delegation.ends_on >= bindparam("on_or_after"),
+        _DELEGATIONS.c.team_id == bindparam("team_id"),
+        _DELEGATIONS.c.cancelled_at.is_(None),
+        _DELEGATIONS.c.ends_on >= bindparam("on_or_after"),
     )
-    .order_by(Delegation.starts_on, Delegation.id)
+    .order_by(_DELEGATIONS.c.starts_on, _DELEGATIONS.c.id)
 )
 
 
 async def _current_rules(
     session: AsyncSession, team_id: str, seed: Policy, remind_after_hours: int, escalate_after_hours: int
 ) -> Rules:
-    version = await session.scalar(_NEWEST_VERSION, {"team_id": team_id})
+    version = (await session.execute(_NEWEST_VERSION, {"team_id": team_id})).first()
     if version is None:
         return Rules(seed, remind_after_hours, escalate_after_hours, None)
     return _rules(version)
 
 
-def _rules(version: PolicyVersion) -> Rules:
+def _rules(version: PolicyVersion | Row[*tuple[Any, ...]]) -> Rules:  # the ORM object, or a plain row
     return Rules(
         policy=parse_policy(version.policy),
         remind_after_hours=version.remind_after_hours,
@@ -266,7 +268,7 @@ async def delegations(session_factory: SessionFactory, *, team_id: str, on_or_af
 
 
 async def _delegations(session: AsyncSession, team_id: str, on_or_after: date) -> list[DelegationView]:
-    rows = await session.scalars(_DELEGATIONS_FROM, {"team_id": team_id, "on_or_after": on_or_after})
+    rows = await session.execute(_DELEGATIONS_FROM, {"team_id": team_id, "on_or_after": on_or_after})
     return [DelegationView.from_row(delegation) for delegation in rows]
 
 
