@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, fields
+from dataclasses import dataclass, fields
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -49,7 +49,8 @@ class ApprovalTerms:
     def canonical(self) -> bytes:
         """The terms as sorted, compact JSON: amounts with two decimals, dates ISO, text exactly as stored."""
         data: dict[str, Any] = {"v": TERMS_VERSION}
-        for name, value in asdict(self).items():
+        for name in MATERIAL_FIELDS:  # flat values: read as they are (``asdict`` would copy each, for nothing)
+            value = getattr(self, name)
             if isinstance(value, Decimal):
                 value = f"{value.quantize(Decimal('0.01'))}"
             elif isinstance(value, date):
