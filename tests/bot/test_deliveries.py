@@ -272,6 +272,26 @@ async def test_an_event_handed_over_too_late_is_left_to_its_lease_running_out(se
         assert await statuses(session_factory) == ["done"]
 
 
+async def test_a_retry_due_in_the_outbox_is_not_held_back_by_handed_events(session_factory, clock):
+    """Submissions keep handing events over; a message due again in the outbox (after a 429) still goes out with
+    them, not after a pause in submissions."""
+    async with running_aprova(session_factory, clock) as aprova:
+        assert aprova.deliveries is not None
+        aprova.slack.fail_next("chat.postMessage", error="ratelimited", status=429, retry_after=1)
+        await file(aprova)  # the first request's tracking message: rate limited, due again in a second
+        assert await statuses(session_factory) == ["pending"]
+        clock.advance(timedelta(seconds=2))
+        view = await aprova.open_modal()
+        changes = {"invoice_number": "NF 300", "amount": "300,00"}
+        await aprova.submit(view, **with_matching_boleto(VALID_ANSWERS | changes, changes))
+        await aprova.listeners.settle(timeout=60)  # type: ignore[union-attr]
+        aprova.deliveries.outbox_look_every = 0  # not to depend on how long the test took to get here
+        sent, _ = await aprova.deliveries._batch()
+        assert sent == 2  # the handed event and the one due in the outbox, in one batch
+        assert len(aprova.tracking_messages()) == 2
+        assert await statuses(session_factory) == ["done", "done"]
+
+
 def test_pacing_keeps_a_channel_to_its_share_without_holding_others():
     pacer = ChannelPacer(per_second=1.0, burst=2)
     assert pacer.take(REQUESTS_CHANNEL, 0.0) == 0 and pacer.take(REQUESTS_CHANNEL, 0.0) == 0
