@@ -15,7 +15,7 @@ from bot.people import People
 from bot.settings import Settings
 from ledger import RequestView
 from ledger.contaazul.connector import ContaAzul
-from ledger.flows import Submitted
+from ledger.flows import Decided, Submitted
 from ledger.notifications import Lease, NotificationView
 from ledger.ports import Clock
 from ledger.receivables import ReceivableRules
@@ -82,10 +82,11 @@ class Deps:
     def delivery_lease(self) -> Lease | None:
         return None if self.deliveries is None else self.deliveries.lease()
 
-    def deliver(self, submitted: Submitted) -> None:
-        """What a submission must tell, sent now: handed to the worker it was leased to, else the worker woken."""
-        if submitted.handed is not None and self.deliveries is not None:
-            self.deliveries.hand_over(submitted.handed, submitted.request)
+    def deliver(self, changed: Submitted | Decided) -> None:
+        """What a submission or a decision must tell, sent now: handed to the worker it was leased to, else the
+        worker woken."""
+        if changed.handed is not None and self.deliveries is not None:
+            self.deliveries.hand_over(changed.handed, changed.request)
         else:
             self.wake_deliveries()
 

@@ -34,7 +34,7 @@ from ledger.models import (
     plain_columns,
     table_of,
 )
-from ledger.notifications import Lease, NotificationEvent, NotificationView, notify
+from ledger.notifications import Lease, NotificationEvent, NotificationView, has_unsent_events, notify
 from ledger.payment_code import check_payment_code
 from ledger.ports import Clock
 from ledger.read_models import AuditEntry, MessageView, RequestView, StepView
@@ -74,6 +74,8 @@ class Decided:
     request: RequestView
     step: StepView  # the step just decided
     next_step: StepView | None  # the step now open, if the request goes on
+    # The event telling of it, stored leased to the worker the decision named: to be handed to it once answered.
+    handed: NotificationView | None = None
 
     @property
     def final(self) -> bool:
@@ -297,6 +299,7 @@ async def decide(
     on_final_approval: FinalApprovalHook | None = None,
     approval_round: int | None = None,
     seen_digest: str | None = None,
+    lease: Lease | None = None,
 ) -> Decided:
     """Approve or reject the open step. The last approval makes the request ``approved``.
 
@@ -307,6 +310,10 @@ async def decide(
     """
     now = clock.now()
     async with session_factory.begin() as session:
+        # Asked before the request is read: with nothing of it left to send, what an earlier event's sending
+        # recorded (the approvers' messages, the tracking message) is in what is read next, and this event can go
+        # out at once, as read here. Otherwise it waits its turn in the outbox.
+        handing = lease is not None and not await has_unsent_events(session, request_id)
         request = await load_request(session, request_id)
         step = _authorise_decision(request, step_position, actor_id, approval_round, seen_digest, approving=approve)
         next_step = request.steps[step_position + 1] if approve and step_position + 1 < len(request.steps) else None
@@ -353,12 +360,13 @@ async def decide(
         )
         if new_status is RequestStatus.APPROVED and on_final_approval is not None:
             await on_final_approval(session, request)
-        await notify(
+        event = await notify(
             session,
             team_id=request.team_id,
             request_id=request.id,
             event=NotificationEvent.DECIDED,
             now=now,
+            lease=lease if handing else None,
             **asdict(
                 DecisionNote(
                     step_position=step.position,
@@ -376,6 +384,7 @@ async def decide(
         request=decided,
         step=decided.steps[step.position],
         next_step=None if next_step is None else decided.steps[next_step.position],
+        handed=event if handing else None,
     )
 
 

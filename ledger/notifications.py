@@ -212,6 +212,16 @@ _FOLLOWED = select(
 )
 
 
+_UNSENT_OF = select(
+    exists().where(_N.request_id == bindparam("request_id"), _N.status == NotificationStatus.PENDING.value)
+)
+
+
+async def has_unsent_events(session: AsyncSession, request_id: int) -> bool:
+    """Whether an event of the request is still to be sent (or being sent), in the caller's transaction."""
+    return bool(await session.scalar(_UNSENT_OF, {"request_id": request_id}))
+
+
 async def claim(
     session_factory: SessionFactory, *, clock: Clock, owner: str, lease: timedelta, limit: int = 20
 ) -> list[NotificationView]:

@@ -205,7 +205,10 @@ class Ledger:
         approval_round: int | None,
         seen_digest: str | None,
         reason: str | None = None,
+        lease: Lease | None = None,
     ) -> Decided:
+        """With a ``lease``, the event telling of it is stored taken by that worker, and returned to hand it over,
+        when nothing of the request is left to send before it."""
         return await flows.decide(
             self.session_factory,
             clock=self.clock,
@@ -217,6 +220,7 @@ class Ledger:
             on_final_approval=self.on_final_approval,
             approval_round=approval_round,
             seen_digest=seen_digest,
+            lease=lease,
         )
 
     async def cancel(self, request_id: int, *, actor_id: str) -> RequestView:

@@ -30,11 +30,12 @@ async def handle_approve(ack: AsyncAck, ref: StepRef, actor: Actor, deps: Deps, 
         approve=True,
         approval_round=ref.round,
         seen_digest=ref.digest,
+        lease=deps.delivery_lease(),
     )
     log.info("request %s step %s approved by %s", decided.request.reference, ref.step, actor.user_id)
     if decided.final:
         deps.wake_poster()
-    deps.wake_deliveries()
+    deps.deliver(decided)
     if actor.in_home:
         await publish_home(client, deps, actor)
 
@@ -73,10 +74,11 @@ async def handle_reject_submission(
         reason=reason,
         approval_round=ref.round,
         seen_digest=ref.digest,
+        lease=deps.delivery_lease(),
     )
     await ack()
     log.info("request %s rejected by %s", decided.request.reference, actor.user_id)
-    deps.wake_deliveries()
+    deps.deliver(decided)
     if '"h": 1' in (view.get("private_metadata") or ""):
         await publish_home(client, deps, actor)
 

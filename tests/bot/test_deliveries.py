@@ -16,6 +16,7 @@ from sqlalchemy import select
 
 from bot.deliveries import ChannelPacer, DeliveryWorker
 from bot.deps import Answering
+from bot.ids import ActionId
 from ledger import flows, notifications
 from ledger.models import AuditEvent, Notification
 from tests.harness import (
@@ -289,6 +290,53 @@ async def test_a_retry_due_in_the_outbox_is_not_held_back_by_handed_events(sessi
         sent, _ = await aprova.deliveries._batch()
         assert sent == 2  # the handed event and the one due in the outbox, in one batch
         assert len(aprova.tracking_messages()) == 2
+        assert await statuses(session_factory) == ["done", "done"]
+
+
+async def test_a_decision_with_nothing_before_it_to_send_is_handed_over(session_factory, clock):
+    """The approver's click: its event is stored leased to this process's worker and handed over with the request
+    as decided, so another instance cannot take it, and the DM is updated without a claim or a read-back."""
+    async with running_aprova(session_factory, clock) as aprova:
+        assert aprova.deliveries is not None and aprova.listeners is not None
+        await aprova.file_request()
+        [dm] = approval_posts(aprova, MANAGER)
+        assert ActionId.APPROVE.value in str(dm["blocks"])
+        await aprova.click(dm, ActionId.APPROVE.value, user_id=MANAGER)
+        await aprova.listeners.settle(timeout=60)
+        assert await leases(session_factory) == [(None, 1), ("test-worker", 1)]
+        other = DeliveryWorker(aprova.deps, aprova.deliveries.client, owner="other-instance")
+        assert await other.drain() == 0  # leased: not for another instance
+        assert await aprova.deliveries.drain() == 1
+        [updated] = approval_posts(aprova, MANAGER)
+        assert ActionId.APPROVE.value not in str(updated["blocks"])  # the buttons are gone: the DM drawn as decided
+        [tracking] = aprova.tracking_messages()
+        [reply] = aprova.thread(tracking)
+        assert "aprovado por" in reply["text"]
+        assert await statuses(session_factory) == ["done", "done"]
+
+
+async def test_a_decision_while_an_earlier_event_is_unsent_waits_its_turn(session_factory, clock):
+    """Clicked before the submission's messages were all sent (its settle records the DM the click updates): not
+    handed over, it is claimed after the earlier event, and the DM and thread come out in order."""
+    async with running_aprova(session_factory, clock) as aprova:
+        assert aprova.deliveries is not None and aprova.listeners is not None
+        aprova.slack.fail_next("chat.postMessage", error="internal_error", status=500)  # the tracking message
+        await file(aprova)
+        assert await statuses(session_factory) == ["pending"]
+        [dm] = approval_posts(aprova, MANAGER)
+        assert ActionId.APPROVE.value in str(dm["blocks"])
+        await aprova.click(dm, ActionId.APPROVE.value, user_id=MANAGER)
+        await aprova.listeners.settle(timeout=60)
+        assert await leases(session_factory) == [(None, 1), (None, 0)]  # stored to be claimed in its turn
+        await aprova.deliveries.drain()
+        assert await statuses(session_factory) == ["pending", "pending"]  # still behind the tracking message
+        clock.advance(timedelta(minutes=5))
+        await aprova.settle()
+        [tracking] = aprova.tracking_messages()
+        [reply] = aprova.thread(tracking)
+        assert "aprovado por" in reply["text"]
+        [updated] = approval_posts(aprova, MANAGER)
+        assert ActionId.APPROVE.value not in str(updated["blocks"])
         assert await statuses(session_factory) == ["done", "done"]
 
 
