@@ -71,8 +71,9 @@ class Deps:
     wake_poster: Callable[[], None] = field(default=lambda: None)
     # Nudges the delivery worker so what a change must tell goes out at once rather than at its next poll.
     wake_deliveries: Callable[[], None] = field(default=lambda: None)
-    # The same worker, to which a new request's event is leased in the request's own transaction and handed once
-    # the person is answered: it sends it without claiming it or reading the request back (None: claimed as usual).
+    # The same worker, to which a new request's (or a decision's) event is leased in the change's own transaction and
+    # handed once the person is answered: it sends it without claiming it or reading the request back (None: claimed
+    # as usual).
     deliveries: Handover | None = None
     # How won deals become receivables (APROVA_RECEIVABLES_FILE); None turns the deal webhooks off.
     receivables: ReceivableRules | None = None
