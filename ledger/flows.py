@@ -653,9 +653,7 @@ def _unnumbered_reference(prefix: str) -> str:
 
 
 _REFERENCE_OF = (
-    update(table_of(PaymentRequest))
-    .where(table_of(PaymentRequest).c.id == bindparam("request_id"))
-    .values(reference=bindparam("reference"))
+    update(_REQUESTS).where(_REQUESTS.c.id == bindparam("request_id")).values(reference=bindparam("reference"))
 )
 
 

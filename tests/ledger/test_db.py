@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 import asyncpg
 import pytest
@@ -20,6 +22,16 @@ async def _backend_pid(engine: db.AsyncEngine) -> int:
         return int((await connection.execute(text("SELECT pg_backend_pid()"))).scalar_one())
 
 
+@asynccontextmanager
+async def one_connection(url: str, *, ping_after_idle: float) -> AsyncIterator[db.AsyncEngine]:
+    """An engine whose pool holds one connection, so each use gets the same one back (or its replacement)."""
+    engine = db.create_engine(url, pool_size=1, max_overflow=0, ping_after_idle=ping_after_idle)
+    try:
+        yield engine
+    finally:
+        await engine.dispose()
+
+
 async def _terminate(url: str, pid: int) -> None:
     admin = await asyncpg.connect(url)
     try:
@@ -29,8 +41,7 @@ async def _terminate(url: str, pid: int) -> None:
 
 
 async def test_a_connection_the_server_closed_is_replaced_without_a_ping(fresh_postgres_url: str) -> None:
-    engine = db.create_engine(fresh_postgres_url, pool_size=1, max_overflow=0, ping_after_idle=3600)
-    try:
+    async with one_connection(fresh_postgres_url, ping_after_idle=3600) as engine:
         first = await _backend_pid(engine)
         async with engine.connect() as connection:  # the pool's one connection, held to watch it close
             driver = (await connection.get_raw_connection()).driver_connection
@@ -41,8 +52,6 @@ async def test_a_connection_the_server_closed_is_replaced_without_a_ping(fresh_p
             await asyncio.sleep(0.005)
         assert driver.is_closed()
         assert await _backend_pid(engine) != first
-    finally:
-        await engine.dispose()
 
 
 class SilentCut:
@@ -95,14 +104,10 @@ class SilentCut:
 
 async def test_a_connection_idle_for_a_while_is_pinged_and_replaced_when_dead(fresh_postgres_url: str) -> None:
     relay = SilentCut(fresh_postgres_url)
-    async with relay as relayed_url:
-        engine = db.create_engine(relayed_url, pool_size=1, max_overflow=0, ping_after_idle=0)
-        try:
-            first = await _backend_pid(engine)
-            relay.cut()
-            assert await _backend_pid(engine) != first  # the ping met the dead link; a new connection served
-        finally:
-            await engine.dispose()
+    async with relay as relayed_url, one_connection(relayed_url, ping_after_idle=0) as engine:
+        first = await _backend_pid(engine)
+        relay.cut()
+        assert await _backend_pid(engine) != first  # the ping met the dead link; a new connection served
 
 
 async def test_a_connection_back_in_use_at_once_is_trusted_and_a_silent_cut_fails_one_use(
@@ -111,37 +116,30 @@ async def test_a_connection_back_in_use_at_once_is_trusted_and_a_silent_cut_fail
     """The price of not pinging a busy connection: the one use that meets the dead link fails (a listener answers
     the person with an error, nothing stored); the pool is then renewed."""
     relay = SilentCut(fresh_postgres_url)
-    async with relay as relayed_url:
-        engine = db.create_engine(relayed_url, pool_size=1, max_overflow=0, ping_after_idle=3600)
-        try:
-            first = await _backend_pid(engine)
-            relay.cut()
-            with pytest.raises(DBAPIError) as failed:
-                await _backend_pid(engine)
-            assert failed.value.connection_invalidated
-            assert await _backend_pid(engine) != first
-        finally:
-            await engine.dispose()
+    async with relay as relayed_url, one_connection(relayed_url, ping_after_idle=3600) as engine:
+        first = await _backend_pid(engine)
+        relay.cut()
+        with pytest.raises(DBAPIError) as failed:
+            await _backend_pid(engine)
+        assert failed.value.connection_invalidated
+        assert await _backend_pid(engine) != first
 
 
 async def test_a_connection_in_steady_use_goes_out_unpinged(fresh_postgres_url: str) -> None:
-    engine = db.create_engine(fresh_postgres_url, pool_size=1, max_overflow=0, ping_after_idle=3600)
-    pings = 0
-    original = engine.dialect.do_ping
+    async with one_connection(fresh_postgres_url, ping_after_idle=3600) as engine:
+        pings = 0
+        original = engine.dialect.do_ping
 
-    def counting(dbapi_connection: object) -> bool:
-        nonlocal pings
-        pings += 1
-        return original(dbapi_connection)
+        def counting(dbapi_connection: object) -> bool:
+            nonlocal pings
+            pings += 1
+            return original(dbapi_connection)
 
-    engine.dialect.do_ping = counting  # type: ignore[method-assign]
-    try:
+        engine.dialect.do_ping = counting  # type: ignore[method-assign]
         first = await _backend_pid(engine)
         for _ in range(5):
             assert await _backend_pid(engine) == first
         assert pings == 0
-    finally:
-        await engine.dispose()
 
 
 async def test_reads_run_outside_a_transaction_and_writes_inside_one(fresh_postgres_url: str) -> None:
