@@ -33,6 +33,7 @@ from bot.blocks.request_messages import (
     build_reminder_reply,
     build_tracking_message,
 )
+from bot.blocks.wire import as_json
 from bot.deps import Deps
 from ledger import flows
 from ledger.domain import Attachment, RequestKind, RequestStatus, StepStatus
@@ -355,6 +356,8 @@ class Notifier:
         return await self.deps.people.get(self.client, channel)
 
     async def _call(self, request: RequestView, key: str, method: str, **kwargs: Any) -> Any:
+        if "blocks" in kwargs:
+            kwargs["blocks"] = as_json(kwargs["blocks"])
         if self.delivery is None:
             return await self._call_directly(request, method, **kwargs)
         return await self._deliver(self.delivery, request, key, method, **kwargs)

@@ -10,7 +10,7 @@ import secrets
 
 import aiohttp
 from aiohttp import web
-from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
+from slack_bolt.adapter.aiohttp import to_aiohttp_response
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.errors import SlackApiError
 from sqlalchemy import text
@@ -20,6 +20,7 @@ from bot.blocks.contaazul import CALLBACK_PAGE_CSP, build_callback_page, company
 from bot.blocks.i18n import Locale
 from bot.deps import Deps
 from bot.settings import OAUTH_CALLBACK_PATH, OAUTH_PATH, OAUTH_START_PATH
+from bot.slack_requests import to_bolt_request
 from ledger import flows
 from ledger.contaazul.connector import stored_connections
 from ledger.contaazul.oauth import STATE_TTL, STATUS_ACTIVE, connection_statuses

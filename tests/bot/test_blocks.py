@@ -14,6 +14,8 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
+from slack_sdk.errors import SlackObjectFormationError
+from slack_sdk.models.blocks import MarkdownTextObject, SectionBlock
 
 from bot.blocks import i18n
 from bot.blocks.fields import StepRef
@@ -25,9 +27,12 @@ from bot.blocks.request_messages import (
     build_approval_message,
     build_cancel_reply,
     build_decision_reply,
+    build_escalation_message,
+    build_reminder_message,
     build_tracking_message,
 )
 from bot.blocks.request_modal import build_request_modal, field_errors, parse_request_modal
+from bot.blocks.wire import as_json
 from ledger import validation
 from ledger.domain import PaymentMethod, RequestStatus, StepStatus
 from ledger.errors import InvalidSubmission, LedgerError, NotAllowed, PolicyError, RequestNotFound, StaleDecision
@@ -223,6 +228,39 @@ def every_message(locale: Locale, *, extreme: bool) -> list[tuple[str, dict[str,
             built = build_approval_message(request, step, locale=locale, tz=TZ)
             surfaces.append((f"approval-{status}-{step.position}-{step.status}", message(built)))
     return surfaces
+
+
+@pytest.mark.parametrize("extreme", [False, True], ids=["realistic", "extreme"])
+@pytest.mark.parametrize("locale", LOCALES)
+def test_messages_go_out_as_slack_sdk_writes_them(locale, extreme):
+    """What the notifier sends (``as_json``) is what slack_sdk's ``to_dict()`` makes of every message and view."""
+    surfaces: list[list[Any]] = []
+    for status in RequestStatus:
+        request = make_request(status, extreme=extreme)
+        surfaces.append(build_tracking_message(request, locale=locale, tz=TZ)[1])
+        for step in request.steps:
+            surfaces.append(build_approval_message(request, step, locale=locale, tz=TZ)[1])
+            surfaces.append(build_reminder_message(request, step, hours=24, locale=locale, tz=TZ)[1])
+            surfaces.append(build_escalation_message(request, step, hours=48, locale=locale, tz=TZ)[1])
+    many = [make_request(status, extreme=extreme, request_id=i + 1) for i, status in enumerate(RequestStatus)]
+    views = [
+        build_home(mine=many, waiting=many, command="/pagamento", locale=locale, tz=TZ),
+        build_request_modal(locale=locale, today=date(2026, 11, 26), live=False),
+        build_reject_modal(many[0], 0, locale=locale),
+    ]
+    surfaces += [view.blocks for view in views]
+    for blocks in surfaces:
+        assert as_json(blocks) == [block.to_dict() for block in blocks]
+    assert as_json([{"type": "divider"}]) == [{"type": "divider"}]  # a block already written as JSON
+
+
+def test_slack_limits_are_caught_before_sending_as_slack_sdk_catches_them():
+    too_long = [SectionBlock(text=MarkdownTextObject(text="x" * 3001))]
+    with pytest.raises(SlackObjectFormationError) as by_sdk:
+        too_long[0].to_dict()
+    with pytest.raises(SlackObjectFormationError) as by_us:
+        as_json(too_long)
+    assert str(by_us.value) == str(by_sdk.value)
 
 
 @pytest.mark.parametrize("extreme", [False, True], ids=["realistic", "extreme"])
