@@ -21,6 +21,7 @@ from typing import Any
 from sqlalchemy import Row, and_, bindparam, delete, exists, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from ledger.db import Statements
 from ledger.models import ApprovalMessage, Notification, PaymentRequest, table_of
 from ledger.ports import Clock
 
@@ -101,7 +102,7 @@ class Outcome:
 
 
 async def notify(
-    session: AsyncSession,
+    runner: Statements,
     *,
     team_id: str,
     request_id: int | None,
@@ -114,7 +115,7 @@ async def notify(
 
     With a ``lease`` it is stored already taken by that worker (the caller hands it over once committed); a worker
     that never sends it leaves it to be taken over when the lease runs out, as with any claim."""
-    row = await session.execute(
+    row = await runner.execute(
         _ADD,
         {
             "team_id": team_id,
@@ -257,8 +258,9 @@ async def settle(session_factory: SessionFactory, *, clock: Clock, owner: str, o
     now = clock.now()
     lost = []
     async with session_factory.begin() as session:
+        connection = await session.connection()  # plain statements, without the ORM's path (see ledger.db)
         for outcome in outcomes:
-            result = await session.execute(
+            result = await connection.execute(
                 _SETTLE,
                 {
                     "notification_id": outcome.notification_id,
@@ -275,9 +277,9 @@ async def settle(session_factory: SessionFactory, *, clock: Clock, owner: str, o
                 continue
             if outcome.tracking is not None:
                 request_id, channel, ts = outcome.tracking
-                await session.execute(_KEEP_TRACKING, {"request_id": request_id, "channel": channel, "ts": ts})
+                await connection.execute(_KEEP_TRACKING, {"request_id": request_id, "channel": channel, "ts": ts})
             if outcome.approval_messages:
-                await session.execute(
+                await connection.execute(
                     _KEEP_APPROVAL_MESSAGES,
                     [
                         {"step_id": step_id, "approver_id": approver, "channel": channel, "ts": ts}
@@ -286,7 +288,7 @@ async def settle(session_factory: SessionFactory, *, clock: Clock, owner: str, o
                 )
         closed = [o.notification_id for o in outcomes if o.status is not NotificationStatus.PENDING]
         closed = [notification_id for notification_id in closed if notification_id not in lost]
-        followed = bool(closed) and bool(await session.scalar(_FOLLOWED, {"closed": closed}))
+        followed = bool(closed) and bool(await connection.scalar(_FOLLOWED, {"closed": closed}))
     return Settled(lost, followed)
 
 

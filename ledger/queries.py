@@ -173,27 +173,21 @@ _LOOK_ALIKES = union(
 ).order_by("id")
 
 
-async def find_duplicates(
-    session_factory: SessionFactory, *, team_id: str, draft: RequestDraft, today: date
-) -> list[str]:
+async def look_alikes(session: AsyncSession, *, team_id: str, draft: RequestDraft, today: date) -> list[str]:
     """References of live payment requests (not rejected or cancelled) from the last 90 days that look like this
     one: the same vendor document, amount and due date, or the same NF number from the same vendor."""
     if not draft.vendor_document and not draft.invoice_number:
         return []
     since = datetime.combine(today - timedelta(days=DUPLICATE_WINDOW_DAYS), time.min, tzinfo=UTC)
-    async with session_factory() as session:
-        rows = await session.execute(
-            _LOOK_ALIKES,
-            {
-                "team_id": team_id,
-                "since": since,
-                "vendor_document": draft.vendor_document or None,
-                "amount": draft.amount,
-                "due_date": draft.due_date,
-                "invoice_number": draft.invoice_number or None,
-            },
-        )
-        found = list(rows)
+    parameters = {
+        "team_id": team_id,
+        "since": since,
+        "vendor_document": draft.vendor_document or None,
+        "amount": draft.amount,
+        "due_date": draft.due_date,
+        "invoice_number": draft.invoice_number or None,
+    }
+    found = (await session.execute(_LOOK_ALIKES, parameters)).all()
     same_vendor = {draft.vendor_document} if draft.vendor_document else set()
     return [
         r.reference

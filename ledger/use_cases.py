@@ -30,6 +30,14 @@ from ledger.receivables import ReceivableDraft
 from ledger.rules import RuleChange, Rules, current_rules
 
 
+@dataclass(frozen=True, slots=True)
+class Screened:
+    """A new request before it is stored: its look-alikes to ask the requester about, else its approval steps."""
+
+    duplicates: list[PossibleDuplicate]
+    steps: list[PlannedStep]
+
+
 @dataclass
 class Ledger:
     session_factory: async_sessionmaker[AsyncSession]
@@ -130,13 +138,45 @@ class Ledger:
 
     # --- payment requests
 
-    async def possible_duplicates(self, team_id: str, draft: RequestDraft) -> list[PossibleDuplicate]:
-        """Live requests in Aprova and open payables in the books that look like this draft (see ``duplicates``)."""
-        references = await queries.find_duplicates(
-            self.session_factory, team_id=team_id, draft=draft, today=self.clock.today()
+    async def screen(
+        self, team_id: str, *, draft: RequestDraft, requester_id: str, directory: Directory, look_for_duplicates: bool
+    ) -> Screened:
+        """What decides the answer to a new request before it is stored: the live requests in Aprova and the open
+        payables in the books that look like it (``duplicates``; not looked for again once the requester confirmed
+        them), else its approval steps. The rules and the look-alikes are read together, in one read.
+
+        Raises:
+            NoApprover: A step is left with nobody who may approve it.
+        """
+        today = self.clock.today()
+        async with self.session_factory() as session:
+            references = (
+                await queries.look_alikes(session, team_id=team_id, draft=draft, today=today)
+                if look_for_duplicates
+                else []
+            )
+            in_force, delegates = await rules.read_rules_and_delegates(
+                session,
+                team_id=team_id,
+                seed=self.policy,
+                remind_after_hours=self.remind_after_hours,
+                escalate_after_hours=self.escalate_after_hours,
+                on=today,
+            )
+        duplicates = [PossibleDuplicate(reference=r) for r in references]
+        if look_for_duplicates:
+            duplicates += await in_books(self.books, team_id=team_id, draft=draft)
+        if duplicates:
+            return Screened(duplicates=duplicates, steps=[])  # the requester is asked first
+        steps = await in_force.policy.plan(
+            amount=draft.amount,
+            category=draft.category,
+            cost_center=draft.cost_center,
+            requester_id=requester_id,
+            directory=directory,
+            delegates=delegates,
         )
-        found = [PossibleDuplicate(reference=r) for r in references]
-        return found + await in_books(self.books, team_id=team_id, draft=draft)
+        return Screened(duplicates=[], steps=steps)
 
     async def submit(
         self,

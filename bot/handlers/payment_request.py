@@ -66,35 +66,34 @@ async def handle_request_submission(
     A refusal (a field, nobody to approve) is answered in the modal by the error handler."""
     values = view["state"]["values"]
     draft = parse_request_modal(values, today=deps.clock.today())
-    if duplicate_confirmed(values):
-        duplicates = _carried_duplicates(view)
-    else:
-        duplicates = await deps.ledger.possible_duplicates(actor.team_id, draft)
-        if duplicates:
-            found = ", ".join(d.reference or "conta azul" for d in duplicates)
-            log.info("possible duplicate submitted by %s: %s", actor.user_id, found)
-            live = any(b.get("element", {}).get("type") == "external_select" for b in view.get("blocks", []))
-            modal = build_request_modal(
-                locale=actor.locale,
-                today=deps.clock.today(),
-                live=live,
-                private_metadata=json.dumps({"duplicates": encode_duplicates(duplicates)})[:3000],
-                duplicate_warning=t(
-                    actor.locale, "duplicate.warning", found=describe_duplicates(duplicates, actor.locale)
-                ),
-            )
-            await ack(response_action="update", view=prefill(modal.to_dict(), values))
-            return
-    steps = await deps.ledger.plan(
-        actor.team_id, draft=draft, requester_id=actor.user_id, directory=SlackDirectory(client)
+    confirmed = duplicate_confirmed(values)
+    screened = await deps.ledger.screen(
+        actor.team_id,
+        draft=draft,
+        requester_id=actor.user_id,
+        directory=SlackDirectory(client),
+        look_for_duplicates=not confirmed,
     )
+    if duplicates := screened.duplicates:
+        found = ", ".join(d.reference or "conta azul" for d in duplicates)
+        log.info("possible duplicate submitted by %s: %s", actor.user_id, found)
+        live = any(b.get("element", {}).get("type") == "external_select" for b in view.get("blocks", []))
+        modal = build_request_modal(
+            locale=actor.locale,
+            today=deps.clock.today(),
+            live=live,
+            private_metadata=json.dumps({"duplicates": encode_duplicates(duplicates)})[:3000],
+            duplicate_warning=t(actor.locale, "duplicate.warning", found=describe_duplicates(duplicates, actor.locale)),
+        )
+        await ack(response_action="update", view=prefill(modal.to_dict(), values))
+        return
     submitted = await deps.ledger.submit(
         actor.team_id,
         requester_id=actor.user_id,
         submission_key=view["id"],
         draft=draft,
-        steps=steps,
-        possible_duplicates=duplicates,
+        steps=screened.steps,
+        possible_duplicates=_carried_duplicates(view) if confirmed else [],
         lease=deps.delivery_lease(),
     )
     await ack()
