@@ -47,27 +47,6 @@ async def current_rules(
 
 
 async def rules_and_delegates(
-    session_factory: SessionFactory,
-    *,
-    team_id: str,
-    seed: Policy,
-    remind_after_hours: int,
-    escalate_after_hours: int,
-    on: date,
-) -> tuple[Rules, dict[str, str]]:
-    """The rules in force and today's delegates (see ``_delegates``), read together: what planning needs."""
-    async with session_factory() as session:
-        return await read_rules_and_delegates(
-            session,
-            team_id=team_id,
-            seed=seed,
-            remind_after_hours=remind_after_hours,
-            escalate_after_hours=escalate_after_hours,
-            on=on,
-        )
-
-
-async def read_rules_and_delegates(
     session: AsyncSession,
     *,
     team_id: str,
@@ -76,7 +55,7 @@ async def read_rules_and_delegates(
     escalate_after_hours: int,
     on: date,
 ) -> tuple[Rules, dict[str, str]]:
-    """``rules_and_delegates`` in the caller's session."""
+    """The rules in force and today's delegates (see ``_delegates``), read together: what planning needs."""
     current = await _current_rules(session, team_id, seed, remind_after_hours, escalate_after_hours)
     return current, _delegates(await _delegations(session, team_id, on), on)
 

@@ -69,14 +69,24 @@ class Ledger:
         Raises:
             NoApprover: A step is left with nobody who may approve it.
         """
-        in_force, delegates = await rules.rules_and_delegates(
-            self.session_factory,
+        async with self.session_factory() as session:
+            in_force, delegates = await self._rules_in_force(session, team_id)
+        return await self._steps(in_force, delegates, draft=draft, requester_id=requester_id, directory=directory)
+
+    async def _rules_in_force(self, session: AsyncSession, team_id: str) -> tuple[Rules, dict[str, str]]:
+        return await rules.rules_and_delegates(
+            session,
             team_id=team_id,
             seed=self.policy,
             remind_after_hours=self.remind_after_hours,
             escalate_after_hours=self.escalate_after_hours,
             on=self.clock.today(),
         )
+
+    @staticmethod
+    async def _steps(
+        in_force: Rules, delegates: dict[str, str], *, draft: RequestDraft, requester_id: str, directory: Directory
+    ) -> list[PlannedStep]:
         return await in_force.policy.plan(
             amount=draft.amount,
             category=draft.category,
@@ -148,34 +158,19 @@ class Ledger:
         Raises:
             NoApprover: A step is left with nobody who may approve it.
         """
-        today = self.clock.today()
         async with self.session_factory() as session:
             references = (
-                await queries.look_alikes(session, team_id=team_id, draft=draft, today=today)
+                await queries.look_alikes(session, team_id=team_id, draft=draft, today=self.clock.today())
                 if look_for_duplicates
                 else []
             )
-            in_force, delegates = await rules.read_rules_and_delegates(
-                session,
-                team_id=team_id,
-                seed=self.policy,
-                remind_after_hours=self.remind_after_hours,
-                escalate_after_hours=self.escalate_after_hours,
-                on=today,
-            )
+            in_force, delegates = await self._rules_in_force(session, team_id)
         duplicates = [PossibleDuplicate(reference=r) for r in references]
         if look_for_duplicates:
             duplicates += await in_books(self.books, team_id=team_id, draft=draft)
         if duplicates:
             return Screened(duplicates=duplicates, steps=[])  # the requester is asked first
-        steps = await in_force.policy.plan(
-            amount=draft.amount,
-            category=draft.category,
-            cost_center=draft.cost_center,
-            requester_id=requester_id,
-            directory=directory,
-            delegates=delegates,
-        )
+        steps = await self._steps(in_force, delegates, draft=draft, requester_id=requester_id, directory=directory)
         return Screened(duplicates=[], steps=steps)
 
     async def submit(
