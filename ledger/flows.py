@@ -20,7 +20,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm.attributes import set_committed_value
 
-from ledger.db import Statements, dialect_of
+from ledger.db import Statements, dialect_of, writing_statements
 from ledger.domain import PlannedStep, RequestDraft, RequestKind, RequestStatus, StepStatus
 from ledger.errors import NotAllowed, RequestNotFound, StaleDecision
 from ledger.models import (
@@ -158,15 +158,14 @@ async def submit_request(
     try:
         # A submission already stored (Slack delivering it again) is found by its unique key when the insert fails,
         # not looked for first: that would cost every submission a query for the rare repeat.
-        async with session_factory.begin() as session:
+        # Plain statements on a connection, each row read back as stored (RETURNING): the ORM's unit of work and
+        # session cost more than the rest of the submission's transaction.
+        async with writing_statements(session_factory) as connection:
             prefix = RECEIVABLE_PREFIX if kind == RequestKind.RECEIVABLE else REFERENCE_PREFIX
             # Stored under a placeholder and numbered last: the counter's row is locked from its increment until
             # the commit, and every submission of every team takes that lock (taken first, the transaction's other
             # round trips were spent holding it: at 100/s on PostgreSQL, eight transactions queued behind it).
             values["reference"] = _unnumbered_reference(prefix)
-            # Plain statements on the session's connection, each row read back as stored (RETURNING): the ORM's unit
-            # of work cost more than the rest of the submission's transaction.
-            connection = await session.connection()
             values["financial_account_id"], values["financial_account_name"] = await _default_account(
                 connection, team_id
             )
@@ -191,7 +190,7 @@ async def submit_request(
                     )
                 ).all()
             if delivery_key is not None:
-                session.add(ProcessedDelivery(key=delivery_key, received_at=now))
+                await connection.execute(_INSERT_DELIVERY_KEY, {"key": delivery_key, "received_at": now})
             actor = requester_id or None  # a CRM deal has no person behind it
             await record_audit(
                 connection,
@@ -215,9 +214,12 @@ async def submit_request(
                 reference=reference,
             )
             if not steps:
-                await record_audit(session, view, actor, "approved", now, step=None, reason="no approval required")
+                await record_audit(connection, view, actor, "approved", now, step=None, reason="no approval required")
                 if on_final_approval is not None:
-                    await on_final_approval(session, await load_request(session, view.id))
+                    # The hook is a final approval's, on the ORM: a session inside this transaction (a savepoint).
+                    async with AsyncSession(bind=connection, join_transaction_mode="create_savepoint") as session:
+                        await on_final_approval(session, await load_request(session, view.id))
+                        await session.commit()
     except IntegrityError:
         # The same submission stored already, or racing us to the unique key: the other delivery stored it.
         async with session_factory() as session:
@@ -615,6 +617,7 @@ def _as_columns(names: dict[str, str], values: dict[str, Any]) -> dict[str, Any]
 
 # Built once: every submission runs them.
 _REQUEST_COLUMNS = column_names(PaymentRequest)
+_INSERT_DELIVERY_KEY = insert(table_of(ProcessedDelivery))
 _INSERT_REQUEST = insert(_REQUESTS).returning(*plain_columns(PaymentRequest))
 _INSERT_STEPS = insert(_STEPS).returning(*plain_columns(ApprovalStep), sort_by_parameter_order=True)
 _INSERT_AUDIT = insert(table_of(AuditEvent))

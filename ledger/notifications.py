@@ -21,7 +21,7 @@ from typing import Any
 from sqlalchemy import Row, and_, bindparam, delete, exists, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from ledger.db import Statements
+from ledger.db import Statements, writing_statements
 from ledger.models import ApprovalMessage, Notification, PaymentRequest, table_of
 from ledger.ports import Clock
 
@@ -228,15 +228,15 @@ async def claim(
 ) -> list[NotificationView]:
     """Lease up to ``limit`` due events, oldest first, at most one per request (the earliest still open)."""
     now = clock.now()
-    async with session_factory.begin() as session:
-        postgresql = session.get_bind().dialect.name == "postgresql"
-        due = (await session.execute(_DUE_SKIP_LOCKED if postgresql else _DUE, {"now": now, "limit": limit})).all()
+    async with writing_statements(session_factory) as connection:
+        postgresql = connection.dialect.name == "postgresql"
+        due = (await connection.execute(_DUE_SKIP_LOCKED if postgresql else _DUE, {"now": now, "limit": limit})).all()
         if not due:
             return []
         # A lease that ran out still naming its owner: that worker stopped without settling (released leases are
         # cleared).
         resumed = {row.id for row in due if row.lease_owner is not None}
-        taken = await session.execute(
+        taken = await connection.execute(
             _TAKE, {"ids": [row.id for row in due], "now": now, "owner": owner, "until": now + lease}
         )
         return sorted(
@@ -257,8 +257,7 @@ async def settle(session_factory: SessionFactory, *, clock: Clock, owner: str, o
         return Settled([], followed=False)
     now = clock.now()
     lost = []
-    async with session_factory.begin() as session:
-        connection = await session.connection()  # plain statements, without the ORM's path (see ledger.db)
+    async with writing_statements(session_factory) as connection:  # plain statements: no Session (see ledger.db)
         for outcome in outcomes:
             result = await connection.execute(
                 _SETTLE,

@@ -12,7 +12,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from ledger.db import create_engine, create_session_factory
+from ledger.db import create_engine, create_session_factory, writing_statements
 from ledger.sqlite_driver import CHECKPOINT_EVERY_COMMITS
 
 pytestmark = pytest.mark.anyio
@@ -115,7 +115,8 @@ async def test_a_short_statement_runs_without_leaving_the_event_loop(tmp_path):
         await engine.dispose()
 
 
-async def test_a_writer_waits_for_another_process_lock_without_holding_the_loop(tmp_path):
+@pytest.mark.parametrize("writer", ["session", "statements"])
+async def test_a_writer_waits_for_another_process_lock_without_holding_the_loop(tmp_path, writer):
     path = tmp_path / "locked.db"
     engine = create_engine(f"sqlite:///{path}")
     try:
@@ -126,8 +127,13 @@ async def test_a_writer_waits_for_another_process_lock_without_holding_the_loop(
         other.execute("INSERT INTO t VALUES (1)")
 
         async def write() -> None:
-            async with create_session_factory(engine).begin() as session:  # BEGIN IMMEDIATE: waits for the lock
-                await session.execute(text("INSERT INTO t VALUES (2)"))
+            sessions = create_session_factory(engine)
+            if writer == "session":
+                async with sessions.begin() as session:  # BEGIN IMMEDIATE: waits for the lock
+                    await session.execute(text("INSERT INTO t VALUES (2)"))
+            else:
+                async with writing_statements(sessions) as connection:  # the same, without a session
+                    await connection.execute(text("INSERT INTO t VALUES (2)"))
 
         async with ticking() as ticker:
             writing = asyncio.create_task(write())
