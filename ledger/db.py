@@ -190,14 +190,31 @@ class Sessions(async_sessionmaker[AsyncSession]):
         async with self._turn(), self._engine.begin() as connection:
             yield connection
 
+    @asynccontextmanager
+    async def reads(self) -> AsyncIterator[AsyncConnection]:
+        """Reading, like ``factory()``, with plain statements only: a connection, no ``Session``."""
+        async with (self._reading_bind or self._engine).connect() as connection:
+            yield connection
+
 
 def writing_statements(
     factory: async_sessionmaker[AsyncSession],
 ) -> contextlib.AbstractAsyncContextManager[AsyncConnection]:
     """``factory.statements()``, for callers that hold the factory as the sessionmaker it is."""
+    return _sessions(factory).statements()
+
+
+def reading_statements(
+    factory: async_sessionmaker[AsyncSession],
+) -> contextlib.AbstractAsyncContextManager[AsyncConnection]:
+    """``factory.reads()``, for callers that hold the factory as the sessionmaker it is."""
+    return _sessions(factory).reads()
+
+
+def _sessions(factory: async_sessionmaker[AsyncSession]) -> Sessions:
     if not isinstance(factory, Sessions):
         raise TypeError("a session factory made by create_session_factory() is needed")
-    return factory.statements()
+    return factory
 
 
 def create_session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import InstrumentedAttribute
 from sqlalchemy.sql.elements import ColumnElement
 
+from ledger.db import Statements
 from ledger.domain import RequestDraft, RequestKind, RequestStatus, StepStatus
 from ledger.models import ApprovalStep, AuditEvent, Money, PaymentRequest, table_of
 from ledger.names import name_key
@@ -173,7 +174,7 @@ _LOOK_ALIKES = union(
 ).order_by("id")
 
 
-async def look_alikes(session: AsyncSession, *, team_id: str, draft: RequestDraft, today: date) -> list[str]:
+async def look_alikes(runner: Statements, *, team_id: str, draft: RequestDraft, today: date) -> list[str]:
     """References of live payment requests (not rejected or cancelled) from the last 90 days that look like this
     one: the same vendor document, amount and due date, or the same NF number from the same vendor."""
     if not draft.vendor_document and not draft.invoice_number:
@@ -187,7 +188,7 @@ async def look_alikes(session: AsyncSession, *, team_id: str, draft: RequestDraf
         "due_date": draft.due_date,
         "invoice_number": draft.invoice_number or None,
     }
-    found = (await session.execute(_LOOK_ALIKES, parameters)).all()
+    found = (await runner.execute(_LOOK_ALIKES, parameters)).all()
     same_vendor = {draft.vendor_document} if draft.vendor_document else set()
     return [
         r.reference

@@ -17,6 +17,7 @@ from typing import Any, Literal
 from sqlalchemy import Row, bindparam, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from ledger.db import Statements
 from ledger.errors import PolicyError, StaleDecision
 from ledger.models import AuditEvent, Delegation, PolicyVersion, plain_columns, table_of
 from ledger.policy import Policy, parse_policy
@@ -47,7 +48,7 @@ async def current_rules(
 
 
 async def rules_and_delegates(
-    session: AsyncSession,
+    runner: Statements,
     *,
     team_id: str,
     seed: Policy,
@@ -56,8 +57,8 @@ async def rules_and_delegates(
     on: date,
 ) -> tuple[Rules, dict[str, str]]:
     """The rules in force and today's delegates (see ``_delegates``), read together: what planning needs."""
-    current = await _current_rules(session, team_id, seed, remind_after_hours, escalate_after_hours)
-    return current, _delegates(await _delegations(session, team_id, on), on)
+    current = await _current_rules(runner, team_id, seed, remind_after_hours, escalate_after_hours)
+    return current, _delegates(await _delegations(runner, team_id, on), on)
 
 
 # Built once: every submission reads both before it is answered.
@@ -81,9 +82,9 @@ _DELEGATIONS_FROM = (
 
 
 async def _current_rules(
-    session: AsyncSession, team_id: str, seed: Policy, remind_after_hours: int, escalate_after_hours: int
+    runner: Statements, team_id: str, seed: Policy, remind_after_hours: int, escalate_after_hours: int
 ) -> Rules:
-    version = (await session.execute(_NEWEST_VERSION, {"team_id": team_id})).first()
+    version = (await runner.execute(_NEWEST_VERSION, {"team_id": team_id})).first()
     if version is None:
         return Rules(seed, remind_after_hours, escalate_after_hours, None)
     return _rules(version)
@@ -266,8 +267,8 @@ async def delegations(session_factory: SessionFactory, *, team_id: str, on_or_af
         return await _delegations(session, team_id, on_or_after)
 
 
-async def _delegations(session: AsyncSession, team_id: str, on_or_after: date) -> list[DelegationView]:
-    rows = await session.execute(_DELEGATIONS_FROM, {"team_id": team_id, "on_or_after": on_or_after})
+async def _delegations(runner: Statements, team_id: str, on_or_after: date) -> list[DelegationView]:
+    rows = await runner.execute(_DELEGATIONS_FROM, {"team_id": team_id, "on_or_after": on_or_after})
     return [DelegationView.from_row(delegation) for delegation in rows]
 
 

@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from ledger import flows, outbox, queries, receivables, rules
 from ledger.contaazul.connector import ContaAzul
 from ledger.contaazul.revocation import Revocation
+from ledger.db import Statements, reading_statements
 from ledger.domain import PlannedStep, RequestDraft, RequestStatus
 from ledger.duplicates import PossibleDuplicate, encode_duplicates, in_books
 from ledger.editing import Edited, edit_request
@@ -69,13 +70,13 @@ class Ledger:
         Raises:
             NoApprover: A step is left with nobody who may approve it.
         """
-        async with self.session_factory() as session:
-            in_force, delegates = await self._rules_in_force(session, team_id)
+        async with reading_statements(self.session_factory) as connection:
+            in_force, delegates = await self._rules_in_force(connection, team_id)
         return await self._steps(in_force, delegates, draft=draft, requester_id=requester_id, directory=directory)
 
-    async def _rules_in_force(self, session: AsyncSession, team_id: str) -> tuple[Rules, dict[str, str]]:
+    async def _rules_in_force(self, runner: Statements, team_id: str) -> tuple[Rules, dict[str, str]]:
         return await rules.rules_and_delegates(
-            session,
+            runner,
             team_id=team_id,
             seed=self.policy,
             remind_after_hours=self.remind_after_hours,
@@ -158,13 +159,13 @@ class Ledger:
         Raises:
             NoApprover: A step is left with nobody who may approve it.
         """
-        async with self.session_factory() as session:
+        async with reading_statements(self.session_factory) as connection:
             references = (
-                await queries.look_alikes(session, team_id=team_id, draft=draft, today=self.clock.today())
+                await queries.look_alikes(connection, team_id=team_id, draft=draft, today=self.clock.today())
                 if look_for_duplicates
                 else []
             )
-            in_force, delegates = await self._rules_in_force(session, team_id)
+            in_force, delegates = await self._rules_in_force(connection, team_id)
         duplicates = [PossibleDuplicate(reference=r) for r in references]
         if look_for_duplicates:
             duplicates += await in_books(self.books, team_id=team_id, draft=draft)

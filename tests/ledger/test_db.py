@@ -154,5 +154,12 @@ async def test_reads_run_outside_a_transaction_and_writes_inside_one(fresh_postg
         async with sessions.begin() as session:
             first, second = [(await session.execute(own_transaction)).scalar_one() for _ in range(2)]
         assert first == second
+        # The same with plain statements on a connection, without a session.
+        async with db.reading_statements(sessions) as connection:
+            first, second = [(await connection.execute(own_transaction)).scalar_one() for _ in range(2)]
+        assert first != second
+        async with db.writing_statements(sessions) as connection:
+            first, second = [(await connection.execute(own_transaction)).scalar_one() for _ in range(2)]
+        assert first == second
     finally:
         await engine.dispose()
