@@ -108,9 +108,10 @@ def _check_on_checkout(engine: AsyncEngine, *, ping_after_idle: float) -> None:
                 raise DisconnectionError("connection did not answer a ping") from exc
 
 
-# Where a plain (Core) statement runs: a session, or the connection under it. A hot path runs its statements on the
-# connection (``await session.connection()``), in the same transaction: the session's execute adds the ORM's own
-# path to every statement (measured on SQLite, as much again as the rest of a short insert).
+# Where a plain (Core) statement runs: a session, or a connection. A hot path runs its statements on a connection
+# (``writing_statements``, ``reading_statements``, or ``await session.connection()`` inside a session's transaction):
+# the session's execute adds the ORM's own path to every statement (measured on SQLite, as much again as the rest of
+# a short insert).
 Statements = AsyncSession | AsyncConnection
 
 

@@ -228,15 +228,15 @@ async def claim(
 ) -> list[NotificationView]:
     """Lease up to ``limit`` due events, oldest first, at most one per request (the earliest still open)."""
     now = clock.now()
-    async with writing_statements(session_factory) as connection:
-        postgresql = connection.dialect.name == "postgresql"
-        due = (await connection.execute(_DUE_SKIP_LOCKED if postgresql else _DUE, {"now": now, "limit": limit})).all()
+    async with session_factory.begin() as session:
+        postgresql = session.get_bind().dialect.name == "postgresql"
+        due = (await session.execute(_DUE_SKIP_LOCKED if postgresql else _DUE, {"now": now, "limit": limit})).all()
         if not due:
             return []
         # A lease that ran out still naming its owner: that worker stopped without settling (released leases are
         # cleared).
         resumed = {row.id for row in due if row.lease_owner is not None}
-        taken = await connection.execute(
+        taken = await session.execute(
             _TAKE, {"ids": [row.id for row in due], "now": now, "owner": owner, "until": now + lease}
         )
         return sorted(
