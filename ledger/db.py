@@ -109,9 +109,8 @@ def _check_on_checkout(engine: AsyncEngine, *, ping_after_idle: float) -> None:
 
 
 # Where a plain (Core) statement runs: a session, or a connection. A hot path runs its statements on a connection
-# (``writing_statements``, ``reading_statements``, or ``await session.connection()`` inside a session's transaction):
-# the session's execute adds the ORM's own path to every statement (measured on SQLite, as much again as the rest of
-# a short insert).
+# (``writing_statements``, ``reading_statements``): the session's execute adds the ORM's own path to every statement
+# (measured on SQLite, as much again as the rest of a short insert).
 Statements = AsyncSession | AsyncConnection
 
 
@@ -146,9 +145,11 @@ class Sessions(async_sessionmaker[AsyncSession]):
         )
 
     def __call__(self, **local_kw: Any) -> AsyncSession:
-        if self._reading_bind is not None and not _WRITING.get():
-            local_kw.setdefault("bind", self._reading_bind)
-        return super().__call__(**local_kw)
+        return super().__call__(**({"bind": self._bind_for_reading()} | local_kw))
+
+    def _bind_for_reading(self) -> AsyncEngine:
+        """The autocommit engine on PostgreSQL, except inside a write (whose transaction a read must see)."""
+        return self._reading_bind if self._reading_bind is not None and not _WRITING.get() else self._engine
 
     def _write_turn(self) -> asyncio.Lock | None:
         if not self._queues_writers:
@@ -194,7 +195,7 @@ class Sessions(async_sessionmaker[AsyncSession]):
     @asynccontextmanager
     async def reads(self) -> AsyncIterator[AsyncConnection]:
         """Reading, like ``factory()``, with plain statements only: a connection, no ``Session``."""
-        async with (self._reading_bind or self._engine).connect() as connection:
+        async with self._bind_for_reading().connect() as connection:
             yield connection
 
 
